@@ -1,0 +1,73 @@
+"""The events a lab run emits, from the training process to whoever watches it (CLI, TUI, tests).
+
+They are small, JSON-serialisable pydantic models: the runner writes one per line on the child's stdout
+and the parent parses them back with `parse_event`. A run emits, in order:
+
+    Started -> (Progress | Sample)* -> Finished        (the run ended and was graded)
+                                    -> Failed          (an exception, a time-out, a killed worker)
+
+`Finished.status` is `passed` or `failed` (a diverged run is `failed` with feedback saying so);
+`Failed` is always recorded as status `error` (or `cancelled` when the caller asked for it).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from labs.grading import Grade
+
+
+class Started(BaseModel):
+    type: Literal["started"] = "started"
+    lab_id: str
+    total_steps: int = Field(description="steps (or epochs, see `unit`) the run expects to make")
+    unit: Literal["step", "epoch"] = "step"
+    dataset_hash: str = ""
+    pid: int = 0
+
+
+class Progress(BaseModel):
+    type: Literal["progress"] = "progress"
+    step: int
+    epoch: int | None = None
+    split: Literal["train", "val", "test"] = "train"
+    metrics: dict[str, float] = Field(description="stable snake_case names, e.g. train_loss, val_accuracy")
+    elapsed_s: float = 0.0
+
+
+class Sample(BaseModel):
+    type: Literal["sample"] = "sample"
+    step: int
+    text: str
+
+
+class Finished(BaseModel):
+    type: Literal["finished"] = "finished"
+    status: Literal["passed", "failed"]
+    grade: Grade
+    metrics: dict[str, float] = Field(default_factory=dict, description="final metrics of the run")
+    feedback: str = ""
+    duration_s: float = 0.0
+
+
+class Failed(BaseModel):
+    type: Literal["failed"] = "failed"
+    kind: Literal["error", "timeout", "killed", "cancelled"]
+    message: str
+    traceback: str = ""
+
+
+Event = Annotated[Union[Started, Progress, Sample, Finished, Failed], Field(discriminator="type")]
+_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(line: str | bytes) -> Event:
+    """Parse one JSON line written by `dump_event` (raises pydantic.ValidationError on garbage)."""
+    return _adapter.validate_json(line)
+
+
+def dump_event(event: Event) -> str:
+    """One line of JSON, without a trailing newline."""
+    return event.model_dump_json()

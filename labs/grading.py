@@ -1,0 +1,99 @@
+"""Grades: checks with points, a score out of 100, pass/fail, and the mastery level a score earns.
+
+A lab declares its checks (`CheckSpec`); after training it evaluates each into a `CheckResult`. `grade()`
+turns the results into a `Grade`: the score is the share of points earned, scaled to 100, and the grade
+passes when the score reaches the lab's pass mark *and* every required check passed. Results are ordered
+first failure first, so the learner reads what to fix before what went well.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+CheckStatus = Literal["passed", "partial", "failed", "skipped"]
+Mastery = Literal["none", "attempted", "familiar", "proficient", "mastered"]
+
+
+class CheckSpec(BaseModel):
+    id: str
+    title: str
+    points: float = Field(gt=0)
+    required: bool = False
+
+
+class CheckResult(BaseModel):
+    id: str
+    title: str
+    points: float = Field(ge=0, description="points earned")
+    max_points: float = Field(gt=0)
+    status: CheckStatus
+    message: str
+    required: bool = False
+
+
+class Grade(BaseModel):
+    score: float = Field(ge=0, le=100)
+    passed: bool
+    pass_mark: float
+    checks: list[CheckResult]
+
+
+_ORDER = {"failed": 0, "partial": 1, "skipped": 2, "passed": 3}
+
+
+def evaluate(spec: CheckSpec, fraction: float, message: str) -> CheckResult:
+    """A check's result from the fraction (0..1) of its points earned; 1 passes, 0 fails, between is partial."""
+    fraction = min(1.0, max(0.0, float(fraction)))
+    status: CheckStatus = "passed" if fraction >= 1.0 else ("failed" if fraction <= 0.0 else "partial")
+    return CheckResult(
+        id=spec.id,
+        title=spec.title,
+        points=round(spec.points * fraction, 4),
+        max_points=spec.points,
+        status=status,
+        message=message,
+        required=spec.required,
+    )
+
+
+def skipped(spec: CheckSpec, message: str) -> CheckResult:
+    """A check that could not run (an earlier stage failed): no points."""
+    return CheckResult(
+        id=spec.id, title=spec.title, points=0.0, max_points=spec.points,
+        status="skipped", message=message, required=spec.required,
+    )
+
+
+def partial_credit(value: float, floor: float, target: float) -> float:
+    """Share of points for a metric between `floor` (0) and `target` (1); works for either direction."""
+    if target == floor:
+        return 1.0 if value == target else 0.0
+    return min(1.0, max(0.0, (value - floor) / (target - floor)))
+
+
+def grade(results: list[CheckResult], pass_mark: float) -> Grade:
+    total = sum(r.max_points for r in results)
+    earned = sum(r.points for r in results)
+    score = round(100.0 * earned / total, 2) if total else 0.0
+    required_ok = all(r.status == "passed" for r in results if r.required)
+    ordered = sorted(results, key=lambda r: _ORDER[r.status])
+    return Grade(score=score, passed=bool(score >= pass_mark and required_ok), pass_mark=pass_mark, checks=ordered)
+
+
+def mastery_for(best_score: float | None, passes: int = 0, implement_pass: bool = False) -> Mastery:
+    """Mastery from the best score: attempted < 70, familiar 70-99, proficient 100.
+
+    `mastered` needs a pass again later (two or more passing attempts) or a pass in implement mode,
+    which writes the network itself and so earns the highest level.
+    """
+    if best_score is None:
+        return "none"
+    if implement_pass or (passes >= 2 and best_score >= 70):
+        return "mastered"
+    if best_score >= 100:
+        return "proficient"
+    if best_score >= 70:
+        return "familiar"
+    return "attempted"
