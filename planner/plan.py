@@ -1,0 +1,236 @@
+"""The planner: what to do next, the path to a role, and when the learner will get there (pure functions).
+
+Everything here reads the `Curriculum` and the learner's `NodeProgress` map (from `planner.progress`) and
+returns pydantic models; nothing touches storage or the screen.
+
+Definitions the numbers rest on:
+
+- A role's *skill set* is its `requires` plus their prerequisite closure. Its *path* is the part of the
+  skill set not yet completed, followed by the role node itself (the capstone lab), in prerequisite order.
+- *Readiness* is the share of the skill set's estimated hours that are completed (0..1). Weighting by hours
+  means finishing the 8-hour attention node moves you further than the 2-hour overview, as it should.
+  The capstone is not counted: readiness says how prepared you are to attempt it.
+- *Pace* is actual hours over estimated hours on completed nodes (1.2 = you take 20% longer than the
+  estimates). It is only measured once `MIN_PACE_HISTORY` nodes are completed with time recorded; before
+  that one fast or slow node would swing every date.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from planner.curriculum import Curriculum, Node
+    from planner.progress import NodeProgress
+
+MIN_PACE_HISTORY = 3
+READY_STATES = ("available", "in_progress")
+
+
+class UnknownRoleError(ValueError):
+    """A role id that is not in the curriculum; the message lists the roles that are."""
+
+
+class Recommendation(BaseModel):
+    node_id: str
+    title: str
+    hours: float
+    reason: str = Field(description="one line, e.g. 'on your path to ML engineer; unlocks CNN and RNN'")
+
+
+class PathStep(BaseModel):
+    node_id: str
+    title: str
+    kind: str
+    hours: float
+    state: str
+    missing: list[str] = Field(default_factory=list, description="titles of prerequisites not yet completed")
+
+
+class RolePath(BaseModel):
+    role_id: str
+    title: str
+    steps: list[PathStep] = Field(description="remaining nodes in a valid prerequisite order, capstone last")
+    remaining_hours: float
+    readiness: float = Field(ge=0, le=1, description="completed share of the skill set's estimated hours")
+
+
+class RoleSummary(BaseModel):
+    role_id: str
+    title: str
+    state: str
+    readiness: float
+    remaining_hours: float
+
+
+# --- the graph -------------------------------------------------------------------------------------
+
+
+def prerequisites(node: Node) -> list[str]:
+    """A node's prerequisites; for a role these are its `requires`."""
+    return list(node.requires) if node.kind == "role" else list(node.prerequisites)
+
+
+def skill_set(curriculum: Curriculum, role_id: str) -> set[str]:
+    """The role's required nodes and everything they depend on (not the role itself)."""
+    role = role_node(curriculum, role_id)
+    seen: set[str] = set()
+    stack = list(prerequisites(role))
+    while stack:
+        node_id = stack.pop()
+        if node_id not in seen:
+            seen.add(node_id)
+            stack.extend(prerequisites(curriculum.nodes[node_id]))
+    return seen
+
+
+def role_node(curriculum: Curriculum, role_id: str) -> Node:
+    node = curriculum.nodes.get(role_id)
+    if node is None or node.kind != "role":
+        roles = ", ".join(n.id for n in curriculum.nodes.values() if n.kind == "role")
+        raise UnknownRoleError(f"unknown role {role_id!r}; the roles are: {roles}")
+    return node
+
+
+def topological_order(curriculum: Curriculum, node_ids: set[str]) -> list[str]:
+    """`node_ids` ordered so each comes after its prerequisites; ties keep the curriculum's own order."""
+    position = {node_id: i for i, node_id in enumerate(curriculum.nodes)}
+    placed: list[str] = []
+    pending = sorted(node_ids, key=position.__getitem__)
+    while pending:
+        ready = next(n for n in pending if all(p in placed or p not in node_ids
+                                               for p in prerequisites(curriculum.nodes[n])))
+        placed.append(ready)
+        pending.remove(ready)
+    return placed
+
+
+def _dependants(curriculum: Curriculum, node_id: str) -> list[Node]:
+    return [n for n in curriculum.nodes.values() if node_id in prerequisites(n)]
+
+
+def _completed(progress: Mapping[str, NodeProgress], node_id: str) -> bool:
+    entry = progress.get(node_id)
+    return entry is not None and entry.state == "completed"
+
+
+def _state(progress: Mapping[str, NodeProgress], node_id: str) -> str:
+    entry = progress.get(node_id)
+    return entry.state if entry is not None else "locked"
+
+
+# --- next up ---------------------------------------------------------------------------------------
+
+
+def unlocks(curriculum: Curriculum, progress: Mapping[str, NodeProgress], node_id: str) -> list[Node]:
+    """The nodes that completing `node_id` would make available (all their other prerequisites are done)."""
+    return [
+        n for n in _dependants(curriculum, node_id)
+        if not _completed(progress, n.id)
+        and all(p == node_id or _completed(progress, p) for p in prerequisites(n))
+    ]
+
+
+def next_up(curriculum: Curriculum, progress: Mapping[str, NodeProgress],
+            target_role: str | None = None, limit: int = 3) -> list[Recommendation]:
+    """The nodes to do next: on the target role's path first, then those that unlock most, then the shortest."""
+    path = skill_set(curriculum, target_role) | {target_role} if target_role else set()
+    role_title = role_node(curriculum, target_role).title if target_role else ""
+    candidates = [n for n in curriculum.nodes.values() if _state(progress, n.id) in READY_STATES]
+    position = {node_id: i for i, node_id in enumerate(curriculum.nodes)}
+
+    def rank(node: Node) -> tuple:
+        return (node.id not in path, -len(unlocks(curriculum, progress, node.id)), node.hours, position[node.id])
+
+    chosen = sorted(candidates, key=rank)[:limit]
+    return [
+        Recommendation(node_id=n.id, title=n.title, hours=n.hours,
+                       reason=_reason(curriculum, progress, n, role_title if n.id in path else ""))
+        for n in chosen
+    ]
+
+
+def _reason(curriculum: Curriculum, progress: Mapping[str, NodeProgress], node: Node, role_title: str) -> str:
+    parts = []
+    if _state(progress, node.id) == "in_progress":
+        parts.append("you have started it")
+    if role_title:
+        parts.append("the capstone for " + role_title if node.kind == "role" else f"on your path to {role_title}")
+    opened = [n.title for n in unlocks(curriculum, progress, node.id)]
+    if opened:
+        parts.append("unlocks " + _join(opened))
+    if not parts:
+        parts.append(node.summary[:1].lower() + node.summary[1:] if node.summary else "available now")
+    return "; ".join(parts)
+
+
+def _join(titles: list[str]) -> str:
+    return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+
+
+# --- path to a role --------------------------------------------------------------------------------
+
+
+def role_path(curriculum: Curriculum, progress: Mapping[str, NodeProgress], role_id: str) -> RolePath:
+    """The remaining nodes to `role_id` in prerequisite order, their hours, and the learner's readiness."""
+    role = role_node(curriculum, role_id)
+    skills = skill_set(curriculum, role_id)
+    remaining = {n for n in skills | {role_id} if not _completed(progress, n)}
+    steps = [_step(curriculum, progress, curriculum.nodes[n]) for n in topological_order(curriculum, remaining)]
+    return RolePath(
+        role_id=role_id, title=role.title, steps=steps,
+        remaining_hours=sum(s.hours for s in steps), readiness=readiness(curriculum, progress, role_id),
+    )
+
+
+def readiness(curriculum: Curriculum, progress: Mapping[str, NodeProgress], role_id: str) -> float:
+    """Completed share (0..1) of the estimated hours in the role's skill set; see the module docstring."""
+    skills = skill_set(curriculum, role_id)
+    total = sum(curriculum.nodes[n].hours for n in skills)
+    done = sum(curriculum.nodes[n].hours for n in skills if _completed(progress, n))
+    return done / total if total else 1.0
+
+
+def _step(curriculum: Curriculum, progress: Mapping[str, NodeProgress], node: Node) -> PathStep:
+    missing = [curriculum.nodes[p].title for p in prerequisites(node) if not _completed(progress, p)]
+    return PathStep(node_id=node.id, title=node.title, kind=node.kind, hours=node.hours,
+                    state=_state(progress, node.id), missing=missing)
+
+
+def roles_overview(curriculum: Curriculum, progress: Mapping[str, NodeProgress]) -> list[RoleSummary]:
+    """Every role with the learner's readiness and hours left, most ready first."""
+    summaries = []
+    for node in curriculum.nodes.values():
+        if node.kind == "role":
+            path = role_path(curriculum, progress, node.id)
+            summaries.append(RoleSummary(role_id=node.id, title=node.title, state=_state(progress, node.id),
+                                         readiness=path.readiness, remaining_hours=path.remaining_hours))
+    return sorted(summaries, key=lambda s: (-s.readiness, s.remaining_hours))
+
+
+# --- when ------------------------------------------------------------------------------------------
+
+
+def measured_pace(curriculum: Curriculum, progress: Mapping[str, NodeProgress]) -> float | None:
+    """Actual over estimated hours on completed nodes with time recorded; None until there is enough history."""
+    done = [(curriculum.nodes[node_id].hours, p.hours_spent) for node_id, p in progress.items()
+            if p.state == "completed" and p.hours_spent > 0 and node_id in curriculum.nodes]
+    if len(done) < MIN_PACE_HISTORY:
+        return None
+    return sum(actual for _, actual in done) / sum(estimate for estimate, _ in done)
+
+
+def projected_finish(remaining_hours: float, hours_per_week: float, today: date,
+                     pace: float | None = None) -> date:
+    """The day the remaining estimated hours are done at `hours_per_week`, scaled by the learner's pace."""
+    if not hours_per_week > 0:
+        raise ValueError(f"hours per week must be more than 0, got {hours_per_week}")
+    if pace is not None and not pace > 0:
+        raise ValueError(f"pace must be more than 0, got {pace}")
+    hours = max(0.0, remaining_hours) * (pace if pace is not None else 1.0)
+    return today + timedelta(days=math.ceil(hours / hours_per_week * 7))
