@@ -1,0 +1,462 @@
+"""Every SQL statement PathLab runs: the schema, its migrations and the queries, through sqlite-utils.
+
+    store = Store.open(path)          # creates the file and its folders; migrates; StoreError if unusable
+    store.close()                     # or `with Store.open(path) as store: ...`
+
+Learners (names are stripped, NFC-normalised, 1..80 characters of any script; bad -> ValueError):
+    add_learner(name, target_role=None, hours_per_week=None) -> Learner
+    get_learner(name) -> Learner | None;  learner_by_id(id) -> Learner | None;  list_learners() -> list[Learner]
+    update_learner(name, *, target_role=..., hours_per_week=..., new_name=...) -> Learner  (omitted = unchanged)
+    touch_learner(id)                                       last_active_at = now
+Lab attempts:
+    start_attempt(learner_id, lab_id, node_id, *, mode, params, seed, pid, app_version, dataset_hash="",
+                  code_hash=None, test_out=False) -> int    a `running` row
+    add_metrics(attempt_id, rows: Iterable[MetricPoint])    batched insert
+    add_sample(attempt_id, step, text)
+    finish_attempt(attempt_id, *, status, score, passed, metrics, feedback, checks, duration_s)
+    attempt(id) -> Attempt (NotFoundError if absent);  attempts(learner_id, *, lab_id=None, node_id=None)
+        -> list[Attempt], newest first;  attempt_checks(id) -> list[CheckResult] in grade order
+    metric_series(attempt_id) -> {name: [(step, value), ...]} by step;  samples(attempt_id) -> list[SampleRow]
+    mark_interrupted(is_alive=pid_alive) -> int             running rows whose process is gone
+Quizzes and app state:
+    record_quiz(learner_id, node_id, *, seed, score, passed, answers, started_at, finished_at) -> int
+    quiz_attempts(learner_id, node_id=None) -> list[QuizAttempt], newest first, with their answers
+    get_state(key) -> str | None;  set_state(key, value: str)
+
+The schema version lives in `PRAGMA user_version`; MIGRATIONS[i] brings a database from version i to
+i + 1, inside one transaction. A database newer than this app, a file that is not a PathLab database,
+a directory or a read-only file raise StoreError naming the path, and the file is left untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import unicodedata
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from labs.grading import CheckResult
+from planner.records import (
+    FINAL_STATUSES, Attempt, Learner, MetricPoint, QuizAnswer, QuizAttempt, SampleRow,
+)
+
+MAX_NAME = 80
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_UNSET: Any = object()
+
+
+class StoreError(Exception):
+    """The database cannot be used (wrong file, newer schema, no permission); the message names it."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """A row asked for by id does not exist."""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id exists (on this machine)."""
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _json(value: Any) -> str:
+    """JSON text; numpy scalars and arrays become plain numbers and lists."""
+
+    def plain(obj: Any) -> Any:
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        raise TypeError(f"cannot store {type(obj).__name__} as JSON")
+
+    return json.dumps(value, default=plain, ensure_ascii=False)
+
+
+# -- schema ----------------------------------------------------------------------------------------
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    """The tables of ARCHITECTURE.md (learners without last_active_at, which came in version 2)."""
+    db["learners"].create(
+        {"id": int, "name": str, "target_role": str, "hours_per_week": float, "created_at": str},
+        pk="id", not_null=["name", "created_at"],
+    )
+    db["learners"].create_index(["name"], unique=True)
+    db["attempts"].create(
+        {"id": int, "learner_id": int, "lab_id": str, "node_id": str, "mode": str, "test_out": int,
+         "params": str, "seed": int, "status": str, "score": float, "passed": int, "metrics": str,
+         "feedback": str, "started_at": str, "finished_at": str, "duration_s": float,
+         "app_version": str, "dataset_hash": str, "code_hash": str, "pid": int},
+        pk="id", foreign_keys=[("learner_id", "learners", "id")],
+        not_null=["learner_id", "lab_id", "node_id", "mode", "status", "started_at"],
+        defaults={"test_out": 0, "params": "{}", "metrics": "{}", "feedback": ""},
+    )
+    db["attempt_checks"].create(
+        {"id": int, "attempt_id": int, "position": int, "check_id": str, "title": str,
+         "points": float, "max_points": float, "status": str, "message": str, "required": int},
+        pk="id", foreign_keys=[("attempt_id", "attempts", "id")], not_null=["attempt_id"],
+    )
+    db["attempt_metrics"].create(
+        {"id": int, "attempt_id": int, "step": int, "epoch": int, "split": str, "name": str,
+         "value": float},
+        pk="id", foreign_keys=[("attempt_id", "attempts", "id")], not_null=["attempt_id", "name"],
+    )
+    db["attempt_metrics"].create_index(["attempt_id", "name", "step"])
+    db["attempt_samples"].create(
+        {"id": int, "attempt_id": int, "step": int, "text": str},
+        pk="id", foreign_keys=[("attempt_id", "attempts", "id")], not_null=["attempt_id"],
+    )
+    db["quiz_attempts"].create(
+        {"id": int, "learner_id": int, "node_id": str, "seed": int, "score": float, "passed": int,
+         "started_at": str, "finished_at": str},
+        pk="id", foreign_keys=[("learner_id", "learners", "id")], not_null=["learner_id", "node_id"],
+    )
+    db["quiz_answers"].create(
+        {"id": int, "quiz_attempt_id": int, "question_id": str, "answer": str, "correct": int,
+         "points": float, "max_points": float},
+        pk="id", foreign_keys=[("quiz_attempt_id", "quiz_attempts", "id")],
+        not_null=["quiz_attempt_id"],
+    )
+    db["app_state"].create({"key": str, "value": str}, pk="key")
+
+
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """learners.last_active_at (to reopen on the last learner) and indexes for the app's queries."""
+    db["learners"].add_column("last_active_at", str)
+    db["attempts"].create_index(["learner_id", "node_id", "started_at"])
+    db["attempts"].create_index(["learner_id", "lab_id", "started_at"])
+    db["attempts"].create_index(["status"])
+    db["attempt_checks"].create_index(["attempt_id", "position"])
+    db["attempt_samples"].create_index(["attempt_id", "step"])
+    db["quiz_attempts"].create_index(["learner_id", "node_id", "started_at"])
+    db["quiz_answers"].create_index(["quiz_attempt_id"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _check_path(path: Path) -> None:
+    """Refuse, before SQLite touches anything, a path that cannot be PathLab's database."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a database file")
+    if not path.exists():
+        return
+    if not os.access(path, os.W_OK) or not (path.stat().st_mode & 0o222):
+        raise StoreError(f"{path} is read-only; PathLab needs to write its database")
+    if not os.access(path.parent, os.W_OK):
+        raise StoreError(f"the folder {path.parent} is read-only; SQLite needs it for its journal")
+    with path.open("rb") as fh:
+        head = fh.read(len(_SQLITE_MAGIC))
+    if head and head != _SQLITE_MAGIC:
+        raise StoreError(f"{path} is not a SQLite database")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open, then read the version without writing, so a newer or foreign database stays untouched."""
+    try:
+        conn = sqlite3.connect(str(path), timeout=5.0)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a usable SQLite database ({exc})") from None
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(
+            f"{path} was written by a newer PathLab (schema version {version}; this version knows "
+            f"up to {SCHEMA_VERSION}); upgrade pathlab or use another --db"
+        )
+    if version == 0 and tables:
+        conn.close()
+        raise StoreError(f"{path} is a SQLite database but not PathLab's (it has tables: "
+                         f"{', '.join(sorted(tables)[:5])})")
+    return conn
+
+
+# -- the store -------------------------------------------------------------------------------------
+
+
+class Store:
+    """PathLab's database. Open with `Store.open(path)`; every write is one transaction."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path):
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | str) -> "Store":
+        path = Path(path).expanduser()
+        _check_path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder for {path}: {exc.strerror}") from None
+        conn = _connect(path)
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            store = cls(sqlite_utils.Database(conn), path)
+            store._migrate()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"cannot open {path}: {exc}") from None
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        for version in range(self.schema_version, SCHEMA_VERSION):
+            with self.db.atomic():
+                MIGRATIONS[version](self.db)
+                self.db.execute(f"PRAGMA user_version = {version + 1}")
+
+    def _one(self, sql: str, params: Iterable[Any] = ()) -> dict[str, Any] | None:
+        return next(self.db.query(sql, list(params)), None)
+
+    # -- learners ------------------------------------------------------------------------------
+    @staticmethod
+    def clean_name(name: str) -> str:
+        """The stored form of a learner name, or ValueError saying what is wrong with it."""
+        name = unicodedata.normalize("NFC", str(name)).strip()
+        if not name:
+            raise ValueError("a learner name cannot be empty")
+        if len(name) > MAX_NAME:
+            raise ValueError(f"a learner name has at most {MAX_NAME} characters (got {len(name)})")
+        if any(unicodedata.category(ch) == "Cc" for ch in name):
+            raise ValueError("a learner name cannot contain control characters such as newlines")
+        return name
+
+    @staticmethod
+    def _check_hours(hours: float | None) -> float | None:
+        if hours is None:
+            return None
+        hours = float(hours)
+        if not 0 < hours <= 168:
+            raise ValueError(f"hours per week must be between 0 and 168 (got {hours:g})")
+        return hours
+
+    def add_learner(self, name: str, target_role: str | None = None,
+                    hours_per_week: float | None = None) -> Learner:
+        name = self.clean_name(name)
+        hours = self._check_hours(hours_per_week)
+        if self.get_learner(name) is not None:
+            raise ValueError(f"a learner named {name!r} already exists")
+        with self.db.atomic():
+            row_id = self.db["learners"].insert(
+                {"name": name, "target_role": target_role, "hours_per_week": hours,
+                 "created_at": now(), "last_active_at": None}
+            ).last_pk
+        return self.learner_by_id(row_id)  # type: ignore[return-value]
+
+    def get_learner(self, name: str) -> Learner | None:
+        name = unicodedata.normalize("NFC", str(name)).strip()
+        row = self._one("SELECT * FROM learners WHERE name = ?", [name])
+        return Learner.model_validate(row) if row else None
+
+    def learner_by_id(self, learner_id: int) -> Learner | None:
+        row = self._one("SELECT * FROM learners WHERE id = ?", [learner_id])
+        return Learner.model_validate(row) if row else None
+
+    def list_learners(self) -> list[Learner]:
+        return [Learner.model_validate(r) for r in self.db.query("SELECT * FROM learners ORDER BY id")]
+
+    def update_learner(self, name: str, *, target_role: str | None = _UNSET,
+                       hours_per_week: float | None = _UNSET, new_name: str | None = None) -> Learner:
+        learner = self.get_learner(name)
+        if learner is None:
+            raise ValueError(f"no learner named {name!r}")
+        changes: dict[str, Any] = {}
+        if target_role is not _UNSET:
+            changes["target_role"] = target_role
+        if hours_per_week is not _UNSET:
+            changes["hours_per_week"] = self._check_hours(hours_per_week)
+        if new_name is not None:
+            new_name = self.clean_name(new_name)
+            other = self.get_learner(new_name)
+            if other is not None and other.id != learner.id:
+                raise ValueError(f"a learner named {new_name!r} already exists")
+            changes["name"] = new_name
+        if changes:
+            with self.db.atomic():
+                self.db["learners"].update(learner.id, changes)
+        return self.learner_by_id(learner.id)  # type: ignore[return-value]
+
+    def touch_learner(self, learner_id: int) -> None:
+        with self.db.atomic():
+            self.db.execute("UPDATE learners SET last_active_at = ? WHERE id = ?", [now(), learner_id])
+
+    # -- lab attempts --------------------------------------------------------------------------
+    def start_attempt(self, learner_id: int, lab_id: str, node_id: str, *, mode: str,
+                      params: dict[str, Any], seed: int | None, pid: int | None, app_version: str,
+                      dataset_hash: str = "", code_hash: str | None = None,
+                      test_out: bool = False) -> int:
+        if mode not in ("explore", "practice", "implement"):
+            raise ValueError(f"unknown attempt mode {mode!r} (explore, practice or implement)")
+        if self.learner_by_id(learner_id) is None:
+            raise NotFoundError(f"no learner with id {learner_id}")
+        row = {"learner_id": learner_id, "lab_id": lab_id, "node_id": node_id, "mode": mode,
+               "test_out": int(bool(test_out)), "params": _json(params),
+               "seed": None if seed is None else int(seed), "status": "running",
+               "started_at": now(), "app_version": app_version, "dataset_hash": dataset_hash,
+               "code_hash": code_hash, "pid": pid}
+        with self.db.atomic():
+            return int(self.db["attempts"].insert(row).last_pk)
+
+    def add_metrics(self, attempt_id: int, rows: Iterable[MetricPoint]) -> None:
+        records = [{"attempt_id": attempt_id, "step": int(p.step), "epoch": p.epoch,
+                    "split": p.split, "name": p.name, "value": float(p.value)} for p in rows]
+        if records:
+            with self.db.atomic():
+                self.db["attempt_metrics"].insert_all(records, batch_size=500)
+
+    def add_sample(self, attempt_id: int, step: int, text: str) -> None:
+        with self.db.atomic():
+            self.db["attempt_samples"].insert({"attempt_id": attempt_id, "step": int(step), "text": text})
+
+    def finish_attempt(self, attempt_id: int, *, status: str, score: float | None, passed: bool,
+                       metrics: dict[str, float], feedback: str, checks: list[CheckResult],
+                       duration_s: float | None) -> None:
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"cannot finish an attempt as {status!r} (one of {sorted(FINAL_STATUSES)})")
+        self.attempt(attempt_id)  # NotFoundError if absent
+        changes = {"status": status, "score": None if score is None else float(score),
+                   "passed": int(bool(passed)), "metrics": _json({k: float(v) for k, v in metrics.items()}),
+                   "feedback": feedback, "finished_at": now(),
+                   "duration_s": None if duration_s is None else float(duration_s)}
+        check_rows = [{"attempt_id": attempt_id, "position": i, "check_id": c.id, "title": c.title,
+                       "points": float(c.points), "max_points": float(c.max_points),
+                       "status": c.status, "message": c.message, "required": int(c.required)}
+                      for i, c in enumerate(checks)]
+        with self.db.atomic():
+            self.db["attempts"].update(attempt_id, changes)
+            self.db.execute("DELETE FROM attempt_checks WHERE attempt_id = ?", [attempt_id])
+            if check_rows:
+                self.db["attempt_checks"].insert_all(check_rows)
+
+    @staticmethod
+    def _attempt(row: dict[str, Any]) -> Attempt:
+        row = dict(row)
+        row["params"] = json.loads(row["params"] or "{}")
+        row["metrics"] = json.loads(row["metrics"] or "{}")
+        row["feedback"] = row["feedback"] or ""
+        row["test_out"] = bool(row["test_out"])
+        row["app_version"] = row["app_version"] or ""
+        row["dataset_hash"] = row["dataset_hash"] or ""
+        row["passed"] = None if row["passed"] is None else bool(row["passed"])
+        return Attempt.model_validate(row)
+
+    def attempt(self, attempt_id: int) -> Attempt:
+        row = self._one("SELECT * FROM attempts WHERE id = ?", [attempt_id])
+        if row is None:
+            raise NotFoundError(f"no attempt with id {attempt_id}")
+        return self._attempt(row)
+
+    def attempts(self, learner_id: int, *, lab_id: str | None = None,
+                 node_id: str | None = None) -> list[Attempt]:
+        sql, params = "SELECT * FROM attempts WHERE learner_id = ?", [learner_id]
+        if lab_id is not None:
+            sql, params = sql + " AND lab_id = ?", params + [lab_id]
+        if node_id is not None:
+            sql, params = sql + " AND node_id = ?", params + [node_id]
+        rows = self.db.query(sql + " ORDER BY started_at DESC, id DESC", params)
+        return [self._attempt(r) for r in rows]
+
+    def attempt_checks(self, attempt_id: int) -> list[CheckResult]:
+        rows = self.db.query("SELECT * FROM attempt_checks WHERE attempt_id = ? ORDER BY position",
+                             [attempt_id])
+        return [CheckResult(id=r["check_id"], title=r["title"], points=r["points"],
+                            max_points=r["max_points"], status=r["status"], message=r["message"],
+                            required=bool(r["required"])) for r in rows]
+
+    def metric_series(self, attempt_id: int) -> dict[str, list[tuple[int, float]]]:
+        series: dict[str, list[tuple[int, float]]] = {}
+        rows = self.db.execute("SELECT name, step, value FROM attempt_metrics WHERE attempt_id = ? "
+                               "ORDER BY name, step, id", [attempt_id])
+        for name, step, value in rows:
+            series.setdefault(name, []).append((step, value))
+        return series
+
+    def samples(self, attempt_id: int) -> list[SampleRow]:
+        rows = self.db.query("SELECT step, text FROM attempt_samples WHERE attempt_id = ? "
+                             "ORDER BY step, id", [attempt_id])
+        return [SampleRow.model_validate(r) for r in rows]
+
+    def mark_interrupted(self, is_alive: Callable[[int | None], bool] = pid_alive) -> int:
+        """Running attempts whose process is gone become `interrupted`; returns how many."""
+        running = self.db.execute("SELECT id, pid FROM attempts WHERE status = 'running'").fetchall()
+        dead = [attempt_id for attempt_id, pid in running if not is_alive(pid)]
+        if dead:
+            stamp = now()
+            with self.db.atomic():
+                for attempt_id in dead:
+                    self.db.execute("UPDATE attempts SET status = 'interrupted', passed = 0, "
+                                    "finished_at = ? WHERE id = ?", [stamp, attempt_id])
+        return len(dead)
+
+    # -- quizzes -------------------------------------------------------------------------------
+    def record_quiz(self, learner_id: int, node_id: str, *, seed: int | None, score: float,
+                    passed: bool, answers: list[QuizAnswer], started_at: datetime,
+                    finished_at: datetime) -> int:
+        if self.learner_by_id(learner_id) is None:
+            raise NotFoundError(f"no learner with id {learner_id}")
+        with self.db.atomic():
+            quiz_id = int(self.db["quiz_attempts"].insert(
+                {"learner_id": learner_id, "node_id": node_id, "seed": seed, "score": float(score),
+                 "passed": int(bool(passed)), "started_at": started_at.isoformat(),
+                 "finished_at": finished_at.isoformat()}).last_pk)
+            self.db["quiz_answers"].insert_all(
+                [{"quiz_attempt_id": quiz_id, "question_id": a.question_id, "answer": _json(a.answer),
+                  "correct": int(a.correct), "points": float(a.points), "max_points": float(a.max_points)}
+                 for a in answers])
+        return quiz_id
+
+    def quiz_attempts(self, learner_id: int, node_id: str | None = None) -> list[QuizAttempt]:
+        sql, params = "SELECT * FROM quiz_attempts WHERE learner_id = ?", [learner_id]
+        if node_id is not None:
+            sql, params = sql + " AND node_id = ?", params + [node_id]
+        out = []
+        for row in self.db.query(sql + " ORDER BY started_at DESC, id DESC", params):
+            answers = [QuizAnswer(question_id=a["question_id"], answer=json.loads(a["answer"]),
+                                  correct=bool(a["correct"]), points=a["points"], max_points=a["max_points"])
+                       for a in self.db.query("SELECT * FROM quiz_answers WHERE quiz_attempt_id = ? "
+                                              "ORDER BY id", [row["id"]])]
+            out.append(QuizAttempt.model_validate({**row, "passed": bool(row["passed"]), "answers": answers}))
+        return out
+
+    # -- app state -----------------------------------------------------------------------------
+    def get_state(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM app_state WHERE key = ?", [key])
+        return None if row is None else row["value"]
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.db.atomic():
+            self.db["app_state"].upsert({"key": key, "value": str(value)}, pk="key")
