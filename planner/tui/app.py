@@ -1,0 +1,319 @@
+"""The PathLab Textual app. `make_app(store, curriculum, runner=...)` is the one way to build it.
+
+The app owns what outlives any one screen: the service (all use cases go through it), the current
+learner, and the one lab run being watched (`LiveRun`). Training happens in a worker thread that polls
+the service's session and posts messages; the handlers here, on the UI thread, update the `LiveRun` and
+refresh whichever screens show it, at most a few times a second.
+
+Screens are imported lazily inside the actions so the first screen draws fast (numpy, the lab
+catalogue and the plotting widget load only when a lab or chart is opened).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Callable
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.worker import get_current_worker
+
+from planner.tui.live_run import LiveRun
+from planner.tui.messages import RunEnded, RunEvent, RunStarted
+
+LAST_LEARNER_KEY = "last_learner"
+
+
+class PathLabCommands(Provider):
+    """The app's actions in the command palette (ctrl+p), next to Textual's own (themes, keys, quit)."""
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        app = self.app
+        assert isinstance(app, PathLabApp)
+        for title, action, help_text in app.PALETTE:
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), partial(app.run_action, action), help=help_text)
+
+
+class PathLabApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "PathLab"
+    COMMANDS = App.COMMANDS | {PathLabCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [
+        Binding("m", "dashboard", "Map"),
+        Binding("p", "plan", "Roles & plan"),
+        Binding("h", "history", "History"),
+        Binding("e", "export", "Export"),
+        Binding("l", "learners", "Learner"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+    PALETTE = [
+        ("Skill map (dashboard)", "dashboard", "Tracks, nodes, next up and readiness"),
+        ("Roles and plan", "plan", "Every role's readiness; change target role or hours"),
+        ("History of attempts", "history", "Every lab attempt; open, compare"),
+        ("Export a report", "export", "Write Markdown, HTML or JSON"),
+        ("Switch learner", "learners", "Pick another learner or add one"),
+        ("Cancel the running lab", "cancel_run", "Stop training and record it cancelled"),
+        ("Help: every key", "help", "The keys of every screen"),
+    ]
+
+    def __init__(self, service: Any, store: Any, curriculum: Any) -> None:
+        super().__init__()
+        self.service = service
+        self.store = store
+        self.curriculum = curriculum
+        self.learner: Any = None
+        self.live: LiveRun | None = None
+        self._session: Any = None
+        self._run_dirty = False
+        self._progress_cache: dict[str, Any] | None = None
+
+    # ---- start-up and learners -------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._recover()
+        learner = self._last_learner()
+        if learner is None:
+            from planner.tui.screens.welcome import WelcomeScreen
+
+            self.push_screen(WelcomeScreen())
+        else:
+            self.set_learner(learner)
+        self.set_interval(0.25, self._refresh_run_views)
+
+    def _recover(self) -> None:
+        try:
+            count = self.service.recover_interrupted()
+        except Exception as exc:  # a database problem must not stop the app from opening
+            self.notify(f"Could not check for interrupted runs: {exc}", severity="error")
+            return
+        if count:
+            self.notify(f"{count} run(s) from a previous session were interrupted and marked so.")
+
+    def _last_learner(self) -> Any:
+        learner_id = self.store.get_state(LAST_LEARNER_KEY)
+        learner = self.store.learner_by_id(int(learner_id)) if learner_id else None
+        if learner is None:
+            learners = self.store.list_learners()
+            learner = learners[-1] if learners else None
+        return learner
+
+    def set_learner(self, learner: Any) -> None:
+        """Make `learner` current, remember them for next start, and show their dashboard."""
+        from planner.tui.screens.dashboard import DashboardScreen
+
+        self.learner = learner
+        self.store.set_state(LAST_LEARNER_KEY, str(learner.id))
+        self.sub_title = learner.name
+        self.invalidate_progress()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(DashboardScreen())
+
+    def reload_learner(self) -> None:
+        """Read the learner again after a change (target role, hours) and redraw what depends on it."""
+        self.learner = self.store.learner_by_id(self.learner.id)
+        self.invalidate_progress()
+
+    # ---- progress, shared by screens ---------------------------------------------------------
+
+    def progress(self) -> dict[str, Any]:
+        """The learner's node progress, cached until something is recorded."""
+        if self._progress_cache is None:
+            self._progress_cache = self.service.progress(self.learner)
+        return self._progress_cache
+
+    def invalidate_progress(self) -> None:
+        self._progress_cache = None
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "refresh_data", None)
+            if refresh is not None:
+                refresh()
+
+    # ---- navigation -------------------------------------------------------------------------
+
+    def _needs_learner(self) -> bool:
+        if self.learner is None:
+            self.notify("Create a learner first.", severity="warning")
+            return True
+        return False
+
+    def _show(self, screen_type: type, *args: Any) -> None:
+        """Bring a screen of this type forward (pop back to it if open) or push a new one."""
+        for index, screen in enumerate(self.screen_stack):
+            if type(screen) is screen_type and not args:
+                while len(self.screen_stack) > index + 1:
+                    self.pop_screen()
+                return
+        self.push_screen(screen_type(*args))
+
+    def action_dashboard(self) -> None:
+        from planner.tui.screens.dashboard import DashboardScreen
+
+        if not self._needs_learner():
+            self._show(DashboardScreen)
+
+    def action_plan(self) -> None:
+        from planner.tui.screens.plan import PlanScreen
+
+        if not self._needs_learner():
+            self._show(PlanScreen)
+
+    def action_history(self) -> None:
+        from planner.tui.screens.history import HistoryScreen
+
+        if not self._needs_learner():
+            self._show(HistoryScreen)
+
+    def action_export(self) -> None:
+        from planner.tui.screens.export import ExportScreen
+
+        if not self._needs_learner():
+            self.push_screen(ExportScreen())
+
+    def action_learners(self) -> None:
+        from planner.tui.screens.learners import LearnersScreen
+
+        self.push_screen(LearnersScreen())
+
+    def action_help(self) -> None:
+        from planner.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def open_node(self, node_id: str) -> None:
+        from planner.tui.screens.node import NodeScreen
+
+        self.push_screen(NodeScreen(node_id))
+
+    def open_lab(self, lab_id: str, node_id: str | None = None) -> None:
+        from planner.tui.screens.lab import LabScreen
+
+        self.push_screen(LabScreen(lab_id, node_id))
+
+    # ---- the lab run ------------------------------------------------------------------------
+
+    def start_run(self, lab_id: str, params: dict[str, Any], seed: int | None = None) -> bool:
+        """Start training in a worker thread; False (with a message) if a run is already going."""
+        if self.live is not None and self.live.running:
+            self.notify(f"{self.live.lab_id} is still training; cancel it first (ctrl+x).", severity="warning")
+            return False
+        self.live = LiveRun(lab_id=lab_id, params=dict(params))
+        self._session = None
+        self._train(self.learner, lab_id, dict(params), seed)
+        self._refresh_run_views(force=True)
+        return True
+
+    @work(thread=True, exclusive=True, group="lab", exit_on_error=False, name="lab run")
+    def _train(self, learner: Any, lab_id: str, params: dict[str, Any], seed: int | None) -> None:
+        """Worker thread: start the attempt, pass each event on as a message. Touches no widget."""
+        worker = get_current_worker()
+        try:
+            session = self.service.start_lab(learner, lab_id, params, seed=seed)
+        except Exception as exc:  # validation, database or spawn failure: tell the learner
+            self.post_message(RunEnded(error=str(exc)))
+            return
+        self._session = session
+        self.post_message(RunStarted(session.attempt_id))
+        try:
+            for event in session.events(timeout=0.1):
+                if worker.is_cancelled:
+                    session.cancel()
+                self.post_message(RunEvent(event))
+            self.post_message(RunEnded(outcome=session.outcome))
+        except Exception as exc:
+            self.post_message(RunEnded(error=f"The run stopped unexpectedly: {exc}"))
+
+    def action_cancel_run(self) -> None:
+        """Stop training: the service kills the child and records the attempt as cancelled."""
+        if self.live is None or not self.live.running:
+            self.notify("No lab is training.")
+            return
+        self.live.cancelling = True
+        if self._session is not None:
+            self._session.cancel()
+        for worker in self.workers:
+            if worker.group == "lab":
+                worker.cancel()
+        self._refresh_run_views(force=True)
+
+    def on_run_started(self, message: RunStarted) -> None:
+        if self.live is not None:
+            self.live.attempt_id = message.attempt_id
+
+    def on_run_event(self, message: RunEvent) -> None:
+        if self.live is not None:
+            self.live.apply(message.event)
+            self._run_dirty = True
+
+    def on_run_ended(self, message: RunEnded) -> None:
+        live = self.live
+        if live is None:
+            return
+        live.outcome, live.error = message.outcome, message.error
+        self._session = None
+        self.invalidate_progress()
+        self._refresh_run_views(force=True)
+        if message.error:
+            self.notify(message.error, title="Lab run", severity="error", timeout=8)
+        elif message.outcome is not None:
+            self.notify(outcome_summary(live.lab_id, message.outcome), title="Lab run", timeout=6)
+
+    def _refresh_run_views(self, force: bool = False) -> None:
+        """Redraw the run on every screen that shows it; called on a timer so bursts of events batch."""
+        if not (force or self._run_dirty) or self.live is None:
+            return
+        self._run_dirty = False
+        live = self.live
+        label = live.status_line()
+        self.sub_title = f"{self.learner.name if self.learner else ''}  ⏵ {label}" if live.running else (
+            self.learner.name if self.learner else "")
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_run", None)
+            if show is not None:
+                show(live)
+
+    # ---- quitting ---------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit at once; a run in progress is cancelled (and recorded so) before the app exits."""
+        session = self._session
+        if session is not None and self.live is not None and self.live.running:
+            try:
+                session.cancel()
+            except Exception:
+                pass
+        self.exit()
+
+
+def outcome_summary(lab_id: str, outcome: Any) -> str:
+    """'gd-linear passed: 92/100 · unlocked Backpropagation' — the toast after a run."""
+    status = getattr(outcome, "status", "finished")
+    score = getattr(outcome, "score", None)
+    text = f"{lab_id} {status}" + (f": {score:.0f}/100" if score is not None else "")
+    unlocked = getattr(outcome, "unlocked", None) or []
+    if unlocked:
+        text += " · unlocked " + ", ".join(unlocked)
+    return text
+
+
+def make_app(store: Any, curriculum: Any, runner: Callable[..., Any] | None = None) -> PathLabApp:
+    """The app over an open `Store` and a loaded `Curriculum`; `runner` is the lab runner factory.
+
+    `runner` defaults to `labs.runner.LabProcess` (a child process per run); tests may pass another
+    factory with the same shape.
+    """
+    from planner.service import Service
+
+    if runner is None:
+        from labs.runner import LabProcess
+
+        runner = LabProcess
+    return PathLabApp(Service(store, curriculum, runner_factory=runner), store, curriculum)

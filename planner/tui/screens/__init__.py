@@ -1,0 +1,1 @@
+"""One module per screen of the PathLab app; the app imports each lazily when it is first shown."""

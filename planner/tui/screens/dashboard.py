@@ -1,0 +1,137 @@
+"""The dashboard: the skill map, overall progress, next up with its reason, and the target role's
+readiness with a projected date. The learner's home; `m` returns here from anywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, OptionList, ProgressBar, Static
+
+from planner import plan
+from planner.tui.symbols import STATE_LABEL, legend_markup, mastery_bar, state_markup
+from planner.tui.widgets.skill_map import SkillMap
+
+
+def node_details(curriculum: Any, node_id: str, entry: Any) -> str:
+    """The side panel's text for one node: what it is, where the learner stands, what is missing."""
+    node = curriculum.node(node_id)
+    state = entry.state if entry is not None else "locked"
+    lines = [f"[b]{node.title}[/]  [dim]{node.kind} · {node.hours:g} h[/]",
+             f"{state_markup(state)} {STATE_LABEL.get(state, state)}"]
+    if entry is not None and entry.mastery != "none":
+        best = f" · best {entry.best_score:.0f}/100" if entry.best_score is not None else ""
+        lines[-1] += f" · {mastery_bar(entry.mastery)} {entry.mastery}{best}"
+    if state == "locked":
+        missing = [curriculum.node(m).title if m in curriculum.nodes else m
+                   for m in (getattr(entry, "missing", None) or plan.prerequisites(node))]
+        lines.append(f"[$warning]Needs first:[/] {', '.join(missing)}")
+    if node.summary:
+        lines.append(f"[dim]{node.summary}[/]")
+    return "\n".join(lines)
+
+
+def next_up_text(recommendations: list[Any]) -> str:
+    if not recommendations:
+        return "Nothing is open right now: everything on the map is done or locked."
+    return "\n".join(f"[b]{i}.[/] {r.title} [dim]({r.hours:g} h)[/]\n   [dim]{r.reason}[/]"
+                     for i, r in enumerate(recommendations, 1))
+
+
+def role_text(curriculum: Any, progress: dict[str, Any], learner: Any, today: date) -> str:
+    """Readiness, hours left and the projected date for the learner's target role."""
+    if not learner.target_role:
+        return "No target role yet: press p to choose one."
+    path = plan.role_path(curriculum, progress, learner.target_role)
+    text = (f"[b]{path.title}[/]\nReadiness {path.readiness:.0%} · {len(path.steps)} nodes, "
+            f"{path.remaining_hours:g} h left")
+    if learner.hours_per_week:
+        pace = plan.measured_pace(curriculum, progress)
+        finish = plan.projected_finish(path.remaining_hours, learner.hours_per_week, today, pace)
+        text += f"\nAt {learner.hours_per_week:g} h/week: [b]{finish:%d %b %Y}[/]"
+    return text
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("enter", "open_node", "Open node", show=True),
+        Binding("n", "next_up", "Next up"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="overall"):
+            yield Label("Overall", id="overall-label")
+            yield ProgressBar(id="overall-bar", show_eta=False)
+            yield Label(id="overall-count")
+        with Horizontal(id="dash-body"):
+            with Vertical(id="map-pane"):
+                yield SkillMap(self.app.curriculum, id="skill-map")  # type: ignore[attr-defined]
+                yield Static(legend_markup(), id="legend")
+            with VerticalScroll(id="side"):
+                yield Static(id="node-detail", classes="panel")
+                yield Static(id="next-up", classes="panel")
+                yield Static(id="role", classes="panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#node-detail").border_title = "Node"
+        self.query_one("#next-up").border_title = "Next up"
+        self.query_one("#role").border_title = "Target role"
+        self.refresh_data()
+        self.query_one(SkillMap).focus()
+
+    def refresh_data(self) -> None:
+        """Redraw from the learner's current progress (called by the app after anything is recorded)."""
+        app: Any = self.app
+        if app.learner is None or not self.is_mounted:
+            return
+        try:
+            progress = app.progress()
+        except Exception as exc:
+            self.notify(f"Could not read progress: {exc}", severity="error")
+            return
+        curriculum = app.curriculum
+        skills = [n.id for n in curriculum.skills]
+        done = sum(1 for n in skills if getattr(progress.get(n), "state", "") == "completed")
+        self.query_one("#overall-bar", ProgressBar).update(total=len(skills), progress=done)
+        self.query_one("#overall-count", Label).update(f"{done}/{len(skills)} skills")
+        self.query_one(SkillMap).show(progress)
+        self._recommendations = plan.next_up(curriculum, progress, app.learner.target_role)
+        self.query_one("#next-up", Static).update(next_up_text(self._recommendations))
+        self.query_one("#role", Static).update(role_text(curriculum, progress, app.learner, date.today()))
+        self._show_node(self.query_one(SkillMap).highlighted_node)
+
+    @on(OptionList.OptionHighlighted, "#skill-map")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show_node(event.option.id)
+
+    def _show_node(self, node_id: str | None) -> None:
+        app: Any = self.app
+        if node_id is None or node_id not in app.curriculum.nodes:
+            return
+        entry = app.progress().get(node_id)
+        self.query_one("#node-detail", Static).update(node_details(app.curriculum, node_id, entry))
+
+    @on(OptionList.OptionSelected, "#skill-map")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id in self.app.curriculum.nodes:  # type: ignore[attr-defined]
+            self.app.open_node(event.option.id)  # type: ignore[attr-defined]
+
+    def action_open_node(self) -> None:
+        node_id = self.query_one(SkillMap).highlighted_node
+        if node_id:
+            self.app.open_node(node_id)  # type: ignore[attr-defined]
+
+    def action_next_up(self) -> None:
+        recommendations = getattr(self, "_recommendations", [])
+        if recommendations:
+            self.app.open_node(recommendations[0].node_id)  # type: ignore[attr-defined]
+        else:
+            self.notify("Nothing is open right now.")

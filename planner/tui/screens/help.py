@@ -1,0 +1,74 @@
+"""The help screen: every key of every screen, in one scrollable list (`?` or F1 from anywhere)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# PathLab keys
+
+Every key is also shown in the footer of the screen where it works. **ctrl+p** opens the command
+palette: every action below, plus themes and the key panel.
+
+## Everywhere
+| key | does |
+|---|---|
+| `m` | the skill map (dashboard) |
+| `p` | roles and plan: readiness, path, projected date; change target role or hours |
+| `h` | history of lab attempts |
+| `e` | export a report (Markdown, HTML, JSON) |
+| `l` | switch learner, or add one |
+| `?` / `F1` | this help |
+| `escape` | back |
+| `ctrl+x` | cancel the lab that is training |
+| `q` / `ctrl+q` | quit (a lab in training is cancelled and recorded so) |
+| `tab` / `shift+tab` | move between fields and panels |
+
+## Skill map
+| key | does |
+|---|---|
+| `↑` `↓` | move through the nodes; the panel on the right explains the highlighted one |
+| `enter` | open the node: lesson, quiz and lab |
+| `n` | open the first "next up" node |
+
+## Node
+| key | does |
+|---|---|
+| `1` `2` `3` | the lesson, quiz and lab tabs |
+| `s` | start the quiz |
+| `r` | open the lab |
+
+## Quiz
+| key | does |
+|---|---|
+| `↑` `↓` `space` | choose an option (`space` ticks a box in a several-answer question) |
+| `enter` | answer, then go to the next question |
+
+## Lab
+| key | does |
+|---|---|
+| `tab` | move through the hyperparameters; each is checked as you type |
+| `ctrl+r` | run with these values |
+| `ctrl+x` | cancel the run |
+| `ctrl+d` | reset every value to its default |
+
+## History
+| key | does |
+|---|---|
+| `enter` | open the attempt: curves and grades |
+| `space` | mark an attempt for comparison (mark two) |
+| `c` | compare the two marked attempts: overlaid curves, hyperparameter diff |
+| `1`…`5` | sort by lab, when, score, status |
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", key_display="esc")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Markdown(HELP)

@@ -1,0 +1,156 @@
+"""A node: its lesson (Markdown, scrollable), its quiz, and its lab (description, checks and points,
+the learner's best attempt). Tabs switch with 1/2/3; `s` starts the quiz, `r` opens the lab.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Markdown, Static, TabbedContent, TabPane
+
+from planner.tui.symbols import STATE_LABEL, mastery_bar, state_markup
+
+
+def quiz_summary(quiz: Any, attempts: list[Any]) -> str:
+    if quiz is None:
+        return "This node has no quiz."
+    text = (f"{len(quiz.questions)} questions · pass mark {quiz.pass_mark:.0%}. One question at a time; "
+            "each answer is explained as you go.")
+    if attempts:
+        best = max(attempts, key=lambda a: a.score)
+        text += f"\n\nBest so far: [b]{best.score:.0%}[/] ({'passed' if best.passed else 'not passed'}), "
+        text += f"{len(attempts)} attempt(s)."
+    return text
+
+
+def lab_summary(lab: Any, attempts: list[Any]) -> str:
+    """Checks with their points, then the best recorded attempt."""
+    lines = [f"[b]{lab.title}[/]  [dim]pass mark {lab.pass_mark:g}/100 · time limit {lab.time_limit_s:g}s[/]",
+             "", "[b]Checks[/]"]
+    for check in lab.checks:
+        required = " [dim](required)[/]" if check.required else ""
+        lines.append(f"  {check.points:>5g} pts  {check.title}{required}")
+    scored = [a for a in attempts if a.score is not None]
+    lines.append("")
+    if scored:
+        best = max(scored, key=lambda a: a.score)
+        lines.append(f"Best attempt: [b]{best.score:.0f}/100[/] ({best.status}, #{best.id}) of {len(attempts)}.")
+    else:
+        lines.append("No attempts yet.")
+    return "\n".join(lines)
+
+
+class NodeScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("1", "tab('lesson')", "Lesson"),
+        Binding("2", "tab('quiz')", "Quiz"),
+        Binding("3", "tab('lab')", "Lab"),
+        Binding("s", "start_quiz", "Start quiz"),
+        Binding("r", "open_lab", "Open lab"),
+    ]
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__()
+        self.node_id = node_id
+
+    @property
+    def node(self) -> Any:
+        return self.app.curriculum.node(self.node_id)  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        app: Any = self.app
+        node = self.node
+        yield Header()
+        yield Static(id="node-head")
+        with TabbedContent(id="node-tabs"):
+            with TabPane("Lesson", id="lesson-tab"):
+                with VerticalScroll(id="lesson"):
+                    text = app.curriculum.lesson_text(self.node_id) if node.lesson else ""
+                    yield Markdown(text or node.description or node.summary or "No lesson for this node.")
+            with TabPane("Quiz", id="quiz-tab"):
+                with VerticalScroll(id="node-quiz"):
+                    yield Static(id="quiz-summary")
+                    with Horizontal(classes="actions"):
+                        yield Button("Start quiz (s)", id="start-quiz", variant="primary",
+                                     disabled=app.curriculum.quiz_for(self.node_id) is None)
+            with TabPane("Lab", id="lab-tab"):
+                with VerticalScroll(id="node-lab"):
+                    yield Static(id="lab-summary")
+                    yield Markdown(id="lab-description")
+                    with Horizontal(classes="actions"):
+                        yield Button("Open lab (r)", id="open-lab", variant="primary", disabled=node.lab is None)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+        self._fill_lab_description()
+
+    def refresh_data(self) -> None:
+        """Redraw state, mastery, quiz and lab summaries after something was recorded."""
+        if not self.is_mounted:
+            return
+        app: Any = self.app
+        node = self.node
+        entry = app.progress().get(self.node_id)
+        state = entry.state if entry is not None else "locked"
+        head = f"[b]{node.title}[/]  {state_markup(state)} {STATE_LABEL.get(state, state)}"
+        if entry is not None:
+            head += f"  {mastery_bar(entry.mastery)} {entry.mastery}"
+        if state == "locked" and entry is not None and entry.missing:
+            titles = [app.curriculum.node(m).title if m in app.curriculum.nodes else m for m in entry.missing]
+            head += f"\n[$warning]Locked: complete {', '.join(titles)} first.[/] You can still read and practise."
+        self.query_one("#node-head", Static).update(head)
+        quiz_attempts = app.store.quiz_attempts(app.learner.id, self.node_id)
+        self.query_one("#quiz-summary", Static).update(
+            quiz_summary(app.curriculum.quiz_for(self.node_id), quiz_attempts))
+        self.query_one("#lab-summary", Static).update(self._lab_text())
+
+    def _lab(self) -> Any:
+        if not self.node.lab:
+            return None
+        from labs.catalog import get_lab
+
+        try:
+            return get_lab(self.node.lab)
+        except KeyError:
+            return None
+
+    def _lab_text(self) -> str:
+        node, lab = self.node, self._lab()
+        if node.lab is None:
+            return "This node has no lab: its lesson and quiz carry it."
+        if lab is None:
+            return f"The lab {node.lab!r} is not installed yet."
+        app: Any = self.app
+        return lab_summary(lab, app.store.attempts(app.learner.id, lab_id=lab.id))
+
+    def _fill_lab_description(self) -> None:
+        lab = self._lab()
+        if lab is not None:
+            self.query_one("#lab-description", Markdown).update(lab.description)
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = f"{tab}-tab"
+
+    @on(Button.Pressed, "#start-quiz")
+    def action_start_quiz(self) -> None:
+        app: Any = self.app
+        if app.curriculum.quiz_for(self.node_id) is None:
+            self.notify("This node has no quiz.")
+            return
+        from planner.tui.screens.quiz import QuizScreen
+
+        app.push_screen(QuizScreen(self.node_id))
+
+    @on(Button.Pressed, "#open-lab")
+    def action_open_lab(self) -> None:
+        if self._lab() is None:
+            self.notify("This node has no lab to run.")
+            return
+        self.app.open_lab(self.node.lab, self.node_id)  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""One module per reusable widget of the PathLab app."""
