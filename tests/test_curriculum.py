@@ -1,0 +1,201 @@
+"""The curriculum loader: a valid graph loads in order; every kind of authoring mistake is reported,
+all at once, naming its file, node and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner.curriculum import CurriculumError, load_curriculum
+from tests.conftest import FIXTURE_LAB_IDS
+
+
+def _problems(root: Path, **kwargs) -> list[str]:
+    with pytest.raises(CurriculumError) as info:
+        load_curriculum(root, **kwargs)
+    assert len(str(info.value).splitlines()) == len(info.value.problems) + 1
+    return [str(p) for p in info.value.problems]
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + text, encoding="utf-8")
+
+
+NODE = """
+[[node]]
+id = "{id}"
+title = "{id}"
+kind = "concept"
+track = "foundations"
+prerequisites = {prereqs}
+lesson = "large-models.md"
+"""
+
+
+def test_fixture_loads_in_file_order_with_graph_queries(curriculum):
+    assert list(curriculum.nodes) == ["large-models", "gradient-descent", "applications", "ffnn", "ml-engineer"]
+    assert curriculum.nodes["ml-engineer"].prerequisites == ["gradient-descent", "ffnn"]
+    assert [r.id for r in curriculum.roles] == ["ml-engineer"]
+    assert curriculum.tracks == ["foundations", "models", "careers"]
+    assert curriculum.dependants("large-models") == ["gradient-descent", "applications"]
+    assert curriculum.dependants("ffnn") == ["ml-engineer"]
+    assert curriculum.lesson_text("ffnn").startswith("# ffnn")
+    assert curriculum.lesson_text("ml-engineer") == ""
+    quiz = curriculum.quiz_for("gradient-descent")
+    assert quiz is not None and [q.id for q in quiz.questions] == ["step-direction", "halve"]
+    assert quiz.questions[0].options[0].correct and quiz.questions[1].tolerance == 0.0
+    assert curriculum.quiz_for("ffnn") is None
+
+
+def test_topological_order_puts_prerequisites_first(curriculum_copy):
+    # Define a node before its prerequisite: file order alone would be wrong.
+    path = curriculum_copy / "curriculum" / "00-early.toml"
+    path.write_text(NODE.format(id="needs-ffnn", prereqs='["ffnn"]'), encoding="utf-8")
+    c = load_curriculum(curriculum_copy)
+    order = c.topological_order()
+    assert list(c.nodes)[0] == "needs-ffnn"
+    assert sorted(order) == sorted(c.nodes)
+    for node in c.nodes.values():
+        assert all(order.index(p) < order.index(node.id) for p in node.prerequisites)
+
+
+def test_unknown_node_lookup_names_the_id(curriculum):
+    with pytest.raises(KeyError, match="nope"):
+        curriculum.lesson_text("nope")
+
+
+def test_every_graph_problem_is_reported_at_once(curriculum_copy):
+    folder = curriculum_copy / "curriculum"
+    _append(folder / "20-models.toml", NODE.format(id="loop-a", prereqs='["loop-c"]')
+            + NODE.format(id="loop-b", prereqs='["loop-a"]') + NODE.format(id="loop-c", prereqs='["loop-b"]')
+            + NODE.format(id="orphan", prereqs='["no-such-node"]')
+            + NODE.format(id="gradient-descent", prereqs="[]"))
+    (curriculum_copy / "lessons" / "ffnn.md").unlink()
+    problems = _problems(curriculum_copy, lab_ids=FIXTURE_LAB_IDS - {"gd-linear"})
+    text = "\n".join(problems)
+    assert "prerequisite cycle: loop-a -> loop-c -> loop-b -> loop-a" in text
+    assert "20-models.toml [orphan] prerequisites: unknown node 'no-such-node'" in text
+    assert "20-models.toml [gradient-descent] id: duplicate id (first defined in 10-foundations.toml)" in text
+    assert "[ffnn] lesson: lesson file not found: lessons/ffnn.md" in text
+    assert "[gradient-descent] lab: unknown lab id 'gd-linear'" in text
+    assert len(problems) == 5
+
+
+def test_lab_ids_are_only_checked_when_given(curriculum_copy):
+    _append(curriculum_copy / "curriculum" / "20-models.toml",
+            NODE.format(id="new-node", prereqs="[]") + 'lab = "not-a-lab"\n')
+    assert "new-node" in load_curriculum(curriculum_copy).nodes
+    assert _problems(curriculum_copy, lab_ids=FIXTURE_LAB_IDS) == [
+        "20-models.toml [new-node] lab: unknown lab id 'not-a-lab'"]
+
+
+def test_toml_syntax_error_gives_the_line_and_other_files_still_checked(curriculum_copy):
+    (curriculum_copy / "curriculum" / "30-broken.toml").write_text(
+        '[[node]]\nid = "x"\ntitle = "unterminated\n', encoding="utf-8")
+    (curriculum_copy / "lessons" / "applications.md").unlink()
+    problems = _problems(curriculum_copy)
+    assert any(p.startswith("30-broken.toml: TOML syntax error") and "line 3" in p for p in problems)
+    assert any("[applications] lesson" in p for p in problems)
+
+
+def test_bad_field_types_and_role_rules_become_field_messages(curriculum_copy):
+    _append(curriculum_copy / "curriculum" / "20-models.toml", """
+[[node]]
+id = "typo"
+title = "Typo"
+kind = "concept"
+track = "foundations"
+hours = "three"
+lesson = "ffnn.md"
+prerequisits = ["ffnn"]
+
+[[node]]
+id = "Bad Id"
+title = "x"
+kind = "skill"
+track = "models"
+lesson = "ffnn.md"
+
+[[node]]
+id = "astronaut"
+title = "Astronaut"
+kind = "role"
+track = "careers"
+requires = ["ffnn", "rocketry"]
+""")
+    text = "\n".join(_problems(curriculum_copy))
+    assert "[typo] hours: Input should be a valid number" in text and "'three'" in text
+    assert "[typo] prerequisits: Extra inputs are not permitted" in text
+    assert "[Bad Id] id: String should match pattern" in text
+    assert "[Bad Id] kind:" in text and "'skill'" in text
+    assert "[astronaut] requires: unknown node 'rocketry'" in text
+
+
+def test_quiz_problems_are_reported_per_question(curriculum_copy):
+    quizzes = curriculum_copy / "quizzes"
+    (quizzes / "gradient-descent.toml").write_text("""
+node = "gradient-descent"
+[[question]]
+id = "none-right"
+kind = "single"
+prompt = "?"
+  [[question.option]]
+  text = "a"
+  [[question.option]]
+  text = "b"
+[[question]]
+id = "two-right"
+kind = "single"
+prompt = "?"
+  [[question.option]]
+  text = "a"
+  correct = true
+  [[question.option]]
+  text = "b"
+  correct = true
+[[question]]
+id = "two-right"
+kind = "multiple"
+prompt = "?"
+  [[question.option]]
+  text = "a"
+  correct = true
+  [[question.option]]
+  text = "b"
+  correct = true
+[[question]]
+id = "guess"
+kind = "numeric"
+prompt = "?"
+answer = 3
+""", encoding="utf-8")
+    (quizzes / "ghost.toml").write_text(
+        'node = "ghost"\n[[question]]\nid = "q"\nkind = "numeric"\nprompt = "?"\nanswer = 1\ntolerance = 0\n',
+        encoding="utf-8")
+    problems = _problems(curriculum_copy)
+    assert problems == [
+        "gradient-descent.toml [gradient-descent] question[none-right].option: no option is marked correct",
+        "gradient-descent.toml [gradient-descent] question[two-right].option: "
+        "a single-choice question has 2 correct options",
+        "gradient-descent.toml [gradient-descent] question[two-right].id: duplicate question id",
+        "gradient-descent.toml [gradient-descent] question[guess].tolerance: "
+        "a numeric question needs a `tolerance` (0 for exact)",
+        "ghost.toml node: unknown node 'ghost'",
+    ]
+
+
+def test_missing_directory_is_a_problem_not_a_traceback(tmp_path):
+    assert _problems(tmp_path) == [f"{tmp_path}: no curriculum/ directory here"]
+
+
+def test_bundled_curriculum_validates_against_the_lab_catalogue():
+    from labs.datapath import data_dir
+
+    if not any((data_dir() / "curriculum").glob("*.toml")):
+        pytest.skip("no bundled curriculum yet")
+    import labs.catalog
+
+    lab_ids = labs.catalog.lab_ids() if hasattr(labs.catalog, "lab_ids") else None
+    c = load_curriculum(lab_ids=lab_ids)
+    assert {r.id for r in c.roles} >= {"ml-engineer", "llm-engineer", "ai-product-manager"}
