@@ -1,0 +1,104 @@
+"""gd-linear: fit a straight line (well, a plane) by batch gradient descent, and see the step size matter.
+
+Pure NumPy, no layers: the model is y = x @ w + b and the gradient of the mean squared error is written
+out, so the learner sees every part of a training loop. Graded against the closed-form least-squares
+optimum, which gradient descent should reach within 1 %.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from labs.catalog.base import Lab, LabParams, Outcome, RunContext
+from labs.datasets import make_linear
+from labs.grading import CheckSpec, partial_credit
+
+DATA_SEED = 0  # the same data for every attempt, so attempts compare and the hash is stable
+BLOW_UP = 1e6  # a loss this many times its starting value has diverged, even before it overflows
+
+
+class Params(LabParams):
+    lr: float = Field(0.05, gt=0, le=10, description="learning rate: how far each step moves the weights")
+    steps: int = Field(300, ge=1, le=20000, description="number of full-batch gradient-descent steps")
+
+
+def mse(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> float:
+    return float(np.mean((x @ w + b - y) ** 2))
+
+
+def mse_grad(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, float]:
+    """d/dw and d/db of mean((x @ w + b - y)^2)."""
+    r = x @ w + b - y
+    return 2.0 * x.T @ r / len(y), float(2.0 * r.mean())
+
+
+def least_squares(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """The exact minimiser, for grading: solve [x 1] theta = y in the least-squares sense."""
+    theta, *_ = np.linalg.lstsq(np.column_stack([x, np.ones(len(y))]), y, rcond=None)
+    return theta[:-1], float(theta[-1])
+
+
+class GdLinearLab(Lab):
+    id = "gd-linear"
+    title = "Gradient descent on a linear model"
+    node_id = "gradient-descent"
+    dataset = "linear"
+    description = (
+        "Fit `y = x·w + b` to 200 noisy points by **batch gradient descent**: every step moves the "
+        "weights against the gradient of the mean squared error. Choose the learning rate and the number "
+        "of steps. Too small a rate barely moves; too large a rate overshoots and the loss explodes. "
+        "You pass when the final loss is within 1 % of the exact least-squares optimum."
+    )
+    Params = Params
+    checks = (
+        CheckSpec(id="optimum", title="Final loss within 1 % of the optimum", points=60, required=True),
+        CheckSpec(id="weights", title="Weights close to the least-squares solution", points=25),
+        CheckSpec(id="descent", title="The loss went down at every step", points=15),
+    )
+    pass_mark = 70.0
+    time_limit_s = 60.0
+    unit = "step"
+
+    def run(self, params: Params, ctx: RunContext) -> Outcome:
+        data = make_linear(n=200, n_features=3, noise=0.5, seed=DATA_SEED)
+        x, y = data.x, data.y
+        w, b = ctx.rng.normal(size=x.shape[1]), 0.0
+        w_opt, b_opt = least_squares(x, y)
+        best = mse(x, y, w_opt, b_opt)
+        ctx.start(total_steps=params.steps, dataset_hash=data.sha256)
+        every = max(1, params.steps // 100)
+        losses = np.empty(params.steps + 1)
+        losses[0] = mse(x, y, w, b)
+        for step in range(1, params.steps + 1):
+            gw, gb = mse_grad(x, y, w, b)
+            w, b = w - params.lr * gw, b - params.lr * gb
+            losses[step] = mse(x, y, w, b)
+            ctx.guard(step, "train_loss", losses[step], blow_up=BLOW_UP * losses[0])
+            if step % every == 0 or step == params.steps:
+                ctx.progress(step, {"train_loss": losses[step]})
+        return self._grade(ctx, losses, best, w - w_opt, w_opt, params)
+
+    def _grade(self, ctx: RunContext, losses: np.ndarray, best: float, w_err: np.ndarray,
+               w_opt: np.ndarray, params: Params) -> Outcome:
+        final = float(losses[-1])
+        gap = (final - best) / best
+        w_rel = float(np.linalg.norm(w_err) / np.linalg.norm(w_opt))
+        rises = int(np.sum(np.diff(losses) > 1e-12 * losses[:-1]))
+        advice = ("the loss is still falling: raise lr or steps" if losses[-2] - final > 1e-9 * final
+                  else "the loss has flattened above the optimum")
+        results = [
+            ctx.check("optimum", gap <= 0.01,
+                      f"final loss {final:.4f} vs optimum {best:.4f} ({100 * gap:.2f} % above)"
+                      + ("." if gap <= 0.01 else f"; {advice}.")),
+            ctx.check("weights", partial_credit(w_rel, 0.5, 0.01),
+                      f"weights are {100 * w_rel:.2f} % away from the least-squares solution."),
+            ctx.check("descent", rises == 0,
+                      "the loss fell at every step." if rises == 0 else
+                      f"the loss rose on {rises} steps: lr={params.lr:g} overshoots; try a smaller rate."),
+        ]
+        metrics = {"train_loss": final, "optimum_loss": best, "loss_gap": gap, "weight_error": w_rel}
+        return Outcome(results=results, metrics=metrics)
+
+
+LAB = GdLinearLab()

@@ -1,0 +1,70 @@
+"""The child process that trains one lab: `python -m labs.worker` with a job as JSON on stdin.
+
+    {"lab_id": "gd-linear", "params": {"lr": 0.1}, "seed": 0}        (or "lab_ref": "pkg.mod:ATTR")
+
+Stdout carries only event lines (labs.events, one JSON object per line, flushed as written); anything
+else the lab or a library prints goes to stderr, because file descriptor 1 is pointed at stderr before the
+lab runs and events go to a private duplicate of the original stdout. The last line is `Finished`, or
+`Failed(kind="error")` with the traceback when the lab raised. Exit code 0 after Finished, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from typing import TextIO
+
+from labs.events import Event, Failed, dump_event
+
+
+def _event_channel() -> TextIO:
+    """Keep the real stdout for events only; route fd 1 and sys.stdout to stderr."""
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return channel
+
+
+def _read_job(stream: TextIO) -> tuple[str, str | None, dict, int]:
+    try:
+        job = json.loads(stream.read())
+        return str(job.get("lab_id", "")), job.get("lab_ref"), dict(job.get("params") or {}), int(job["seed"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"the worker's job on stdin is not valid JSON with lab_id, params, seed: {exc}") from exc
+
+
+def run_job(stdin: TextIO, channel: TextIO) -> int:
+    def emit(event: Event) -> None:
+        channel.write(dump_event(event) + "\n")
+        channel.flush()
+
+    try:
+        from labs.catalog import get_lab, load_lab_ref
+
+        lab_id, lab_ref, raw, seed = _read_job(stdin)
+        lab = load_lab_ref(lab_ref) if lab_ref else get_lab(lab_id)
+        params = lab.validate_params(raw)
+        emit(lab.train(params, seed, emit))
+        return 0
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent as an event
+        if isinstance(exc, KeyboardInterrupt):
+            message = "interrupted"
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+        emit(Failed(kind="error", message=message, traceback=traceback.format_exc()))
+        return 1
+
+
+def main() -> int:
+    channel = _event_channel()
+    try:
+        return run_job(sys.stdin, channel)
+    finally:
+        channel.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
