@@ -1,0 +1,164 @@
+"""Gather everything a report shows, once, from the store, the curriculum, progress and the plan.
+
+Filters narrow what the report *lists*: `since` keeps attempts and quizzes started on or after that
+day (UTC); `node_id` keeps one node and its attempts. Node states, mastery, the overall counts and the
+plan always describe the learner as of `today` over their whole history, because "completed" does not
+stop being true outside a date window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+
+from planner import plan as planning
+from planner.curriculum import Curriculum
+from planner.progress import node_progress
+from planner.records import Attempt as AttemptRecord
+from planner.records import Learner, QuizAttempt
+from planner.reports.errors import ReportError
+from planner.reports.models import (
+    Attempt, BestAttempt, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep,
+    QuizRow, ReportData, Series, TrackReport,
+)
+from planner.store import Store
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
+
+
+def depths(curriculum: Curriculum) -> dict[str, int]:
+    """Longest prerequisite chain below each node: the row it sits on in the skill map."""
+    depth: dict[str, int] = {}
+    for node_id in curriculum.topological_order():
+        pres = planning.prerequisites(curriculum.nodes[node_id])
+        depth[node_id] = 1 + max((depth[p] for p in pres), default=-1)
+    return depth
+
+
+def _attempt(record: AttemptRecord, store: Store) -> Attempt:
+    checks = [CheckRow(check_id=c.id, title=c.title, points=c.points, max_points=c.max_points,
+                       status=c.status, message=c.message, required=c.required)
+              for c in store.attempt_checks(record.id)]
+    return Attempt(
+        id=record.id, lab_id=record.lab_id, node_id=record.node_id, mode=record.mode, status=record.status,
+        score=record.score, passed=bool(record.passed), seed=record.seed, params=record.params,
+        metrics={k: _finite(v) for k, v in record.metrics.items()}, feedback=record.feedback,
+        started_at=record.started_at, finished_at=record.finished_at, duration_s=record.duration_s,
+        checks=checks,
+    )
+
+
+def _best(attempts: Iterable[Attempt]) -> Attempt | None:
+    """The highest-scoring graded attempt; the newest wins a tie (attempts come newest first)."""
+    graded = [a for a in attempts if a.score is not None]
+    return max(graded, key=lambda a: a.score, default=None)  # max keeps the first of equals
+
+
+def _with_series(attempt: Attempt, store: Store) -> BestAttempt:
+    series = [Series(name=name, steps=[s for s, _ in points], values=[_finite(v) for _, v in points])
+              for name, points in sorted(store.metric_series(attempt.id).items())]
+    return BestAttempt(**attempt.model_dump(), series=series)
+
+
+def _activity(attempts: list[Attempt], quizzes: list[QuizRow]) -> list[DayActivity]:
+    days: dict[date, dict[str, float]] = defaultdict(lambda: {"attempts": 0, "passed": 0, "quizzes": 0, "t": 0.0})
+    for a in attempts:
+        day = days[a.started_at.astimezone(UTC).date()]
+        day["attempts"] += 1
+        day["passed"] += a.passed
+        day["t"] += a.duration_s or 0.0
+    for q in quizzes:
+        day = days[q.started_at.astimezone(UTC).date()]
+        day["quizzes"] += 1
+        day["t"] += ((q.finished_at or q.started_at) - q.started_at).total_seconds()
+    return [DayActivity(day=d, attempts=int(v["attempts"]), passed=int(v["passed"]), quizzes=int(v["quizzes"]),
+                        time_spent_s=v["t"]) for d, v in sorted(days.items(), reverse=True)]
+
+
+def _plan(curriculum: Curriculum, progress: Mapping, learner: Learner, today: date) -> Plan | None:
+    if not learner.target_role or learner.target_role not in curriculum.nodes:
+        return None
+    path = planning.role_path(curriculum, progress, learner.target_role)
+    finish = None
+    if learner.hours_per_week:
+        pace = planning.measured_pace(curriculum, progress)
+        finish = planning.projected_finish(path.remaining_hours, learner.hours_per_week, today, pace)
+    return Plan(role_id=path.role_id, role_title=path.title, readiness=path.readiness,
+                remaining_hours=path.remaining_hours, projected_finish=finish,
+                steps=[PlanStep(node_id=s.node_id, title=s.title, state=s.state, hours=s.hours) for s in path.steps])
+
+
+def _resolve(store: Store, learner: Learner | str) -> Learner:
+    if isinstance(learner, Learner):
+        return learner
+    found = store.get_learner(learner)
+    if found is None:
+        names = ", ".join(l.name for l in store.list_learners()) or "none yet"
+        raise ReportError(f"no learner named {learner!r} (learners: {names})")
+    return found
+
+
+def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | str, *, since: date | None = None,
+                      node_id: str | None = None, today: date | None = None) -> ReportData:
+    """Everything one learner's report shows; see the module docstring for what the filters narrow."""
+    learner = _resolve(store, learner)
+    if node_id is not None and node_id not in curriculum.nodes:
+        raise ReportError(f"unknown node {node_id!r}; try one of: {', '.join(curriculum.nodes)}")
+    today = today or datetime.now(UTC).date()
+    records = store.attempts(learner.id)
+    quiz_records: list[QuizAttempt] = store.quiz_attempts(learner.id)
+    progress = node_progress(curriculum, records, quiz_records)
+
+    def in_window(started: datetime, node: str) -> bool:
+        return (since is None or started.astimezone(UTC).date() >= since) and node_id in (None, node)
+
+    attempts = [_attempt(r, store) for r in records if in_window(r.started_at, r.node_id)]
+    quizzes = [QuizRow(node_id=q.node_id, score=q.score, passed=q.passed, started_at=q.started_at,
+                       finished_at=q.finished_at) for q in quiz_records if in_window(q.started_at, q.node_id)]
+    by_node: dict[str, list[Attempt]] = defaultdict(list)
+    for a in attempts:
+        by_node[a.node_id].append(a)
+    depth = depths(curriculum)
+    nodes = []
+    order = curriculum.topological_order()
+    for node in (curriculum.nodes[n] for n in order):
+        if node_id not in (None, node.id):
+            continue
+        p = progress.get(node.id)
+        best = _best(by_node[node.id])
+        nodes.append(NodeReport(
+            id=node.id, title=node.title, kind=node.kind, track=node.track,
+            prerequisites=planning.prerequisites(node), depth=depth[node.id], hours=node.hours, lab_id=node.lab,
+            state=p.state if p else "locked", mastery=p.mastery if p else "none",
+            best_score=p.best_score if p else None, time_spent_s=_time_spent(p),
+            attempts=len(by_node[node.id]), best_attempt=_with_series(best, store) if best else None,
+        ))
+    tracks = []
+    for track in dict.fromkeys(curriculum.nodes[n].track for n in order):
+        members = [n for n in nodes if n.track == track]
+        if members:
+            tracks.append(TrackReport(id=track, completed=sum(n.state == "completed" for n in members),
+                                      total=len(members), nodes=members))
+    states = [progress[n].state if n in progress else "locked" for n in curriculum.nodes]
+    overall = Overall(total=len(states), completed=states.count("completed"), in_progress=states.count("in_progress"),
+                      available=states.count("available"), locked=states.count("locked"),
+                      time_spent_s=sum(_time_spent(p) for p in progress.values()))
+    return ReportData(
+        generated_on=today,
+        learner=LearnerInfo(name=learner.name, target_role=learner.target_role,
+                            hours_per_week=learner.hours_per_week, created_at=learner.created_at,
+                            last_active_at=learner.last_active_at),
+        filters=Filters(since=since, node_id=node_id), overall=overall, tracks=tracks, attempts=attempts,
+        quizzes=quizzes, activity=_activity(attempts, quizzes), plan=_plan(curriculum, progress, learner, today),
+    )
+
+
+def _time_spent(p: object) -> float:
+    """Seconds spent on a node, from its NodeProgress."""
+    if p is None:
+        return 0.0
+    return float(getattr(p, "time_spent_s"))

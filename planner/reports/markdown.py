@@ -1,0 +1,115 @@
+"""The Markdown report: reads well as plain text in a terminal and renders as tables on a code host.
+
+User-supplied text is escaped with `_md` so a name with `|` cannot break a table and a name with `<` or
+`*` cannot turn into markup; hyperparameters sit in code spans, where nothing is interpreted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+
+from planner.reports.format import bar, duration, percent, score, sparkline, state_label
+from planner.reports.models import BestAttempt, NodeReport, ReportData
+
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def _md(value: object) -> str:
+    """Text safe inside Markdown prose and table cells (one line, markup characters escaped)."""
+    return _SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def _code(value: object) -> str:
+    """A code span; backticks and table pipes inside it are replaced so the span cannot end early."""
+    return "`" + " ".join(str(value).split()).replace("`", "'").replace("|", "¦") + "`"
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _summary(data: ReportData) -> list[str]:
+    o, learner = data.overall, data.learner
+    lines = [f"# {_md(learner.name)} · PathLab progress", "", f"Report of {data.generated_on.isoformat()}"]
+    if data.filters.since or data.filters.node_id:
+        scope = [f"activity since {data.filters.since}" if data.filters.since else "",
+                 f"node {_code(data.filters.node_id)}" if data.filters.node_id else ""]
+        lines[-1] += " (" + ", ".join(s for s in scope if s) + ")"
+    lines += ["", "## Overall", "",
+              f"`{bar([o.completed, o.in_progress, o.available, o.locked])}` "
+              f"{o.completed} of {o.total} nodes completed",
+              "", f"- Completed: {o.completed}", f"- In progress: {o.in_progress}",
+              f"- Available: {o.available}", f"- Locked: {o.locked}",
+              f"- Time spent: {duration(o.time_spent_s)}", ""]
+    return lines
+
+
+def _plan(data: ReportData) -> list[str]:
+    plan = data.plan
+    lines = ["## Target role", ""]
+    if plan is None:
+        return lines + ["No target role set.", ""]
+    when = plan.projected_finish.isoformat() if plan.projected_finish else "no date (set weekly hours)"
+    lines += [f"**{_md(plan.role_title)}**: {percent(plan.readiness)} ready, {plan.remaining_hours:g} h of study "
+              f"left, projected finish **{when}**.", ""]
+    if not plan.steps:
+        return lines + ["Every required node is complete.", ""]
+    rows = [[str(i), _md(s.title), state_label(s.state), f"{s.hours:g}"] for i, s in enumerate(plan.steps, 1)]
+    return lines + _table(["#", "Next", "State", "Hours"], rows)
+
+
+def _tracks(data: ReportData) -> list[str]:
+    lines = ["## Skill graph", ""]
+    for track in data.tracks:
+        lines += [f"### {_md(track.id.title())} ({track.completed}/{track.total})", ""]
+        lines += [f"- [{'x' if n.state == 'completed' else ' '}] {_md(n.title)} — {state_label(n.state)}"
+                  for n in track.nodes]
+        lines.append("")
+        rows = [[_md(n.title), state_label(n.state), n.mastery, score(n.best_score), duration(n.time_spent_s),
+                 str(n.attempts)] for n in track.nodes]
+        lines += _table(["Node", "State", "Mastery", "Best score", "Time", "Attempts"], rows)
+    return lines
+
+
+def _lab(node: NodeReport, best: BestAttempt) -> list[str]:
+    params = ", ".join(_code(f"{k}={json.dumps(v)}") for k, v in best.params.items()) or "defaults"
+    lines = [f"### {_md(node.title)} · {_code(best.lab_id)}", "",
+             f"Best attempt #{best.id} on {best.started_at:%Y-%m-%d %H:%M}: score **{score(best.score)}** "
+             f"({best.status}), seed {best.seed}, {duration(best.duration_s)}.", "",
+             f"Hyperparameters: {params}", ""]
+    if best.checks:
+        rows = [[_md(c.title), c.status, f"{c.points:g} / {c.max_points:g}", _md(c.message)] for c in best.checks]
+        lines += _table(["Check", "Status", "Points", "Message"], rows)
+    for s in best.series:
+        values = np.asarray(s.values, dtype=float)
+        if len(values):
+            lines.append(f"- {_code(s.name)} `{sparkline(values)}` {values[0]:.4g} → {values[-1]:.4g} "
+                         f"({len(values)} points)")
+    return lines + [""]
+
+
+def render_markdown(data: ReportData) -> str:
+    """The whole report as GitHub-flavoured Markdown."""
+    lines = _summary(data) + _plan(data) + _tracks(data) + ["## Labs: best attempts", ""]
+    labs = [line for n in data.nodes() if n.best_attempt for line in _lab(n, n.best_attempt)]
+    lines += labs or ["No lab attempts in this window.", ""]
+    lines += ["## Quizzes", ""]
+    if data.quizzes:
+        rows = [[_md(q.node_id), percent(q.score), "passed" if q.passed else "not yet", f"{q.started_at:%Y-%m-%d}"]
+                for q in data.quizzes]
+        lines += _table(["Node", "Score", "Result", "Day"], rows)
+    else:
+        lines += ["No quizzes taken in this window.", ""]
+    lines += ["## Recent activity", ""]
+    if data.activity:
+        rows = [[d.day.isoformat(), str(d.attempts), str(d.passed), str(d.quizzes), duration(d.time_spent_s)]
+                for d in data.activity]
+        lines += _table(["Day", "Lab attempts", "Passed", "Quizzes", "Time"], rows)
+    else:
+        lines += ["No activity in this window.", ""]
+    return "\n".join(lines).rstrip() + "\n"
