@@ -1,0 +1,138 @@
+"""A lab: the hyperparameter form, Run/Cancel, and the live view of the run (loss and metric charts
+with axes, step, elapsed time, ETA, text samples), then the grade check by check.
+
+The run belongs to the app (`PathLabApp.start_run`), not to this screen: leave to read a lesson and
+the network keeps training; come back and the charts are where the run got to. The app calls
+`show_run` a few times a second while events stream in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Log, ProgressBar, Static
+
+from planner.tui.symbols import format_duration
+from planner.tui.widgets.grade_view import outcome_markup
+from planner.tui.widgets.metric_chart import MetricChart, is_loss
+from planner.tui.widgets.params_form import ParamsForm
+
+
+def run_status(live: Any) -> str:
+    """'Training · epoch 3/10 · 4s elapsed · ETA 9s' (or how the run ended)."""
+    position = live.epoch if live.unit == "epoch" and live.epoch is not None else live.step
+    total = live.total_steps or "?"
+    clock = f"{format_duration(live.elapsed_s)} elapsed"
+    if live.error:
+        return f"[$error]Could not run:[/] {live.error}"
+    if live.running:
+        verb = "Cancelling" if live.cancelling else ("Training" if live.total_steps else "Starting")
+        return f"[b]{verb}[/] · {live.unit} {position}/{total} · {clock} · ETA {format_duration(live.eta_s)}"
+    return f"[b]Run {live.outcome.status}[/] · {live.unit} {position}/{total} · {clock}"
+
+
+class LabScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+r", "run", "Run", priority=True),
+        Binding("ctrl+x", "app.cancel_run", "Cancel run", priority=True),
+        Binding("ctrl+d", "defaults", "Defaults", priority=True),
+    ]
+
+    def __init__(self, lab_id: str, node_id: str | None = None, seed: int | None = None) -> None:
+        super().__init__()
+        from labs.catalog import get_lab
+
+        self.lab = get_lab(lab_id)
+        self.node_id = node_id or self.lab.node_id
+        self.seed = seed
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="lab-body"):
+            with VerticalScroll(id="lab-form"):
+                yield Static(f"[b]{self.lab.title}[/]", classes="title")
+                yield ParamsForm(self.lab, id="params")
+                with Horizontal(classes="actions"):
+                    yield Button("Run ^r", id="run", variant="primary")
+                    yield Button("Cancel ^x", id="cancel", variant="error", disabled=True)
+            with Vertical(id="lab-live"):
+                yield Static("Set the hyperparameters and press ctrl+r to train.", id="run-status")
+                yield ProgressBar(id="run-bar", show_eta=False, show_percentage=True)
+                yield MetricChart("Loss", is_loss, x_label=self.lab.unit, id="chart")
+                yield MetricChart("Metrics", lambda n: not is_loss(n), x_label=self.lab.unit, id="metric-chart")
+                yield Log(id="samples", max_lines=200)
+                with VerticalScroll(id="result", classes="panel"):
+                    yield Static(id="result-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#samples").display = False
+        self.query_one("#metric-chart").display = False
+        self.query_one("#result").display = False
+        self.query_one("#result").border_title = "Result"
+        live = self.app.live  # type: ignore[attr-defined]
+        if live is not None and live.lab_id == self.lab.id:
+            self.show_run(live)
+
+    # ---- actions --------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#run")
+    def action_run(self) -> None:
+        """Validate the whole form; start only when every value is good, else name the bad ones."""
+        form = self.query_one(ParamsForm)
+        errors = form.errors()
+        if errors:
+            self.notify("\n".join(f"{name}: {message}" for name, message in errors.items()),
+                        title="Fix these first", severity="error", timeout=6)
+            return
+        if self.app.start_run(self.lab.id, form.values(), self.seed):  # type: ignore[attr-defined]
+            self.query_one("#samples", Log).clear()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.app.action_cancel_run()  # type: ignore[attr-defined]
+
+    def action_defaults(self) -> None:
+        self.query_one(ParamsForm).reset()
+
+    # ---- the live view --------------------------------------------------------------------------
+
+    def show_run(self, live: Any) -> None:
+        """Draw the run's state; the app calls this whenever new events have arrived."""
+        if live.lab_id != self.lab.id or not self.is_mounted:
+            return
+        self.query_one("#run-status", Static).update(run_status(live))
+        self.query_one("#run-bar", ProgressBar).update(total=max(1, live.total_steps),
+                                                       progress=live.fraction * max(1, live.total_steps))
+        self.query_one("#run", Button).disabled = live.running
+        self.query_one("#cancel", Button).disabled = not live.running or live.cancelling
+        self.query_one("#chart", MetricChart).show(live.series)
+        metric_chart = self.query_one("#metric-chart", MetricChart)
+        has_metrics = any(not is_loss(n) for n in live.series)
+        metric_chart.display = has_metrics
+        if has_metrics:
+            metric_chart.show(live.series)
+        self._show_samples(live)
+        self._show_result(live)
+
+    def _show_samples(self, live: Any) -> None:
+        log = self.query_one("#samples", Log)
+        log.display = bool(live.samples)
+        if len(live.samples) > log.line_count:
+            for step, text in live.samples[log.line_count:]:
+                log.write_line(f"{step:>6}: {' '.join(text.split())}")
+
+    def _show_result(self, live: Any) -> None:
+        result = self.query_one("#result")
+        if live.running or live.outcome is None:
+            result.display = False
+            return
+        result.display = True
+        self.query_one("#result-text", Static).update(
+            outcome_markup(live.outcome, self.app.curriculum))  # type: ignore[attr-defined]

@@ -1,0 +1,44 @@
+"""A live line chart of training metrics with axes and a legend (textual-plot's PlotWidget).
+
+`show(series)` takes {metric name: [(step, value), ...]} and redraws the names this chart was built
+for; the lab screen calls it a few times a second while a run streams, and once for a stored attempt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from textual_plot import HiResMode, LegendLocation, PlotWidget
+
+COLOURS = ("bright_cyan", "bright_magenta", "yellow", "bright_green", "bright_red", "bright_blue")
+
+
+def is_loss(name: str) -> bool:
+    return "loss" in name
+
+
+class MetricChart(PlotWidget):
+    """Plots the metrics `wanted(name)` picks: the loss chart and the metric chart are two of these."""
+
+    def __init__(self, title: str, wanted: Any = is_loss, x_label: str = "step", **kwargs: Any) -> None:
+        super().__init__(allow_pan_and_zoom=False, **kwargs)
+        self.title, self.wanted, self.x_label = title, wanted, x_label
+        self.border_title = title
+
+    def on_mount(self) -> None:  # PlotWidget.on_mount runs too (Textual dispatches along the MRO)
+        self.set_xlabel(self.x_label)
+        self.show_legend(LegendLocation.TOPRIGHT)
+
+    def show(self, series: dict[str, list[tuple[int, float]]], prefix: str = "") -> None:
+        """Replace what is drawn with `series` (only the names this chart wants)."""
+        self.clear()
+        self.add(series, prefix)
+
+    def add(self, series: dict[str, list[tuple[int, float]]], prefix: str = "", offset: int = 0) -> None:
+        """Draw more lines without clearing (to overlay two attempts); `prefix` labels them."""
+        names = [n for n in sorted(series) if self.wanted(n) and series[n]]
+        for i, name in enumerate(names):
+            points = np.asarray(series[name], dtype=float)
+            self.plot(points[:, 0], points[:, 1], line_style=COLOURS[(i + offset) % len(COLOURS)],
+                      hires_mode=HiResMode.BRAILLE, label=f"{prefix}{name}")
