@@ -129,9 +129,9 @@ class TransformerBlock(Layer):
             dim, n_heads, rng=rng, std=std, proj_std=proj_std, dtype=dtype
         )
         self.children["ln2"] = LayerNorm(dim, dtype=dtype)
-        self.children["fc"] = _normal_linear(dim, 4 * dim, std, rng, dtype)
+        self.children["fc"] = normal_linear(dim, 4 * dim, std, rng, dtype)
         self.children["gelu"] = GELU()
-        self.children["proj"] = _normal_linear(4 * dim, dim, proj_std, rng, dtype)
+        self.children["proj"] = normal_linear(4 * dim, dim, proj_std, rng, dtype)
 
     @staticmethod
     def count_parameters(dim: int) -> int:
@@ -150,7 +150,9 @@ class TransformerBlock(Layer):
         return grad + c["ln1"].backward(c["attn"].backward(grad))
 
 
-def _normal_linear(n_in: int, n_out: int, std: float, rng: np.random.Generator, dtype) -> Linear:
+def normal_linear(
+    n_in: int, n_out: int, std: float, rng: np.random.Generator, dtype: np.dtype | type = np.float32
+) -> Linear:
     """A Linear layer whose weight is N(0, std^2) and bias zero, the GPT initialisation."""
     layer = Linear(n_in, n_out, rng=rng, dtype=dtype)
     weight, bias = layer.params["W"], layer.params["b"]
