@@ -1,0 +1,170 @@
+"""The `pathlab` command: a click group whose context carries a lazily opened Store and Curriculum.
+
+    pathlab [--db FILE] [--data DIR] [COMMAND]      (--db also from $PATHLAB_DB)
+
+Commands receive `AppContext` as `ctx.obj` (use the `pass_app` decorator):
+
+    app.store                      Store, opened on first use (StoreError if the file is unusable)
+    app.curriculum                 Curriculum, loaded on first use (CurriculumError lists every problem)
+    app.resolve_learner(name)      the named learner; with name None the only learner; else ValueError
+                                   saying how to add one or listing the names to choose from
+    app.progress(learner)          planner.progress.node_progress for that learner
+
+StoreError, CurriculumError and ValueError raised by a command become `Error: <message>` on stderr and
+exit code 1; click's usage errors keep exit code 2.
+
+Registering a command group (one line at the bottom of this file, imported only when used, so
+`pathlab --help` stays fast):
+
+    main.add_lazy_command("plan", "planner.cli.plan:plan", "Next steps and the path to a role.")
+
+`main.add_command(cmd)` works too but imports the command's module at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from planner.curriculum import Curriculum
+    from planner.progress import NodeProgress
+    from planner.records import Learner
+    from planner.store import Store
+
+
+class AppContext:
+    """What every command needs, created only when first asked for."""
+
+    def __init__(self, db_path: Path | None = None, data_root: Path | None = None):
+        self.db_path = db_path
+        self.data_root = data_root
+        self._opened = False
+
+    @cached_property
+    def store(self) -> "Store":
+        from planner.paths import default_db_path
+        from planner.store import Store
+
+        store = Store.open(self.db_path or default_db_path())
+        self._opened = True
+        return store
+
+    @cached_property
+    def curriculum(self) -> "Curriculum":
+        from planner.curriculum import load_curriculum
+
+        return load_curriculum(self.data_root)
+
+    def resolve_learner(self, name: str | None) -> "Learner":
+        learners = self.store.list_learners()
+        names = ", ".join(l.name for l in learners)
+        if name is not None:
+            learner = self.store.get_learner(name)
+            if learner is None:
+                hint = f"learners: {names}" if learners else "add one with: pathlab learner add NAME"
+                raise ValueError(f"no learner named {name!r} ({hint})")
+            return learner
+        if not learners:
+            raise ValueError("no learner yet; add one with: pathlab learner add NAME")
+        if len(learners) > 1:
+            raise ValueError(f"several learners ({names}); choose one with --learner NAME")
+        return learners[0]
+
+    def progress(self, learner: "Learner") -> dict[str, "NodeProgress"]:
+        from planner.progress import node_progress
+
+        return node_progress(self.curriculum, self.store.attempts(learner.id),
+                             self.store.quiz_attempts(learner.id))
+
+    def close(self) -> None:
+        if self._opened:
+            self.store.close()
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    from planner.curriculum import CurriculumError
+    from planner.store import StoreError
+
+    return (StoreError, CurriculumError, ValueError)
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use; user errors become one clean message."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._lazy: dict[str, tuple[str, str]] = {}  # name -> ("module:attr", short help)
+
+    def add_lazy_command(self, name: str, import_path: str, short_help: str = "") -> None:
+        self._lazy[name] = (import_path, short_help)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self._lazy and name not in self.commands:
+            module_name, attr = self._lazy[name][0].split(":")
+            self.add_command(getattr(importlib.import_module(module_name), attr), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List commands without importing the lazy ones (their help text is registered with them)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                cmd = self.commands[name]
+                if not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=formatter.width - 6 - len(name))))
+            else:
+                rows.append((name, self._lazy[name][1]))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            if isinstance(exc, _user_errors()):
+                raise click.ClickException(str(exc)) from None
+            raise
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True)
+@click.option("--db", "db_path", type=click.Path(path_type=Path), envvar="PATHLAB_DB",
+              help="The database file (default: your user data folder; env PATHLAB_DB).")
+@click.option("--data", "data_root", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              envvar="PATHLAB_DATA", help="A curriculum folder to use instead of the bundled one.")
+@click.version_option(package_name="pathlab")
+@click.pass_context
+def main(ctx: click.Context, db_path: Path | None, data_root: Path | None) -> None:
+    """PathLab: learn AI from first principles, one lab at a time."""
+    app = AppContext(db_path, data_root)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+    if ctx.invoked_subcommand is None:
+        run_default(ctx)
+
+
+def run_default(ctx: click.Context) -> None:
+    """What bare `pathlab` does. For now: the learner's status (the TUI will take this over)."""
+    from planner.cli.nodes import print_status
+
+    print_status(ctx.obj)
+
+
+main.add_lazy_command("learner", "planner.cli.learners:learner", "Add, list and change learners.")
+main.add_lazy_command("curriculum", "planner.cli.curriculum:curriculum", "Check curriculum files.")
+main.add_lazy_command("nodes", "planner.cli.nodes:nodes", "Every node with its state for a learner.")
+
+# Other command groups register here, one line each:

@@ -1,0 +1,77 @@
+"""`pathlab learner add | list | set`: who is learning, toward which role, how many hours a week."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from planner.cli import AppContext, pass_app
+
+
+def _check_role(app: AppContext, role: str | None) -> None:
+    """A target role must be one of the curriculum's role nodes."""
+    if role is None:
+        return
+    roles = [r.id for r in app.curriculum.roles]
+    if role not in roles:
+        raise ValueError(f"unknown role {role!r}; choose one of: {', '.join(roles)}")
+
+
+def _describe(learner) -> str:
+    role = learner.target_role or "no target role"
+    hours = f"{learner.hours_per_week:g} h/week" if learner.hours_per_week else "hours not set"
+    return f"{learner.name} ({role}, {hours})"
+
+
+@click.group()
+def learner() -> None:
+    """Add, list and change learners."""
+
+
+@learner.command("add")
+@click.argument("name")
+@click.option("--role", help="Target role id, e.g. ml-engineer.")
+@click.option("--hours-per-week", type=float, help="Study hours you can give each week.")
+@pass_app
+def add(app: AppContext, name: str, role: str | None, hours_per_week: float | None) -> None:
+    """Add a learner called NAME."""
+    _check_role(app, role)
+    created = app.store.add_learner(name, target_role=role, hours_per_week=hours_per_week)
+    click.echo(f"Added learner {_describe(created)}.")
+
+
+@learner.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (see docs/cli-json.md).")
+@pass_app
+def list_(app: AppContext, as_json: bool) -> None:
+    """List learners."""
+    learners = app.store.list_learners()
+    if as_json:
+        click.echo(json.dumps([l.model_dump(mode="json") for l in learners], indent=2, ensure_ascii=False))
+        return
+    if not learners:
+        click.echo("No learners yet. Add one with: pathlab learner add NAME")
+    for l in learners:
+        click.echo(_describe(l))
+
+
+@learner.command("set")
+@click.argument("name")
+@click.option("--role", help="New target role id.")
+@click.option("--hours-per-week", type=float, help="New weekly study hours.")
+@click.option("--rename", "new_name", help="A new name.")
+@pass_app
+def set_(app: AppContext, name: str, role: str | None, hours_per_week: float | None,
+         new_name: str | None) -> None:
+    """Change learner NAME's target role, weekly hours or name."""
+    if role is None and hours_per_week is None and new_name is None:
+        raise click.UsageError("nothing to change: give --role, --hours-per-week or --rename")
+    _check_role(app, role)
+    changes = {}
+    if role is not None:
+        changes["target_role"] = role
+    if hours_per_week is not None:
+        changes["hours_per_week"] = hours_per_week
+    updated = app.store.update_learner(name, new_name=new_name, **changes)
+    click.echo(f"Updated learner {_describe(updated)}.")

@@ -1,0 +1,84 @@
+"""`pathlab nodes`: every node of the skill graph with its state for a learner; and the bare-`pathlab`
+status summary."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from planner.cli import AppContext, pass_app
+
+STATE_MARK = {"completed": "[x]", "in_progress": "[~]", "available": "[ ]", "locked": " - "}
+
+
+def node_rows(app: AppContext, learner) -> list[dict[str, Any]]:
+    """One JSON-ready dict per node, in curriculum order (keys documented in docs/cli-json.md)."""
+    progress = app.progress(learner)
+    rows = []
+    for node in app.curriculum.nodes.values():
+        p = progress[node.id]
+        rows.append({
+            "id": node.id, "title": node.title, "kind": node.kind, "track": node.track,
+            "hours": node.hours, "lab": node.lab, "has_quiz": node.quiz is not None,
+            "state": p.state, "mastery": p.mastery, "best_score": p.best_score, "passes": p.passes,
+            "missing": p.missing, "test_out": p.test_out,
+            "completed_at": p.completed_at.isoformat() if p.completed_at else None,
+        })
+    return rows
+
+
+@click.command()
+@click.option("--learner", "name", help="Whose progress (may be left out when only one learner exists).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (see docs/cli-json.md).")
+@pass_app
+def nodes(app: AppContext, name: str | None, as_json: bool) -> None:
+    """Every node with its state, mastery and best score for a learner."""
+    learner = app.resolve_learner(name)
+    rows = node_rows(app, learner)
+    if as_json:
+        click.echo(json.dumps({"learner": learner.name, "nodes": rows}, indent=2, ensure_ascii=False))
+        return
+    width = max(len(r["id"]) for r in rows)
+    for track in app.curriculum.tracks:
+        click.echo(click.style(track, bold=True))
+        for r in (r for r in rows if r["track"] == track):
+            detail = r["state"].replace("_", " ")
+            if r["missing"]:
+                detail += f" (needs {', '.join(r['missing'])})"
+            elif r["best_score"] is not None:
+                detail += f", {r['mastery']}, best {r['best_score']:.0f}"
+            click.echo(f"  {STATE_MARK[r['state']]} {r['id']:<{width}}  {r['title']}  ·  {detail}")
+
+
+def _status_learner(app: AppContext):
+    """The learner to summarise: the only one, else the last one used; None (with a hint shown) otherwise."""
+    learners = app.store.list_learners()
+    if not learners:
+        click.echo("Welcome to PathLab. Add a learner to start:  pathlab learner add NAME [--role ROLE]")
+        return None
+    if len(learners) == 1:
+        return learners[0]
+    last = app.store.get_state("last_learner")
+    chosen = next((l for l in learners if l.name == last), None)
+    if chosen is None:
+        click.echo(f"Learners: {', '.join(l.name for l in learners)}. "
+                   "See one's progress with:  pathlab nodes --learner NAME")
+    return chosen
+
+
+def print_status(app: AppContext) -> None:
+    """A few lines: who, toward what, how far, and what can be done now."""
+    learner = _status_learner(app)
+    if learner is None:
+        return
+    rows = node_rows(app, learner)
+    counts = {s: sum(r["state"] == s for r in rows) for s in STATE_MARK}
+    role = learner.target_role or "no target role yet (pathlab learner set NAME --role ROLE)"
+    click.echo(f"{learner.name}: {role}")
+    click.echo(f"Completed {counts['completed']}/{len(rows)}, in progress {counts['in_progress']}, "
+               f"available {counts['available']}, locked {counts['locked']}.")
+    ready = [r["id"] for r in rows if r["state"] in ("in_progress", "available")]
+    if ready:
+        click.echo(f"Ready now: {', '.join(ready)}")
