@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from planner.reports.csvreport import render_csv
+from planner.reports.data import build_report_data
 from planner.reports.errors import ReportError
 from planner.reports.html import render_html
 from planner.reports.jsonreport import render_json
@@ -35,11 +36,9 @@ def render(data: ReportData, fmt: Format) -> str:
 
 def render_report(store, curriculum, learner, fmt: Format, **filters) -> str:
     """Gather one learner's report (filters: since, node_id, today) and render it as `fmt`."""
-    from planner.reports.data import build_report_data  # needs planner.progress; see data.py
-
     if fmt not in RENDERERS:
         raise ReportError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
     return render(build_report_data(store, curriculum, learner, **filters), fmt)
 
 
-__all__ = ["FORMATS", "ReportData", "ReportError", "render", "render_report", "write_atomic"]
+__all__ = ["FORMATS", "build_report_data", "ReportData", "ReportError", "render", "render_report", "write_atomic"]

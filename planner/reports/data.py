@@ -85,11 +85,24 @@ def _plan(curriculum: Curriculum, progress: Mapping, learner: Learner, today: da
     path = planning.role_path(curriculum, progress, learner.target_role)
     finish = None
     if learner.hours_per_week:
-        pace = planning.measured_pace(curriculum, progress)
-        finish = planning.projected_finish(path.remaining_hours, learner.hours_per_week, today, pace)
+        finish = planning.projected_finish(path.remaining_hours, learner.hours_per_week, today,
+                                             _pace(curriculum, progress))
     return Plan(role_id=path.role_id, role_title=path.title, readiness=path.readiness,
                 remaining_hours=path.remaining_hours, projected_finish=finish,
                 steps=[PlanStep(node_id=s.node_id, title=s.title, state=s.state, hours=s.hours) for s in path.steps])
+
+
+def _pace(curriculum: Curriculum, progress: Mapping) -> float | None:
+    """The learner's measured pace, or None to project from the estimates alone.
+
+    KNOWN ISSUE (reported to plan.py's owner): `measured_pace` reads `NodeProgress.hours_spent`, a field
+    progress.py names `time_spent_s`, so it raises once a node is completed. Until that is fixed the
+    report projects from the estimates instead of failing.
+    """
+    try:
+        return planning.measured_pace(curriculum, progress)
+    except AttributeError:
+        return None
 
 
 def _resolve(store: Store, learner: Learner | str) -> Learner:
@@ -134,7 +147,7 @@ def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | s
             id=node.id, title=node.title, kind=node.kind, track=node.track,
             prerequisites=planning.prerequisites(node), depth=depth[node.id], hours=node.hours, lab_id=node.lab,
             state=p.state if p else "locked", mastery=p.mastery if p else "none",
-            best_score=p.best_score if p else None, time_spent_s=_time_spent(p),
+            best_score=p.best_score if p else None, time_spent_s=p.time_spent_s if p else 0.0,
             attempts=len(by_node[node.id]), best_attempt=_with_series(best, store) if best else None,
         ))
     tracks = []
@@ -146,7 +159,7 @@ def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | s
     states = [progress[n].state if n in progress else "locked" for n in curriculum.nodes]
     overall = Overall(total=len(states), completed=states.count("completed"), in_progress=states.count("in_progress"),
                       available=states.count("available"), locked=states.count("locked"),
-                      time_spent_s=sum(_time_spent(p) for p in progress.values()))
+                      time_spent_s=sum(p.time_spent_s for p in progress.values()))
     return ReportData(
         generated_on=today,
         learner=LearnerInfo(name=learner.name, target_role=learner.target_role,
@@ -156,9 +169,3 @@ def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | s
         quizzes=quizzes, activity=_activity(attempts, quizzes), plan=_plan(curriculum, progress, learner, today),
     )
 
-
-def _time_spent(p: object) -> float:
-    """Seconds spent on a node, from its NodeProgress."""
-    if p is None:
-        return 0.0
-    return float(getattr(p, "time_spent_s"))

@@ -45,7 +45,8 @@ svg text { font-family: inherit; }
 .chart .tick, .chart .legend { font-size: 10px; fill: #656d76; }
 .chart .legend { font-weight: 600; }
 .skill-map { max-width: 100%; height: auto; }
-.skill-map .edge { stroke: #999; stroke-width: 1.2; }
+.skill-map .edge { stroke: #8a8a8a; stroke-width: 1.2; }
+.skill-map .role-edge { stroke: #b9b9b9; stroke-dasharray: 4 3; }
 .skill-map .node-title { font-size: 12px; fill: #1f2328; }
 .skill-map .node-state { font-size: 10px; }
 code { background: #f6f8fa; padding: 0 .25em; border-radius: 3px; font-size: .92em; }

@@ -48,7 +48,7 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def line_chart(series: Sequence[Series], title: str, width: int = 360, height: int = 180) -> str:
+def line_chart(series: Sequence[Series], title: str, width: int = 440, height: int = 200) -> str:
     """One chart with every series on shared axes, a legend, and min/max labels on both axes."""
     drawn = []
     for s in series:
@@ -83,8 +83,8 @@ def line_chart(series: Sequence[Series], title: str, width: int = 360, height: i
         ys = top + plot_h - (values - y_lo) / y_span * plot_h
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
         parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
-        lx = left + 6 + 110 * (i % 3)
-        ly = top + 12 + 12 * (i // 3)
+        lx = left + 120 + 100 * i
+        ly = 14
         parts.append(f'<text x="{lx}" y="{ly}" class="legend" fill="{colour}">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -92,76 +92,89 @@ def line_chart(series: Sequence[Series], title: str, width: int = 360, height: i
 
 # -- the skill map ------------------------------------------------------------------------------------
 
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 168, 40, 22, 34, 12
+BOX_H, GAP_Y, MARGIN = 40, 36, 12
+SKILL_W, ROLE_W, GAP_X = 168, 152, 10
 
 
 def _layers(nodes: Sequence[NodeReport]) -> list[list[NodeReport]]:
-    """Nodes grouped by depth; inside a layer, ordered by the mean column of their prerequisites.
+    """Skill nodes in rows by depth, then every role in one last row (a role is a goal, not a step).
 
-    Ordering by that barycentre puts a node under what it builds on, which removes most arrow crossings
-    for a graph this size without a full layout algorithm.
+    Inside a row, nodes are ordered by the mean position of their prerequisites (the barycentre
+    heuristic), which puts a node under what it builds on and removes most arrow crossings.
     """
-    layers: dict[int, list[NodeReport]] = {}
+    last = max((n.depth for n in nodes if n.kind != "role"), default=-1) + 1
+    rows: dict[int, list[NodeReport]] = {}
     for node in nodes:
-        layers.setdefault(node.depth, []).append(node)
+        rows.setdefault(last if node.kind == "role" else node.depth, []).append(node)
     column: dict[str, float] = {}
     ordered = []
-    for depth in sorted(layers):
-        layer = layers[depth]
+    for depth in sorted(rows):
 
         def centre(node: NodeReport) -> float:
             cols = [column[p] for p in node.prerequisites if p in column]
             return sum(cols) / len(cols) if cols else 0.0
 
-        layer = sorted(layer, key=lambda n: (centre(n), n.kind == "role", n.id))
-        for i, node in enumerate(layer):
-            column[node.id] = i - (len(layer) - 1) / 2
-        ordered.append(layer)
+        row = sorted(rows[depth], key=lambda n: (centre(n), n.id))
+        for i, node in enumerate(row):
+            column[node.id] = i - (len(row) - 1) / 2
+        ordered.append(row)
     return ordered
 
 
+def _positions(layers: list[list[NodeReport]]) -> tuple[dict[str, tuple[float, float, float]], float, float]:
+    """x, y and box width of every node, and the figure's width and height; rows are centred."""
+    def box(node: NodeReport) -> float:
+        return ROLE_W if node.kind == "role" else SKILL_W
+
+    widths = [sum(box(n) for n in row) + GAP_X * (len(row) - 1) for row in layers]
+    width = 2 * MARGIN + max(widths)
+    height = 2 * MARGIN + len(layers) * BOX_H + (len(layers) - 1) * GAP_Y
+    where = {}
+    for r, (row, row_w) in enumerate(zip(layers, widths)):
+        x = (width - row_w) / 2
+        for node in row:
+            where[node.id] = (x, MARGIN + r * (BOX_H + GAP_Y), box(node))
+            x += box(node) + GAP_X
+    return where, width, height
+
+
+def _edge(src: tuple[float, float, float], dst: tuple[float, float, float], to_role: bool) -> str:
+    """A prerequisite arrow, curved so arrows leaving one box fan out instead of overlapping."""
+    x1, y1 = src[0] + src[2] / 2, src[1] + BOX_H
+    x2, y2 = dst[0] + dst[2] / 2, dst[1]
+    mid = (y1 + y2) / 2
+    cls = "edge role-edge" if to_role else "edge"
+    return (f'<path d="M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2 - 1:.1f}" '
+            f'class="{cls}" fill="none" marker-end="url(#arrow)"/>')
+
+
+def _box(node: NodeReport, x: float, y: float, w: float) -> str:
+    fill, stroke = STATE_COLOURS.get(node.state, STATE_COLOURS["locked"])
+    limit = 26 if node.kind != "role" else 25
+    title = escape(node.title if len(node.title) <= limit else node.title[: limit - 1] + "…")
+    state = escape(node.state.replace("_", " "))
+    return (
+        f'<g class="node"><title>{escape(node.title)}: {state}</title>'
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{w}" height="{BOX_H}" rx="6" fill="{fill}" '
+        f'stroke="{stroke}" stroke-width="1.5"/>'
+        f'<text x="{x + w / 2:.1f}" y="{y + 16:.1f}" text-anchor="middle" class="node-title">{title}</text>'
+        f'<text x="{x + w / 2:.1f}" y="{y + 31:.1f}" text-anchor="middle" class="node-state" '
+        f'fill="{stroke}">{state}</text></g>'
+    )
+
+
 def skill_map(nodes: Sequence[NodeReport]) -> str:
-    """The prerequisite graph, one row per depth, each box coloured by the node's state."""
+    """The prerequisite graph top to bottom, roles in the last row, each box coloured by its state."""
     if not nodes:
         return ""
-    layers = _layers(nodes)
-    widest = max(len(layer) for layer in layers)
-    width = 2 * MARGIN + widest * BOX_W + (widest - 1) * GAP_X
-    height = 2 * MARGIN + len(layers) * BOX_H + (len(layers) - 1) * GAP_Y
-    where: dict[str, tuple[float, float]] = {}
-    for row, layer in enumerate(layers):
-        row_w = len(layer) * BOX_W + (len(layer) - 1) * GAP_X
-        x0 = (width - row_w) / 2
-        for i, node in enumerate(layer):
-            where[node.id] = (x0 + i * (BOX_W + GAP_X), MARGIN + row * (BOX_H + GAP_Y))
+    where, width, height = _positions(_layers(nodes))
     parts = [
         f'<svg class="skill-map" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
         f'height="{height:.0f}" role="img" aria-label="Skill map" xmlns="http://www.w3.org/2000/svg">',
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#777"/></marker></defs>',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#888"/></marker></defs>',
     ]
-    for node in nodes:
-        x, y = where[node.id]
-        for pre in node.prerequisites:
-            if pre not in where:
-                continue
-            px, py = where[pre]
-            parts.append(
-                f'<line x1="{px + BOX_W / 2:.1f}" y1="{py + BOX_H:.1f}" x2="{x + BOX_W / 2:.1f}" y2="{y:.1f}" '
-                'class="edge" marker-end="url(#arrow)"/>'
-            )
-    for node in nodes:
-        x, y = where[node.id]
-        fill, stroke = STATE_COLOURS.get(node.state, STATE_COLOURS["locked"])
-        title = escape(node.title if len(node.title) <= 26 else node.title[:25] + "…")
-        state = escape(node.state.replace("_", " "))
-        parts.append(
-            f'<g class="node"><title>{escape(node.title)}: {state}</title>'
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="{fill}" '
-            f'stroke="{stroke}" stroke-width="1.5"/>'
-            f'<text x="{x + BOX_W / 2:.1f}" y="{y + 16:.1f}" text-anchor="middle" class="node-title">{title}</text>'
-            f'<text x="{x + BOX_W / 2:.1f}" y="{y + 31:.1f}" text-anchor="middle" class="node-state" '
-            f'fill="{stroke}">{state}</text></g>'
-        )
+    parts += [_edge(where[p], where[n.id], n.kind == "role") for n in nodes for p in n.prerequisites if p in where]
+    parts += [_box(n, *where[n.id]) for n in nodes]
     parts.append("</svg>")
     return "".join(parts)

@@ -58,16 +58,17 @@ def report_data(name: str = "Ada Lovelace", n_points: int = 300, note: str = "Ad
     depth = depths(curriculum)
     best = {"large-models": attempt(1, "large-models", "model-size", 100.0, n_points, note),
             "gradient-descent": attempt(2, "gradient-descent", "gd-linear", 85.0, n_points, note)}
+    order = curriculum.topological_order()
     nodes = [NodeReport(id=n.id, title=n.title, kind=n.kind, track=n.track, prerequisites=planning.prerequisites(n),
                         depth=depth[n.id], hours=n.hours, lab_id=n.lab, state=STATES.get(n.id, "locked"),
                         mastery="proficient" if n.id in best else "none",
                         best_score=best[n.id].score if n.id in best else None,
                         time_spent_s=40.0 if n.id in best else 0.0, attempts=int(n.id in best),
                         best_attempt=best.get(n.id))
-             for n in curriculum.nodes.values()]
+             for n in (curriculum.nodes[i] for i in order)]
     tracks = [TrackReport(id=t, completed=sum(n.state == "completed" for n in nodes if n.track == t),
                           total=sum(n.track == t for n in nodes), nodes=[n for n in nodes if n.track == t])
-              for t in curriculum.tracks]
+              for t in dict.fromkeys(n.track for n in nodes)]
     attempts = [Attempt(**a.model_dump(exclude={"series"})) for a in sorted(best.values(), key=lambda a: -a.id)]
     return ReportData(
         generated_on=date(2026, 3, 10),

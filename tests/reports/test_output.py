@@ -1,0 +1,49 @@
+"""write_atomic: a report file is either the old one or the new one, never half of either."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from planner.reports import ReportError, write_atomic
+
+
+def test_writes_and_replaces(tmp_path):
+    target = tmp_path / "r.md"
+    write_atomic(target, "one\n")
+    write_atomic(target, "two ✓\n")
+    assert target.read_text(encoding="utf-8") == "two ✓\n"
+    assert os.listdir(tmp_path) == ["r.md"]
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError(28, "No space left on device")])
+def test_an_interrupted_write_keeps_the_old_report(tmp_path, monkeypatch, failure):
+    target = tmp_path / "r.html"
+    target.write_text("good report")
+
+    def broken_fsync(fd):
+        raise failure
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(ReportError if isinstance(failure, OSError) else KeyboardInterrupt):
+        write_atomic(target, "half a rep")
+    assert target.read_text() == "good report"
+    assert os.listdir(tmp_path) == ["r.html"]  # no temporary file left behind
+
+
+def test_unwritable_places_are_named(tmp_path):
+    with pytest.raises(ReportError, match=r"missing/r\.md.*does not exist"):
+        write_atomic(tmp_path / "missing" / "r.md", "x")
+    with pytest.raises(ReportError, match="is a folder"):
+        write_atomic(tmp_path, "x")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions
+            pytest.skip("running as root: permissions are not enforced")
+        with pytest.raises(ReportError, match="locked/r.md"):
+            write_atomic(locked / "r.md", "x")
+    finally:
+        locked.chmod(0o700)
