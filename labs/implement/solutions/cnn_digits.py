@@ -1,0 +1,75 @@
+"""cnn-digits: a convolution and a max-pool, forward and backward, written by you in NumPy.
+
+The grader builds  conv(1 -> 8 channels, 3x3, pad 1) -> ReLU -> max-pool 2x2 -> linear -> softmax
+from your four functions (ReLU, linear and the loss are the grader's), checks each on small fixed inputs
+(shapes, values, gradients against finite differences), then trains it on the 8x8 digits and expects
+>= 90% test accuracy.
+
+Conventions. Images are channel-first: x (N, C, H, W). A filter bank is W (F, C, K, K) with one bias per
+filter, b (F,). The convolution has stride 1 and `pad` zeros on every side, so its output is
+(N, F, H + 2*pad - K + 1, W + 2*pad - K + 1). Like every deep-learning library, "convolution" here is
+cross-correlation: the filter is not flipped in the forward pass.
+
+NumPy only. A loop over the K*K filter offsets is fine; a loop over samples or pixels is too slow to
+train in time. np.pad and np.lib.stride_tricks.sliding_window_view are your friends.
+Grade with `pathlab lab grade cnn-digits`; stuck? `pathlab lab hint cnn-digits`.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def conv2d_forward(x, W, b, pad=1):
+    """out[n, f, i, j] = b[f] + sum_{c, u, v} xp[n, c, i + u, j + v] * W[f, c, u, v],
+
+    where xp is x with `pad` zeros around each image. x (N, C, H, W), W (F, C, K, K), b (F,)
+    -> out (N, F, H + 2*pad - K + 1, W + 2*pad - K + 1).
+    """
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    windows = sliding_window_view(xp, W.shape[2:], axis=(2, 3))  # (N, C, Ho, Wo, K, K)
+    return np.einsum("nchwuv,fcuv->nfhw", windows, W, optimize=True) + b[None, :, None, None]
+
+
+def conv2d_backward(dout, x, W, pad=1):
+    """Gradients of conv2d_forward, given dout = dL/dout (N, F, Ho, Wo). Returns (dx, dW, db).
+
+    db[f] = sum over n, i, j of dout[n, f, i, j];
+    dW[f, c, u, v] = sum over n, i, j of xp[n, c, i + u, j + v] * dout[n, f, i, j];
+    dx: each input pixel receives dout times the filter weight that touched it, summed over every
+    output position it contributed to (then the padding is cut off). Shapes: those of x, W and (F,).
+    """
+    k = W.shape[2]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    windows = sliding_window_view(xp, (k, k), axis=(2, 3))
+    dW = np.einsum("nchwuv,nfhw->fcuv", windows, dout, optimize=True)
+    db = dout.sum(axis=(0, 2, 3))
+    # The input gradient is a "full" correlation of dout with the filters turned by 180 degrees.
+    edge = k - 1 - pad
+    dpad = np.pad(dout, ((0, 0), (0, 0), (edge, edge), (edge, edge)))
+    dwindows = sliding_window_view(dpad, (k, k), axis=(2, 3))  # (N, F, H, W, K, K)
+    dx = np.einsum("nfhwuv,fcuv->nchw", dwindows, W[:, :, ::-1, ::-1], optimize=True)
+    return dx, dW, db
+
+
+def maxpool_forward(x, size=2):
+    """Non-overlapping max-pooling: the largest value of each size x size block, per channel.
+
+    x (N, C, H, W) with H and W divisible by size  ->  out (N, C, H // size, W // size).
+    """
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // size, size, w // size, size).max(axis=(3, 5))
+
+
+def maxpool_backward(dout, x, size=2):
+    """Gradient of maxpool_forward, given dout = dL/dout (N, C, H // size, W // size).
+
+    Only the winner of each block affected the output, so it receives that block's dout and every
+    other pixel of the block receives 0. (With a tie, give it to the first maximum in row-major order.)
+    Returns dx with the shape of x.
+    """
+    n, c, h, w = x.shape
+    ho, wo = h // size, w // size
+    blocks = x.reshape(n, c, ho, size, wo, size).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, -1)
+    winner = np.arange(size * size) == blocks.argmax(axis=-1)[..., None]  # (N, C, Ho, Wo, size*size)
+    dblocks = winner * dout[..., None]
+    return dblocks.reshape(n, c, ho, wo, size, size).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)

@@ -1,0 +1,74 @@
+"""rnn-chars: a vanilla recurrent network, one step and through time, forward and backward, by you.
+
+The grader feeds one-hot characters of Shakespeare through your rnn_forward, reads out the next
+character from every hidden state (a linear layer and softmax of its own), trains with your rnn_backward
+and expects the validation loss to fall below the lab's target.
+
+One step:  h = tanh(x @ Wx + h_prev @ Wh + b)   with x (N, D), h_prev and h (N, H), Wx (D, H), Wh (H, H),
+b (H,). Through time, x is (N, T, D) and the hidden states are stacked as hs (N, T, H), hs[:, t] being
+the state after reading x[:, t]; h0 (N, H) is the state before the first step.
+
+Backward functions receive the gradient of the loss with respect to their outputs. Through time the
+loss reads EVERY hidden state, so rnn_backward receives dhs (N, T, H); but hs[:, t] also feeds step t + 1,
+so its total gradient is dhs[:, t] plus what flows back from the future (backpropagation through time).
+A loop over the T time steps is necessary; a loop over samples is not.
+Grade with `pathlab lab grade rnn-chars`; stuck? `pathlab lab hint rnn-chars`.
+"""
+
+import numpy as np
+
+
+def rnn_step_forward(x, h_prev, Wx, Wh, b):
+    """One step of the recurrence: h = tanh(x @ Wx + h_prev @ Wh + b).
+
+    x (N, D), h_prev (N, H), Wx (D, H), Wh (H, H), b (H,)  ->  h (N, H).
+    """
+    return np.tanh(x @ Wx + h_prev @ Wh + b)
+
+
+def rnn_step_backward(dh, x, h_prev, h, Wx, Wh):
+    """Gradients of one step, given dh = dL/dh (N, H) and the step's output h (N, H).
+
+    With a = x @ Wx + h_prev @ Wh + b and h = tanh(a), dL/da = dh * (1 - h**2); from there it is the
+    affine map's gradient twice (once for x, once for h_prev).
+    Returns (dx, dh_prev, dWx, dWh, db) with the shapes of x, h_prev, Wx, Wh and b.
+    """
+    da = dh * (1.0 - h**2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    """Run the recurrence over a sequence: hs[:, t] = rnn_step_forward(x[:, t], hs[:, t - 1], ...),
+    starting from h0. x (N, T, D), h0 (N, H)  ->  hs (N, T, H).
+    """
+    n, steps, _ = x.shape
+    hs = np.empty((n, steps, h0.shape[1]), dtype=np.result_type(x, h0, Wx))
+    h = h0
+    for t in range(steps):
+        h = rnn_step_forward(x[:, t], h, Wx, Wh, b)
+        hs[:, t] = h
+    return hs
+
+
+def rnn_backward(dhs, x, h0, hs, Wx, Wh):
+    """Backpropagation through time, given dhs = dL/dhs (N, T, H) and the forward pass's hs.
+
+    Walk t = T-1 down to 0. The gradient arriving at hs[:, t] is dhs[:, t] plus the dh_prev that step
+    t + 1 sent back; feed their sum to rnn_step_backward. The weights are shared by every step, so their
+    gradients are the sums over all steps.
+    Returns (dx, dh0, dWx, dWh, db) with the shapes of x (N, T, D), h0, Wx, Wh and b (H,).
+    """
+    steps = x.shape[1]
+    dx = np.zeros_like(x)
+    dWx, dWh = np.zeros_like(Wx), np.zeros_like(Wh)
+    db = np.zeros(Wh.shape[0], dtype=Wh.dtype)
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(steps)):
+        h_prev = hs[:, t - 1] if t > 0 else h0
+        dx[:, t], dh_next, dWx_t, dWh_t, db_t = rnn_step_backward(
+            dhs[:, t] + dh_next, x[:, t], h_prev, hs[:, t], Wx, Wh
+        )
+        dWx += dWx_t
+        dWh += dWh_t
+        db += db_t
+    return dx, dh_next, dWx, dWh, db

@@ -1,0 +1,146 @@
+"""What each implement-mode lab asks for: the file, the functions, and the checks with their points.
+
+A task is the contract between the scaffold the learner receives, the grader that runs in the sandbox and
+the app that records the grade. Checks come in four stages, in order:
+
+    1 structure   the file imports; each function exists, can be called as the scaffold says, is written
+    2 forward     per function: shapes, dtypes and values on fixed inputs, against the reference
+    3 gradient    per backward function: shapes, then every gradient against central finite differences
+                  in float64 (normwise relative error < 1e-6), with a diagnosis when it is off
+    4 train       the network assembled from the learner's functions trains to the lab's target
+
+Stages 2 and 3 are checked per function, so one mistake costs its own check; a file that does not import
+stops at stage 1, and stage 4 runs only when every earlier check passed (training on a wrong gradient
+would only waste the learner's time, and its failure would say less than the check that caught it).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from labs.grading import CheckSpec
+
+STRUCTURE = "structure"
+TRAIN = "train"
+PASS_MARK = 100.0
+"""Implement mode earns the highest mastery, so it passes only when every check does."""
+
+
+class FunctionSpec(BaseModel):
+    name: str
+    params: tuple[str, ...]
+    returns: tuple[str, ...] = ("out",)
+
+
+class Task(BaseModel):
+    lab_id: str
+    filename: str
+    module: str
+    """the reference solution, `labs.implement.solutions.<module>`, and the sandbox's checks module"""
+    functions: tuple[FunctionSpec, ...]
+    checks: tuple[CheckSpec, ...]
+    pass_mark: float = PASS_MARK
+
+    def check(self, check_id: str) -> CheckSpec:
+        for spec in self.checks:
+            if spec.id == check_id:
+                return spec
+        raise KeyError(f"{self.lab_id} has no check {check_id!r}")
+
+    def function(self, name: str) -> FunctionSpec:
+        return next(f for f in self.functions if f.name == name)
+
+
+def _checks(forward: dict[str, float], gradient: dict[str, float], structure: float, train: float,
+            train_title: str) -> tuple[CheckSpec, ...]:
+    specs = [CheckSpec(id=STRUCTURE, title="file imports, functions written with the scaffold's signatures",
+                       points=structure)]
+    specs += [CheckSpec(id=f"forward:{name}", title=f"{name}: shapes and values", points=p)
+              for name, p in forward.items()]
+    specs += [CheckSpec(id=f"gradient:{name}", title=f"{name}: gradients match finite differences", points=p)
+              for name, p in gradient.items()]
+    specs.append(CheckSpec(id=TRAIN, title=train_title, points=train, required=True))
+    total = sum(s.points for s in specs)
+    assert total == 100, f"check points must add up to 100, got {total}"
+    return tuple(specs)
+
+
+def _fn(name: str, *params: str, returns: tuple[str, ...] = ("out",)) -> FunctionSpec:
+    return FunctionSpec(name=name, params=params, returns=returns)
+
+
+TASKS: dict[str, Task] = {
+    t.lab_id: t
+    for t in (
+        Task(
+            lab_id="ffnn-digits", filename="ffnn_digits.py", module="ffnn_digits",
+            functions=(
+                _fn("linear_forward", "x", "W", "b"),
+                _fn("linear_backward", "dout", "x", "W", returns=("dx", "dW", "db")),
+                _fn("relu_forward", "x"),
+                _fn("relu_backward", "dout", "x", returns=("dx",)),
+                _fn("softmax_cross_entropy", "logits", "y", returns=("loss", "dlogits")),
+                _fn("sgd_update", "param", "grad", "lr"),
+            ),
+            checks=_checks(
+                forward={"linear_forward": 10, "relu_forward": 5, "softmax_cross_entropy": 10, "sgd_update": 5},
+                gradient={"linear_backward": 15, "relu_backward": 10, "softmax_cross_entropy": 10},
+                structure=10, train=25,
+                train_title="your two-layer network reaches 90% test accuracy on the digits",
+            ),
+        ),
+        Task(
+            lab_id="cnn-digits", filename="cnn_digits.py", module="cnn_digits",
+            functions=(
+                _fn("conv2d_forward", "x", "W", "b", "pad"),
+                _fn("conv2d_backward", "dout", "x", "W", "pad", returns=("dx", "dW", "db")),
+                _fn("maxpool_forward", "x", "size"),
+                _fn("maxpool_backward", "dout", "x", "size", returns=("dx",)),
+            ),
+            checks=_checks(
+                forward={"conv2d_forward": 15, "maxpool_forward": 10},
+                gradient={"conv2d_backward": 25, "maxpool_backward": 15},
+                structure=10, train=25,
+                train_title="your ConvNet reaches 90% test accuracy on the digits",
+            ),
+        ),
+        Task(
+            lab_id="rnn-chars", filename="rnn_chars.py", module="rnn_chars",
+            functions=(
+                _fn("rnn_step_forward", "x", "h_prev", "Wx", "Wh", "b"),
+                _fn("rnn_step_backward", "dh", "x", "h_prev", "h", "Wx", "Wh",
+                    returns=("dx", "dh_prev", "dWx", "dWh", "db")),
+                _fn("rnn_forward", "x", "h0", "Wx", "Wh", "b"),
+                _fn("rnn_backward", "dhs", "x", "h0", "hs", "Wx", "Wh",
+                    returns=("dx", "dh0", "dWx", "dWh", "db")),
+            ),
+            checks=_checks(
+                forward={"rnn_step_forward": 10, "rnn_forward": 10},
+                gradient={"rnn_step_backward": 20, "rnn_backward": 25},
+                structure=10, train=25,
+                train_title="your RNN learns Shakespeare's characters (validation loss below target)",
+            ),
+        ),
+        Task(
+            lab_id="transformer-chars", filename="transformer_chars.py", module="transformer_chars",
+            functions=(
+                _fn("attention_forward", "q", "k", "v"),
+                _fn("attention_backward", "dout", "q", "k", "v", returns=("dq", "dk", "dv")),
+            ),
+            checks=_checks(
+                forward={"attention_forward": 25},
+                gradient={"attention_backward": 40},
+                structure=10, train=25,
+                train_title="your attention learns Shakespeare's characters (validation loss below target)",
+            ),
+        ),
+    )
+}
+
+
+def get_task(lab_id: str) -> Task:
+    """The task of an implement-mode lab; a KeyError that lists the labs that have one."""
+    try:
+        return TASKS[lab_id]
+    except KeyError:
+        raise KeyError(f"lab {lab_id!r} has no implement mode; labs that do: {', '.join(TASKS)}") from None
