@@ -52,3 +52,17 @@ def curriculum_copy(tmp_path: Path) -> Path:
     root = tmp_path / "curriculum-copy"
     shutil.copytree(FIXTURE_CURRICULUM, root)
     return root
+
+
+@pytest.fixture
+def run_cli(db_path: Path, fixture_root: Path):
+    """Run `pathlab ARGS` in-process against the tmp db and the fixture curriculum."""
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    def run(*args: str, db: Path | None = None, data: Path | None = None):
+        base = ["--db", str(db or db_path), "--data", str(data or fixture_root)]
+        return CliRunner().invoke(main, base + list(args), catch_exceptions=False)
+
+    return run

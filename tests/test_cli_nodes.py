@@ -1,0 +1,74 @@
+"""`pathlab nodes` and bare `pathlab`: states implied by the graph, learner resolution rules."""
+
+from __future__ import annotations
+
+import json
+
+from planner.store import Store
+
+NODE_KEYS = {"id", "title", "kind", "track", "hours", "lab", "has_quiz", "state", "mastery", "best_score",
+             "passes", "missing", "test_out", "completed_at"}
+
+
+def test_fresh_learner_sees_states_implied_by_the_graph(run_cli):
+    run_cli("learner", "add", "Ada")
+    result = run_cli("nodes", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["learner"] == "Ada"
+    assert all(set(n) == NODE_KEYS for n in data["nodes"])
+    by_id = {n["id"]: n for n in data["nodes"]}
+    assert [n["id"] for n in data["nodes"]] == ["large-models", "gradient-descent", "applications", "ffnn",
+                                                "ml-engineer"]
+    assert {k: n["state"] for k, n in by_id.items()} == {
+        "large-models": "available", "gradient-descent": "locked", "applications": "locked",
+        "ffnn": "locked", "ml-engineer": "locked"}
+    assert by_id["ml-engineer"]["missing"] == ["gradient-descent", "ffnn"]
+    assert by_id["gradient-descent"]["has_quiz"] is True
+
+
+def test_a_recorded_pass_unlocks_in_the_output(run_cli, db_path):
+    run_cli("learner", "add", "Ada")
+    with Store.open(db_path) as store:
+        learner = store.get_learner("Ada")
+        attempt = store.start_attempt(learner.id, "model-size", "large-models", mode="explore", params={},
+                                      seed=0, pid=None, app_version="test")
+        store.finish_attempt(attempt, status="passed", score=100, passed=True, metrics={}, feedback="",
+                             checks=[], duration_s=1.0)
+    by_id = {n["id"]: n for n in json.loads(run_cli("nodes", "--json").stdout)["nodes"]}
+    assert by_id["large-models"]["state"] == "completed" and by_id["large-models"]["best_score"] == 100
+    assert by_id["gradient-descent"]["state"] == "available"
+    assert by_id["applications"]["state"] == "completed"  # reading-only node follows its prerequisite
+    text = run_cli("nodes").stdout
+    assert "[x] large-models" in text and "needs gradient-descent" in text
+
+
+def test_learner_resolution_messages(run_cli):
+    none = run_cli("nodes")
+    assert none.exit_code == 1 and "pathlab learner add NAME" in none.stderr
+    run_cli("learner", "add", "Ada")
+    run_cli("learner", "add", "Bob")
+    several = run_cli("nodes")
+    assert several.exit_code == 1 and "several learners (Ada, Bob)" in several.stderr
+    assert run_cli("nodes", "--learner", "Bob").exit_code == 0
+    unknown = run_cli("nodes", "--learner", "Cy")
+    assert unknown.exit_code == 1 and "no learner named 'Cy' (learners: Ada, Bob)" in unknown.stderr
+
+
+def test_bare_pathlab_prints_status(run_cli):
+    assert "pathlab learner add NAME" in run_cli().stdout
+    run_cli("learner", "add", "Ada", "--role", "ml-engineer")
+    out = run_cli().stdout
+    assert "Ada: ml-engineer" in out and "Completed 0/5" in out and "Ready now: large-models" in out
+
+
+def test_help_lists_lazy_commands_without_importing_them():
+    import subprocess
+    import sys
+
+    code = ("import sys; from click.testing import CliRunner; from planner.cli import main; "
+            "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0, r.output; "
+            "assert 'learner' in r.output and 'nodes' in r.output; "
+            "heavy = [m for m in ('numpy', 'textual', 'sqlite_utils', 'planner.cli.nodes') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
