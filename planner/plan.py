@@ -10,9 +10,11 @@ Definitions the numbers rest on:
 - *Readiness* is the share of the skill set's estimated hours that are completed (0..1). Weighting by hours
   means finishing the 8-hour attention node moves you further than the 2-hour overview, as it should.
   The capstone is not counted: readiness says how prepared you are to attempt it.
-- *Pace* is actual hours over estimated hours on completed nodes (1.2 = you take 20% longer than the
+- *Pace* is recorded hours over estimated hours on completed nodes (1.2 = you take 20% longer than the
   estimates). It is only measured once `MIN_PACE_HISTORY` nodes are completed with time recorded; before
-  that one fast or slow node would swing every date.
+  that one fast or slow node would swing every date. Recorded time covers lab runs and quizzes only
+  (reading a lesson leaves no trace), so a ratio below `MIN_CREDIBLE_PACE` says more about what was
+  recorded than about the learner and is ignored rather than promising an absurdly early date.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from planner.progress import NodeProgress
 
 MIN_PACE_HISTORY = 3
+MIN_CREDIBLE_PACE = 0.25
 READY_STATES = ("available", "in_progress")
 
 
@@ -72,8 +75,8 @@ class RoleSummary(BaseModel):
 
 
 def prerequisites(node: Node) -> list[str]:
-    """A node's prerequisites; for a role these are its `requires`."""
-    return list(node.requires) if node.kind == "role" else list(node.prerequisites)
+    """A node's prerequisites; for a role these are its `requires` (the loader fills them in)."""
+    return list(node.prerequisites)
 
 
 def skill_set(curriculum: Curriculum, role_id: str) -> set[str]:
@@ -99,19 +102,7 @@ def role_node(curriculum: Curriculum, role_id: str) -> Node:
 
 def topological_order(curriculum: Curriculum, node_ids: set[str]) -> list[str]:
     """`node_ids` ordered so each comes after its prerequisites; ties keep the curriculum's own order."""
-    position = {node_id: i for i, node_id in enumerate(curriculum.nodes)}
-    placed: list[str] = []
-    pending = sorted(node_ids, key=position.__getitem__)
-    while pending:
-        ready = next(n for n in pending if all(p in placed or p not in node_ids
-                                               for p in prerequisites(curriculum.nodes[n])))
-        placed.append(ready)
-        pending.remove(ready)
-    return placed
-
-
-def _dependants(curriculum: Curriculum, node_id: str) -> list[Node]:
-    return [n for n in curriculum.nodes.values() if node_id in prerequisites(n)]
+    return [node_id for node_id in curriculum.topological_order() if node_id in node_ids]
 
 
 def _completed(progress: Mapping[str, NodeProgress], node_id: str) -> bool:
@@ -130,7 +121,7 @@ def _state(progress: Mapping[str, NodeProgress], node_id: str) -> str:
 def unlocks(curriculum: Curriculum, progress: Mapping[str, NodeProgress], node_id: str) -> list[Node]:
     """The nodes that completing `node_id` would make available (all their other prerequisites are done)."""
     return [
-        n for n in _dependants(curriculum, node_id)
+        n for n in map(curriculum.node, curriculum.dependants(node_id))
         if not _completed(progress, n.id)
         and all(p == node_id or _completed(progress, p) for p in prerequisites(n))
     ]
@@ -217,12 +208,14 @@ def roles_overview(curriculum: Curriculum, progress: Mapping[str, NodeProgress])
 
 
 def measured_pace(curriculum: Curriculum, progress: Mapping[str, NodeProgress]) -> float | None:
-    """Actual over estimated hours on completed nodes with time recorded; None until there is enough history."""
-    done = [(curriculum.nodes[node_id].hours, p.hours_spent) for node_id, p in progress.items()
-            if p.state == "completed" and p.hours_spent > 0 and node_id in curriculum.nodes]
+    """Recorded over estimated hours on completed nodes; None without enough (or credible) history."""
+    done = [(curriculum.nodes[node_id].hours, p.time_spent_s / 3600) for node_id, p in progress.items()
+            if p.state == "completed" and not p.test_out and p.time_spent_s > 0
+            and node_id in curriculum.nodes and curriculum.nodes[node_id].hours > 0]
     if len(done) < MIN_PACE_HISTORY:
         return None
-    return sum(actual for _, actual in done) / sum(estimate for estimate, _ in done)
+    pace = sum(actual for _, actual in done) / sum(estimate for estimate, _ in done)
+    return pace if pace >= MIN_CREDIBLE_PACE else None
 
 
 def projected_finish(remaining_hours: float, hours_per_week: float, today: date,
