@@ -270,11 +270,14 @@ class Store:
         hours = self._check_hours(hours_per_week)
         if self.get_learner(name) is not None:
             raise ValueError(f"a learner named {name!r} already exists")
-        with self.db.atomic():
-            row_id = self.db["learners"].insert(
-                {"name": name, "target_role": target_role, "hours_per_week": hours,
-                 "created_at": now(), "last_active_at": None}
-            ).last_pk
+        try:
+            with self.db.atomic():
+                row_id = self.db["learners"].insert(
+                    {"name": name, "target_role": target_role, "hours_per_week": hours,
+                     "created_at": now(), "last_active_at": None}
+                ).last_pk
+        except sqlite3.IntegrityError:  # another process added the same name meanwhile
+            raise ValueError(f"a learner named {name!r} already exists") from None
         return self.learner_by_id(row_id)  # type: ignore[return-value]
 
     def get_learner(self, name: str) -> Learner | None:
