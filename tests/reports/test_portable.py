@@ -1,0 +1,75 @@
+"""Export -> import -> export round-trips a learner exactly; importing twice changes nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from planner.portable import PortableError, export_progress, import_progress
+from planner.store import Store
+
+from .conftest import record_attempt
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    s = Store.open(tmp_path / "other" / "pathlab.sqlite")
+    yield s
+    s.close()
+
+
+def test_round_trip_is_exact(seeded, fresh):
+    store, ada = seeded
+    text = export_progress(store, ada)
+    summary = import_progress(fresh, text)
+    assert summary.created and summary.attempts_added == 3 and summary.quizzes_added == 3
+    assert export_progress(fresh, fresh.get_learner("Ada")) == text
+    doc = json.loads(text)
+    assert doc["format_version"] == 1 and doc["learner"]["target_role"] == "ml-engineer"
+    best = max(doc["attempts"], key=lambda a: (a["score"], a["started_at"]))
+    assert len(best["curves"]["train_loss"]["steps"]) == 50 and best["samples"][0][1].startswith("fit:")
+    assert [c["id"] for c in best["checks"]] == ["final-mse", "slope"]
+
+
+def test_importing_twice_changes_nothing(seeded, fresh):
+    store, ada = seeded
+    text = export_progress(store, ada)
+    import_progress(fresh, text)
+    again = import_progress(fresh, text)
+    assert (again.created, again.attempts_added, again.quizzes_added) == (False, 0, 0)
+    assert again.attempts_skipped == 3
+    assert export_progress(fresh, fresh.get_learner("Ada")) == text
+
+
+def test_newer_history_is_merged_into_an_older_copy(seeded, fresh):
+    store, ada = seeded
+    import_progress(fresh, export_progress(store, ada))
+    record_attempt(store, ada.id, "backprop-spirals", "backpropagation", 80.0)
+    summary = import_progress(fresh, export_progress(store, ada))
+    assert summary.attempts_added == 1 and summary.attempts_skipped == 3
+
+
+def test_same_name_with_other_history_asks_for_a_rename(seeded, fresh):
+    store, ada = seeded
+    other = fresh.add_learner("Ada")
+    record_attempt(fresh, other.id, "model-size", "large-models", 40.0)
+    text = export_progress(store, ada)
+    with pytest.raises(PortableError, match="'Ada' already exists.*--rename"):
+        import_progress(fresh, text)
+    summary = import_progress(fresh, text, rename="Ada (laptop)")
+    assert summary.learner == "Ada (laptop)" and summary.attempts_added == 3
+
+
+@pytest.mark.parametrize("text, message", [
+    ("not json", "is not JSON"),
+    ('{"hello": 1}', "no format_version"),
+    ('{"format_version": 99}', "format_version 99"),
+    ('{"format_version": 1, "learner": {"name": "A"}, "attempts": [{"lab_id": 3}], "quiz_attempts": []}',
+     "attempts.0.node_id"),
+])
+def test_bad_files_are_named_and_explained(fresh, text, message):
+    with pytest.raises(PortableError, match=message) as info:
+        import_progress(fresh, text, source="ada.json")
+    assert "ada.json" in str(info.value)
+    assert fresh.list_learners() == []
