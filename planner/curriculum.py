@@ -34,11 +34,11 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-Slug = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 
 
 # -- problems --------------------------------------------------------------------------------------
@@ -84,7 +84,7 @@ class Question(BaseModel):
     """single/multiple questions carry `options`; numeric ones an `answer` within `tolerance`."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    id: str = Slug
+    id: Slug
     kind: Literal["single", "multiple", "numeric"]
     prompt: str
     points: float = Field(default=1.0, gt=0)
@@ -110,7 +110,7 @@ class Node(BaseModel):
     """A concept, a model family or a career role. Roles list the skills they need in `requires`."""
 
     model_config = ConfigDict(extra="forbid")
-    id: str = Slug
+    id: Slug
     title: str = Field(min_length=1)
     kind: Literal["concept", "model", "role"]
     track: str = Field(min_length=1)
