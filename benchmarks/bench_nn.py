@@ -1,0 +1,272 @@
+"""Train the same networks on the digits in labs.nn and in PyTorch (CPU), side by side, and write RESULTS.md.
+
+    python benchmarks/bench_nn.py                 # all benchmarks, writes benchmarks/RESULTS.md
+    python benchmarks/bench_nn.py --only mlp      # one of them
+    python benchmarks/bench_nn.py --epochs 3 --no-write
+
+Each (benchmark, framework) pair runs in its own child process, so peak memory (ru_maxrss) is that run's
+alone and torch's import never weighs on the NumPy figures. Both frameworks run on ONE thread
+(OMP/OpenBLAS/MKL threads = 1, torch.set_num_threads(1)): the machine is shared, and one thread makes
+the comparison about the code, not about who grabs more cores.
+
+To add a benchmark (e.g. an RNN or a tiny GPT), add an entry to BENCHMARKS: a `Benchmark` with two
+functions `ours(cfg) -> Run` and `torch(cfg) -> Run`. Without torch installed (`pip install .[bench]`)
+the torch side is skipped with a message and the script still reports our own figures.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import gzip  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import asdict, dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SHARED_DIGITS = Path("/work/shared/data/digits.csv.gz")
+
+
+@dataclass
+class Config:
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-3
+    seed: int = 0
+
+
+@dataclass
+class Run:
+    epoch_s: float          # median wall time of one training epoch
+    test_accuracy: float
+    peak_rss_mb: float      # the child process's peak resident memory (imports included)
+    note: str = ""
+
+
+@dataclass
+class Benchmark:
+    description: str
+    ours: Callable[[Config], Run]
+    torch: Callable[[Config], Run]
+    target_ratio: float | None = None   # ours / torch time per epoch should stay at or below this
+
+
+# -- data ---------------------------------------------------------------------------------------
+def load_digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_test, y_test), x flat float32 in [0, 1]: the bundled split when present."""
+    try:
+        sys.path.insert(0, str(ROOT))
+        from labs.datasets import load_digits as bundled
+
+        d = bundled()
+        return d.train.x, d.train.y, d.test.x, d.test.y
+    except (ImportError, FileNotFoundError):
+        table = np.loadtxt(gzip.open(SHARED_DIGITS, "rt"), delimiter=",")
+        x, y = (table[:, :-1] / 16.0).astype(np.float32), table[:, -1].astype(np.int64)
+        order = np.random.default_rng(0).permutation(len(y))
+        cut = int(0.8 * len(y))
+        return x[order[:cut]], y[order[:cut]], x[order[cut:]], y[order[cut:]]
+
+
+def batches(n: int, batch_size: int, rng: np.random.Generator):
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
+def peak_rss_mb() -> float:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / (1024 * 1024) if sys.platform == "darwin" else kb / 1024
+
+
+# -- our side --------------------------------------------------------------------------------------
+def train_ours(model, cfg: Config, images: bool) -> Run:
+    from labs.nn import Adam, SoftmaxCrossEntropy
+
+    x_train, y_train, x_test, y_test = load_digits()
+    if images:
+        x_train, x_test = x_train.reshape(-1, 1, 8, 8), x_test.reshape(-1, 1, 8, 8)
+    loss, opt = SoftmaxCrossEntropy(), Adam(model.parameters(), lr=cfg.lr)
+    rng = np.random.default_rng(cfg.seed)
+    times = []
+    for _ in range(cfg.epochs):
+        start = time.perf_counter()
+        for idx in batches(len(y_train), cfg.batch_size, rng):
+            opt.zero_grad()
+            loss.forward(model.forward(x_train[idx]), y_train[idx])
+            model.backward(loss.backward())
+            opt.step()
+        times.append(time.perf_counter() - start)
+    model.eval()
+    accuracy = float((model.forward(x_test).argmax(axis=1) == y_test).mean())
+    return Run(float(np.median(times)), accuracy, peak_rss_mb())
+
+
+def ours_mlp(cfg: Config) -> Run:
+    from labs.nn import MLP
+
+    return train_ours(MLP([64, 128, 10], rng=np.random.default_rng(cfg.seed)), cfg, images=False)
+
+
+def ours_cnn(cfg: Config) -> Run:
+    from labs.nn import ConvNet
+
+    return train_ours(ConvNet(filters=(8, 16), hidden=64, rng=np.random.default_rng(cfg.seed)), cfg, images=True)
+
+
+# -- torch side ------------------------------------------------------------------------------------
+def train_torch(make_model: Callable, cfg: Config, images: bool) -> Run:
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(cfg.seed)
+    x_train, y_train, x_test, y_test = load_digits()
+    if images:
+        x_train, x_test = x_train.reshape(-1, 1, 8, 8), x_test.reshape(-1, 1, 8, 8)
+    xt, yt = torch.from_numpy(np.ascontiguousarray(x_train)), torch.from_numpy(y_train)
+    model = make_model(torch.nn)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(cfg.seed)
+    times = []
+    for _ in range(cfg.epochs):
+        start = time.perf_counter()
+        for idx in batches(len(y_train), cfg.batch_size, rng):
+            index = torch.from_numpy(idx)
+            opt.zero_grad()
+            loss_fn(model(xt[index]), yt[index]).backward()
+            opt.step()
+        times.append(time.perf_counter() - start)
+    model.eval()
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(np.ascontiguousarray(x_test))).argmax(dim=1).numpy()
+    return Run(float(np.median(times)), float((predicted == y_test).mean()), peak_rss_mb(),
+               note=f"torch {torch.__version__}")
+
+
+def torch_mlp(cfg: Config) -> Run:
+    return train_torch(lambda nn: nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)), cfg, False)
+
+
+def torch_cnn(cfg: Config) -> Run:
+    def make(nn):
+        return nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10),
+        )
+
+    return train_torch(make, cfg, True)
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "mlp": Benchmark("MLP 64-128-10, ReLU, Adam", ours_mlp, torch_mlp, target_ratio=0.3),
+    "cnn": Benchmark("ConvNet conv3(8)-pool-conv3(16)-pool-64-10, ReLU, max pool, Adam", ours_cnn, torch_cnn,
+                     target_ratio=0.5),
+}
+
+
+# -- driver ----------------------------------------------------------------------------------------
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_in_child(name: str, side: str, cfg: Config) -> Run | None:
+    """Run one side of one benchmark in a fresh interpreter; None (with a message) if it failed."""
+    cmd = [sys.executable, __file__, "--worker", name, side, json.dumps(asdict(cfg))]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        print(f"  {name}/{side} failed:\n{done.stderr.strip()}", file=sys.stderr)
+        return None
+    return Run(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def render(results: dict[str, dict[str, Run | None]], cfg: Config, command: str, torch_note: str) -> str:
+    lines = [
+        "# labs.nn vs PyTorch (CPU) on the digits",
+        "",
+        f"Made by `{command}` on {platform.machine()} / Python {platform.python_version()} / NumPy "
+        f"{np.__version__}, {torch_note}; one thread each; {cfg.epochs} epochs, batch {cfg.batch_size}, "
+        f"Adam lr {cfg.lr}, seed {cfg.seed}. Epoch time is the median over epochs; memory is each run's "
+        "peak RSS in its own process (interpreter and imports included).",
+        "",
+        "| benchmark | ours s/epoch | torch s/epoch | ratio ours/torch | target | ours acc | torch acc "
+        "| ours peak MB | torch peak MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, runs in results.items():
+        ours, theirs = runs.get("ours"), runs.get("torch")
+        target = BENCHMARKS[name].target_ratio
+        ratio = ours.epoch_s / theirs.epoch_s if ours and theirs else None
+
+        def cell(run, field, fmt):
+            return format(getattr(run, field), fmt) if run else "n/a"
+
+        verdict = "n/a" if ratio is None or target is None else ("met" if ratio <= target else "MISSED")
+        lines.append(
+            f"| {name}: {BENCHMARKS[name].description} | {cell(ours, 'epoch_s', '.4f')} | "
+            f"{cell(theirs, 'epoch_s', '.4f')} | {'n/a' if ratio is None else f'{ratio:.2f}'} | "
+            f"<= {target} ({verdict}) | {cell(ours, 'test_accuracy', '.3f')} | {cell(theirs, 'test_accuracy', '.3f')} | "
+            f"{cell(ours, 'peak_rss_mb', '.0f')} | {cell(theirs, 'peak_rss_mb', '.0f')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
+    parser.add_argument("--epochs", type=int, default=Config.epochs)
+    parser.add_argument("--batch-size", type=int, default=Config.batch_size)
+    parser.add_argument("--no-write", action="store_true", help="print the table, do not write RESULTS.md")
+    parser.add_argument("--worker", nargs=3, metavar=("NAME", "SIDE", "CONFIG"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        name, side, cfg_json = args.worker
+        bench = BENCHMARKS[name]
+        run = (bench.ours if side == "ours" else bench.torch)(Config(**json.loads(cfg_json)))
+        print(json.dumps(asdict(run)))
+        return 0
+
+    cfg = Config(epochs=args.epochs, batch_size=args.batch_size)
+    has_torch = torch_available()
+    if not has_torch:
+        print("torch is not installed: skipping the PyTorch side (pip install '.[bench]' to compare)")
+    results: dict[str, dict[str, Run | None]] = {}
+    for name in args.only or list(BENCHMARKS):
+        print(f"{name}: {BENCHMARKS[name].description}")
+        results[name] = {"ours": run_in_child(name, "ours", cfg)}
+        if has_torch:
+            results[name]["torch"] = run_in_child(name, "torch", cfg)
+    torch_note = "torch absent" if not has_torch else next(
+        (r.note for runs in results.values() for r in runs.values() if r and r.note), "torch")
+    command = "python benchmarks/bench_nn.py" + ("" if argv is None else " " + " ".join(argv))
+    if argv is None and len(sys.argv) > 1:
+        command = "python benchmarks/bench_nn.py " + " ".join(sys.argv[1:])
+    table = render(results, cfg, command, torch_note)
+    print(table)
+    if not args.no_write:
+        RESULTS.write_text(table)
+        print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
