@@ -168,3 +168,5 @@ main.add_lazy_command("curriculum", "planner.cli.curriculum:curriculum", "Check 
 main.add_lazy_command("nodes", "planner.cli.nodes:nodes", "Every node with its state for a learner.")
 
 # Other command groups register here, one line each:
+main.add_lazy_command("plan", "planner.cli.plan:plan", "Next steps, the path to a role and its date.")
+main.add_lazy_command("roles", "planner.cli.plan:roles", "Career roles and your readiness for each.")
