@@ -10,10 +10,11 @@ Learners (names are stripped, NFC-normalised, 1..80 characters of any script; ba
     touch_learner(id)                                       last_active_at = now
 Lab attempts:
     start_attempt(learner_id, lab_id, node_id, *, mode, params, seed, pid, app_version, dataset_hash="",
-                  code_hash=None, test_out=False) -> int    a `running` row
+                  code_hash=None, test_out=False, started_at=None) -> int    a `running` row
     add_metrics(attempt_id, rows: Iterable[MetricPoint])    batched insert
     add_sample(attempt_id, step, text)
-    finish_attempt(attempt_id, *, status, score, passed, metrics, feedback, checks, duration_s)
+    finish_attempt(attempt_id, *, status, score, passed, metrics, feedback, checks, duration_s,
+                   finished_at=None)                        (times default to now; pass them to import)
     attempt(id) -> Attempt (NotFoundError if absent);  attempts(learner_id, *, lab_id=None, node_id=None)
         -> list[Attempt], newest first;  attempt_checks(id) -> list[CheckResult] in grade order
     metric_series(attempt_id) -> {name: [(step, value), ...]} by step;  samples(attempt_id) -> list[SampleRow]
@@ -59,8 +60,16 @@ class NotFoundError(StoreError, LookupError):
     """A row asked for by id does not exist."""
 
 
+def iso(moment: datetime | None = None) -> str:
+    """A time as stored: ISO-8601 in UTC with microseconds, so text order is time order (naive = UTC)."""
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+    return iso()
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -321,7 +330,8 @@ class Store:
     def start_attempt(self, learner_id: int, lab_id: str, node_id: str, *, mode: str,
                       params: dict[str, Any], seed: int | None, pid: int | None, app_version: str,
                       dataset_hash: str = "", code_hash: str | None = None,
-                      test_out: bool = False) -> int:
+                      test_out: bool = False, started_at: datetime | None = None) -> int:
+        """A `running` attempt; `started_at` defaults to now (pass it to import a past run)."""
         if mode not in ("explore", "practice", "implement"):
             raise ValueError(f"unknown attempt mode {mode!r} (explore, practice or implement)")
         if self.learner_by_id(learner_id) is None:
@@ -329,7 +339,7 @@ class Store:
         row = {"learner_id": learner_id, "lab_id": lab_id, "node_id": node_id, "mode": mode,
                "test_out": int(bool(test_out)), "params": _json(params),
                "seed": None if seed is None else int(seed), "status": "running",
-               "started_at": now(), "app_version": app_version, "dataset_hash": dataset_hash,
+               "started_at": iso(started_at), "app_version": app_version, "dataset_hash": dataset_hash,
                "code_hash": code_hash, "pid": pid}
         with self.db.atomic():
             return int(self.db["attempts"].insert(row).last_pk)
@@ -347,13 +357,14 @@ class Store:
 
     def finish_attempt(self, attempt_id: int, *, status: str, score: float | None, passed: bool,
                        metrics: dict[str, float], feedback: str, checks: list[CheckResult],
-                       duration_s: float | None) -> None:
+                       duration_s: float | None, finished_at: datetime | None = None) -> None:
+        """Record the outcome and the checks (replacing any earlier ones); `finished_at` defaults to now."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"cannot finish an attempt as {status!r} (one of {sorted(FINAL_STATUSES)})")
         self.attempt(attempt_id)  # NotFoundError if absent
         changes = {"status": status, "score": None if score is None else float(score),
                    "passed": int(bool(passed)), "metrics": _json({k: float(v) for k, v in metrics.items()}),
-                   "feedback": feedback, "finished_at": now(),
+                   "feedback": feedback, "finished_at": iso(finished_at),
                    "duration_s": None if duration_s is None else float(duration_s)}
         check_rows = [{"attempt_id": attempt_id, "position": i, "check_id": c.id, "title": c.title,
                        "points": float(c.points), "max_points": float(c.max_points),
@@ -434,8 +445,8 @@ class Store:
         with self.db.atomic():
             quiz_id = int(self.db["quiz_attempts"].insert(
                 {"learner_id": learner_id, "node_id": node_id, "seed": seed, "score": float(score),
-                 "passed": int(bool(passed)), "started_at": started_at.isoformat(),
-                 "finished_at": finished_at.isoformat()}).last_pk)
+                 "passed": int(bool(passed)), "started_at": iso(started_at),
+                 "finished_at": iso(finished_at)}).last_pk)
             self.db["quiz_answers"].insert_all(
                 [{"quiz_attempt_id": quiz_id, "question_id": a.question_id, "answer": _json(a.answer),
                   "correct": int(a.correct), "points": float(a.points), "max_points": float(a.max_points)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +168,19 @@ def test_attempt_lifecycle_round_trips(store):
     assert [(s.step, s.text) for s in store.samples(attempt_id)] == [(5, "to be or not")]
     raw = store.db.execute("SELECT typeof(score), typeof(value) FROM attempts, attempt_metrics").fetchone()
     assert raw == ("real", "real")  # numpy scalars stored as numbers, not blobs
+
+
+def test_past_times_can_be_recorded_and_are_normalised_to_utc(store):
+    learner = store.add_learner("Ada")
+    paris = timezone(timedelta(hours=2))
+    older = store.start_attempt(learner.id, "gd-linear", "gd", mode="explore", params={}, seed=1, pid=None,
+                                app_version="0", started_at=datetime(2026, 1, 1, 12, 0, tzinfo=paris))
+    newer = store.start_attempt(learner.id, "gd-linear", "gd", mode="explore", params={}, seed=1, pid=None,
+                                app_version="0", started_at=datetime(2026, 1, 1, 11, 0, tzinfo=UTC))
+    store.finish_attempt(older, status="failed", score=1, passed=False, metrics={}, feedback="", checks=[],
+                         duration_s=1, finished_at=datetime(2026, 1, 1, 12, 5, tzinfo=paris))
+    assert [a.id for a in store.attempts(learner.id)] == [newer, older]  # 10:00 UTC is before 11:00 UTC
+    assert store.attempt(older).finished_at == datetime(2026, 1, 1, 10, 5, tzinfo=UTC)
 
 
 def test_attempts_filter_and_order_newest_first(store):
