@@ -170,3 +170,6 @@ main.add_lazy_command("nodes", "planner.cli.nodes:nodes", "Every node with its s
 # Other command groups register here, one line each:
 main.add_lazy_command("plan", "planner.cli.plan:plan", "Next steps, the path to a role and its date.")
 main.add_lazy_command("roles", "planner.cli.plan:roles", "Career roles and your readiness for each.")
+main.add_lazy_command("report", "planner.cli.report:report", "A progress report: Markdown, HTML, JSON or CSV.")
+main.add_lazy_command("export-progress", "planner.cli.report:export_progress", "Save a learner's history to a file.")
+main.add_lazy_command("import-progress", "planner.cli.report:import_progress", "Load a learner's history from a file.")

@@ -1,5 +1,7 @@
-"""The one error the reports package raises for a user mistake (its message is shown as is)."""
+"""The one error the reports package raises for a user mistake (its message is shown as is).
+
+A ValueError, so the CLI shows it as `Error: <message>` like every other bad input."""
 
 
-class ReportError(Exception):
+class ReportError(ValueError):
     """A report cannot be made or written; the message names the learner, node or path at fault."""

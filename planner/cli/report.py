@@ -1,0 +1,84 @@
+"""`pathlab report`, `pathlab export-progress` and `pathlab import-progress`: documents that leave the app.
+
+    pathlab report [--learner NAME] [--format md|html|json|csv] [-o FILE] [--since YYYY-MM-DD] [--node ID]
+    pathlab export-progress FILE [--learner NAME]
+    pathlab import-progress FILE [--rename NEW_NAME]
+
+Files are written atomically (a failed write leaves an existing file untouched). Without -o the report
+goes to stdout; without --format it follows the file's extension (.md, .html, .json, .csv), else md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from planner.cli import AppContext, pass_app
+
+FORMATS = ("md", "html", "json", "csv")
+_SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json", ".csv": "csv"}
+
+
+def _format_for(fmt: str | None, output: Path | None) -> str:
+    if fmt:
+        return fmt
+    return _SUFFIXES.get(output.suffix.lower(), "md") if output else "md"
+
+
+@click.command("report")
+@click.option("--learner", "learner_name", help="Whose report (default: the only learner).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: from -o's extension, else md).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of stdout.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only activity on or after this day.")
+@click.option("--node", "node_id", help="Only this node and its attempts.")
+@pass_app
+def report(app: AppContext, learner_name: str | None, fmt: str | None, output: Path | None,
+           since: datetime | None, node_id: str | None) -> None:
+    """A progress report for mentors and employers (Markdown, HTML, JSON or CSV)."""
+    from planner.reports import render_report, write_atomic
+
+    learner = app.resolve_learner(learner_name)
+    fmt = _format_for(fmt, output)
+    text = render_report(app.store, app.curriculum, learner, fmt,
+                         since=since.date() if since else None, node_id=node_id)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_atomic(output, text)
+    click.echo(f"Wrote the {fmt} report for {learner.name} to {output}.", err=True)
+
+
+@click.command("export-progress")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--learner", "learner_name", help="Whose history (default: the only learner).")
+@pass_app
+def export_progress(app: AppContext, file: Path, learner_name: str | None) -> None:
+    """Save a learner's whole history to FILE (JSON) to move it to another machine."""
+    from planner import portable
+    from planner.reports import write_atomic
+
+    learner = app.resolve_learner(learner_name)
+    data = portable.progress_file(app.store, learner)
+    write_atomic(file, data.model_dump_json(indent=2) + "\n")
+    click.echo(f"Exported {learner.name}: {len(data.attempts)} lab attempts and {len(data.quiz_attempts)} "
+               f"quiz attempts to {file}.")
+
+
+@click.command("import-progress")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--rename", help="Import under this name (when the file's learner name is taken here).")
+@pass_app
+def import_progress(app: AppContext, file: Path, rename: str | None) -> None:
+    """Add the history in FILE (from export-progress) to this database; safe to run twice."""
+    from planner import portable
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {file}: {exc}") from None
+    s = portable.import_progress(app.store, text, rename=rename, source=str(file))
+    verb = "Created" if s.created else "Updated"
+    click.echo(f"{verb} {s.learner}: {s.attempts_added} lab attempts and {s.quizzes_added} quiz attempts added, "
+               f"{s.attempts_skipped + s.quizzes_skipped} already present.")
