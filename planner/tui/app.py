@@ -46,7 +46,7 @@ class PathLabApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("m", "dashboard", "Map"),
-        Binding("p", "plan", "Roles & plan"),
+        Binding("p", "plan", "Plan"),
         Binding("h", "history", "History"),
         Binding("e", "export", "Export"),
         Binding("l", "learners", "Learner"),
@@ -133,7 +133,7 @@ class PathLabApp(App[None]):
         self._progress_cache = None
         for screen in self.screen_stack:
             refresh = getattr(screen, "refresh_data", None)
-            if refresh is not None:
+            if refresh is not None and screen.is_mounted:
                 refresh()
 
     # ---- navigation -------------------------------------------------------------------------
@@ -277,7 +277,7 @@ class PathLabApp(App[None]):
             self.learner.name if self.learner else "")
         for screen in self.screen_stack:
             show = getattr(screen, "show_run", None)
-            if show is not None:
+            if show is not None and screen.is_mounted:
                 show(live)
 
     # ---- quitting ---------------------------------------------------------------------------

@@ -32,9 +32,10 @@ def mastery_bar(mastery: str) -> str:
 
 
 def legend_markup() -> str:
-    """One line explaining every state symbol and the mastery pips."""
-    states = "  ".join(f"{state_markup(s)} {STATE_LABEL[s]}" for s in STATES)
-    return f"{states}  [dim]▰▱ mastery[/]"
+    """Two short lines explaining every state symbol and the mastery pips (fits 40 columns)."""
+    first, second = ("  ".join(f"{state_markup(s)} {STATE_LABEL[s]}" for s in half)
+                     for half in (STATES[:3], STATES[3:]))
+    return f"{first}\n{second}  [dim]▰▱ mastery[/]"
 
 
 def format_duration(seconds: float | None) -> str:

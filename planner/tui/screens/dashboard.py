@@ -90,7 +90,7 @@ class DashboardScreen(Screen[None]):
     def refresh_data(self) -> None:
         """Redraw from the learner's current progress (called by the app after anything is recorded)."""
         app: Any = self.app
-        if app.learner is None or not self.is_mounted:
+        if app.learner is None:
             return
         try:
             progress = app.progress()

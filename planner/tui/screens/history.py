@@ -49,8 +49,6 @@ class HistoryScreen(Screen[None]):
         table.focus()
 
     def refresh_data(self) -> None:
-        if not self.is_mounted:
-            return
         app: Any = self.app
         table = self.query_one(DataTable)
         table.clear()

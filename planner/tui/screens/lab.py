@@ -105,7 +105,7 @@ class LabScreen(Screen[None]):
 
     def show_run(self, live: Any) -> None:
         """Draw the run's state; the app calls this whenever new events have arrived."""
-        if live.lab_id != self.lab.id or not self.is_mounted:
+        if live.lab_id != self.lab.id:
             return
         self.query_one("#run-status", Static).update(run_status(live))
         self.query_one("#run-bar", ProgressBar).update(total=max(1, live.total_steps),

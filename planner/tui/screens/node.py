@@ -93,8 +93,6 @@ class NodeScreen(Screen[None]):
 
     def refresh_data(self) -> None:
         """Redraw state, mastery, quiz and lab summaries after something was recorded."""
-        if not self.is_mounted:
-            return
         app: Any = self.app
         node = self.node
         entry = app.progress().get(self.node_id)

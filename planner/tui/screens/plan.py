@@ -69,8 +69,6 @@ class PlanScreen(Screen[None]):
         self.refresh_data()
 
     def refresh_data(self) -> None:
-        if not self.is_mounted:
-            return
         app: Any = self.app
         progress = app.progress()
         table = self.query_one(DataTable)

@@ -82,9 +82,10 @@ class QuizScreen(Screen[None]):
         self.query_one("#next", Button).display = False
         holder = self.query_one("#quiz-answer", VerticalScroll)
         holder.remove_children()
+        holder.disabled = False
         widget = self._answer_widget(question)
         holder.mount(widget)
-        widget.focus()
+        self.call_after_refresh(widget.focus)
 
     @staticmethod
     def _hint(question: Any) -> str:
@@ -159,7 +160,6 @@ class QuizScreen(Screen[None]):
         self.query_one("#quiz-feedback", Static).update(quiz_outcome_text(app.curriculum, outcome))
         button = self.query_one("#next", Button)
         button.display = False
-        self.query_one("#quiz-answer").disabled = False
         self._bindings.bind("enter", "app.pop_screen", "Back to the node")
         self.refresh_bindings()
 
