@@ -118,7 +118,7 @@ TASKS: dict[str, Task] = {
                 forward={"rnn_step_forward": 10, "rnn_forward": 10},
                 gradient={"rnn_step_backward": 20, "rnn_backward": 25},
                 structure=10, train=25,
-                train_title="your RNN learns Shakespeare's characters (validation loss below target)",
+                train_title="your RNN learns Shakespeare's characters (validation loss <= 2.30)",
             ),
         ),
         Task(
@@ -131,7 +131,7 @@ TASKS: dict[str, Task] = {
                 forward={"attention_forward": 25},
                 gradient={"attention_backward": 40},
                 structure=10, train=25,
-                train_title="your attention learns Shakespeare's characters (validation loss below target)",
+                train_title="your attention learns Shakespeare's characters (validation loss <= 2.40)",
             ),
         ),
     )

@@ -1,0 +1,136 @@
+"""cnn-digits in the sandbox: fixed-input checks of convolution and max-pooling, then training the learner's
+ConvNet (conv 3x3 -> ReLU -> max-pool 2 -> linear) on the digits."""
+
+from __future__ import annotations
+
+import time
+from types import ModuleType
+
+import numpy as np
+
+from labs.datasets import as_images, load_digits
+from labs.grading import partial_credit
+from labs.implement.checks.common import CheckFailed, call, expect_array, expect_gradients, unpack
+from labs.implement.solutions import cnn_digits as ref
+from labs.implement.solutions import ffnn_digits as mlp
+
+N, C, H, W, F, K, PAD = 2, 2, 5, 6, 3, 3, 1
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(4321)
+
+
+def _conv_inputs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r = _rng()
+    return r.standard_normal((N, C, H, W)), r.standard_normal((F, C, K, K)), r.standard_normal(F)
+
+
+def check_conv_forward(m: ModuleType) -> str:
+    x, w, b = _conv_inputs()
+    want = ref.conv2d_forward(x, w, b, PAD)
+    expect_array("conv2d_forward output", call(m, "conv2d_forward", x, w, b, PAD), want, mistakes={
+        "the filters are flipped: this is a true convolution; use cross-correlation (no flip)":
+            ref.conv2d_forward(x, w[:, :, ::-1, ::-1], b, PAD),
+        "the bias b is missing (one per filter, added at every position)": want - b[None, :, None, None],
+    })
+    unpadded = ref.conv2d_forward(x, w, b, 0)
+    expect_array("conv2d_forward output with pad=0", call(m, "conv2d_forward", x, w, b, 0), unpadded)
+    return f"out has shape {want.shape} with pad=1 and {unpadded.shape} with pad=0, values right"
+
+
+def check_pool_forward(m: ModuleType) -> str:
+    x = _rng().standard_normal((N, C, 4, 6))
+    want = ref.maxpool_forward(x, 2)
+    n, c, h, w = x.shape
+    mean = x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
+    expect_array("maxpool_forward output", call(m, "maxpool_forward", x, 2), want,
+                 mistakes={"this is the average of each block; max-pooling keeps the largest value": mean})
+    return f"out has shape {want.shape}, each value the maximum of its 2x2 block"
+
+
+def check_conv_backward(m: ModuleType) -> str:
+    x, w, b = _conv_inputs()
+    dout = _rng().standard_normal(ref.conv2d_forward(x, w, b, PAD).shape)
+    names = ("x", "W", "b")
+    got = unpack("conv2d_backward", call(m, "conv2d_backward", dout, x, w, PAD), ("dx", "dW", "db"))
+    want = ref.conv2d_backward(dout, x, w, PAD)
+    flipped = ref.conv2d_backward(dout, x, w[:, :, ::-1, ::-1], PAD)[0]
+    return expect_gradients(
+        "conv2d_backward", lambda x, W, b: float(np.sum(ref.conv2d_forward(x, W, b, PAD) * dout)),
+        {"x": x, "W": w, "b": b}, dict(zip(names, got)), dict(zip(names, want)), batch=N,
+        mistakes={"x": {"dx used the filters unflipped: the input gradient is a full correlation of dout "
+                        "with each filter turned by 180 degrees": flipped}},
+    )
+
+
+def check_pool_backward(m: ModuleType) -> str:
+    x = _rng().standard_normal((N, C, 4, 6))
+    dout = _rng().standard_normal((N, C, 2, 3))
+    got = call(m, "maxpool_backward", dout, x, 2)
+    want = ref.maxpool_backward(dout, x, 2)
+    spread = np.repeat(np.repeat(dout, 2, axis=2), 2, axis=3)
+    return expect_gradients(
+        "maxpool_backward", lambda x: float(np.sum(ref.maxpool_forward(x, 2) * dout)), {"x": x}, {"x": got},
+        {"x": want},
+        mistakes={"x": {"dout was copied to every pixel of its block; only the block's maximum gets it": spread,
+                        "dout was shared equally over each block; only the block's maximum gets it": spread / 4}},
+    )
+
+
+CHECKS = {
+    "forward:conv2d_forward": check_conv_forward,
+    "forward:maxpool_forward": check_pool_forward,
+    "gradient:conv2d_backward": check_conv_backward,
+    "gradient:maxpool_backward": check_pool_backward,
+}
+
+# -- training ------------------------------------------------------------------------------------------
+TARGET, FLOOR = 0.90, 0.50
+FILTERS, EPOCHS, BATCH, LR = 8, 10, 32, 0.3
+
+
+def train(m: ModuleType, budget_s: float) -> tuple[float, str, dict[str, float]]:
+    """Train the ConvNet with plain SGD; the share of points is the test accuracy between FLOOR and TARGET."""
+    data = load_digits()
+    x, y = as_images(data.train.x).astype(np.float64), data.train.y
+    rng = np.random.default_rng(0)
+    flat = FILTERS * 4 * 4
+    params = [rng.normal(0, np.sqrt(2 / 9), (FILTERS, 1, 3, 3)), np.zeros(FILTERS),
+              rng.normal(0, np.sqrt(1 / flat), (flat, 10)), np.zeros(10)]
+    start, loss = time.perf_counter(), float("nan")
+    for epoch in range(EPOCHS):
+        for idx in np.array_split(rng.permutation(len(y)), len(y) // BATCH):
+            loss, grads = _step(m, params, x[idx], y[idx])
+            if not np.isfinite(loss):
+                raise CheckFailed(f"training diverged: the loss became {loss} in epoch {epoch + 1}")
+            params = [p - LR * g for p, g in zip(params, grads)]
+            if time.perf_counter() - start > budget_s:
+                raise CheckFailed(f"training took longer than {budget_s:.0f} s (stopped in epoch {epoch + 1} of "
+                                  f"{EPOCHS}): avoid Python loops over samples and pixels")
+    logits = _forward(m, params, as_images(data.test.x).astype(np.float64))[0]
+    accuracy = float(np.mean(logits.argmax(axis=1) == data.test.y))
+    seconds = time.perf_counter() - start
+    metrics = {"test_accuracy": accuracy, "train_loss": float(loss), "train_seconds": seconds}
+    message = (f"test accuracy {accuracy:.3f} (target {TARGET:.2f}) after {EPOCHS} epochs in {seconds:.1f} s, "
+               f"final training loss {loss:.3f}")
+    return partial_credit(accuracy, FLOOR, TARGET), message, metrics
+
+
+def _forward(m: ModuleType, params: list[np.ndarray], x: np.ndarray):
+    w, b, w_out, b_out = params
+    conv = m.conv2d_forward(x, w, b, 1)
+    act = mlp.relu_forward(conv)
+    pooled = m.maxpool_forward(act, 2)
+    logits = mlp.linear_forward(pooled.reshape(len(x), -1), w_out, b_out)
+    return logits, (conv, act, pooled)
+
+
+def _step(m: ModuleType, params: list[np.ndarray], x: np.ndarray, y: np.ndarray):
+    w, _, w_out, _ = params
+    logits, (conv, act, pooled) = _forward(m, params, x)
+    loss, dlogits = mlp.softmax_cross_entropy(logits, y)
+    dflat, dw_out, db_out = mlp.linear_backward(dlogits, pooled.reshape(len(x), -1), w_out)
+    dact = m.maxpool_backward(dflat.reshape(pooled.shape), act, 2)
+    _, dw, db = m.conv2d_backward(mlp.relu_backward(dact, conv), x, w, 1)
+    return float(loss), [dw, db, dw_out, db_out]
