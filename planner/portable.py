@@ -188,28 +188,15 @@ def _add_attempt(store: Store, learner_id: int, a: PortableAttempt) -> None:
     attempt_id = store.start_attempt(
         learner_id, a.lab_id, a.node_id, mode=a.mode, params=a.params, seed=a.seed, pid=None,
         app_version=a.app_version, dataset_hash=a.dataset_hash, code_hash=a.code_hash, test_out=a.test_out,
+        started_at=a.started_at,
     )
     store.add_metrics(attempt_id, [MetricPoint(step=s, name=name, value=v)
                                    for name, curve in a.curves.items() for s, v in zip(curve.steps, curve.values)])
     for step, text in a.samples:
         store.add_sample(attempt_id, step, text)
     store.finish_attempt(attempt_id, status=a.status, score=a.score, passed=a.passed, metrics=a.metrics,
-                         feedback=a.feedback, checks=a.checks, duration_s=a.duration_s)
-    _restore_times(store, attempt_id, a.started_at, a.finished_at)
-
-
-def _restore_times(store: Store, attempt_id: int, started_at: datetime, finished_at: datetime | None) -> None:
-    """Put back the attempt's original times (start/finish_attempt stamp *now*).
-
-    STOPGAP: the Store has no public way to record past times; this is the one write outside store.py
-    and should become `start_attempt(..., started_at=)` / `finish_attempt(..., finished_at=)` (asked of
-    the store's owner). Times are written in the store's own format (ISO 8601, microseconds, UTC).
-    """
-    def iso(t: datetime | None) -> str | None:
-        return None if t is None else t.isoformat(timespec="microseconds")
-
-    with store.db.atomic():
-        store.db["attempts"].update(attempt_id, {"started_at": iso(started_at), "finished_at": iso(finished_at)})
+                         feedback=a.feedback, checks=a.checks, duration_s=a.duration_s,
+                         finished_at=a.finished_at)
 
 
 def import_progress(store: Store, text: str, *, rename: str | None = None,
