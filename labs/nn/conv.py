@@ -1,13 +1,13 @@
 """2-D convolution and pooling over NCHW images, vectorised with im2col.
 
 im2col lays every receptive field out as a column, so the convolution becomes ONE matrix product
-(filters x C*k*k) @ (C*k*k x N*H'*W'). The columns are built from k*k strided slice copies (one per
+(filters x C*k*k) @ (C*k*k x H'*W'*N). The columns are built from k*k strided slice copies (one per
 kernel offset) rather than `sliding_window_view`, which measured about twice as slow here; backward
 (col2im) adds the k*k slices back. The only Python loops run over kernel offsets, never over pixels
 or samples.
 
-Internally images are handled channel-first, (C, N, H, W), so that each slice copy is contiguous
-and the matrix product's result needs a single transpose to return to NCHW.
+Internally a convolution holds images batch-last, (C, H, W, N): every slice copy or add then moves
+runs of N contiguous numbers instead of rows of a few pixels, which measured 2-4x faster on 8x8 digits.
 """
 
 from __future__ import annotations
@@ -23,34 +23,35 @@ def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def _windows(x_cn: np.ndarray, kernel: int, stride: int, out_h: int, out_w: int):
-    """Yield (i, j, view) for each kernel offset: the pixels that offset sees in every output position."""
+def _offsets(kernel: int, stride: int, out_h: int, out_w: int):
+    """Yield (i, j, rows, cols) per kernel offset: the slices of the pixels that offset sees at every
+    output position."""
     for i in range(kernel):
         for j in range(kernel):
-            yield i, j, x_cn[:, :, i:i + stride * out_h:stride, j:j + stride * out_w:stride]
+            yield i, j, slice(i, i + stride * out_h, stride), slice(j, j + stride * out_w, stride)
 
 
 def im2col(x: np.ndarray, kernel: int, stride: int, padding: int) -> tuple[np.ndarray, int, int]:
-    """NCHW images -> columns (C*k*k, N*H'*W'), with the output's spatial size."""
+    """NCHW images -> columns (C*k*k, H'*W'*N), with the output's spatial size."""
     n, c, h, w = x.shape
     out_h, out_w = output_size(h, kernel, stride, padding), output_size(w, kernel, stride, padding)
-    x_cn = np.zeros((c, n, h + 2 * padding, w + 2 * padding), dtype=x.dtype)
-    x_cn[:, :, padding:padding + h, padding:padding + w] = x.transpose(1, 0, 2, 3)
-    cols = np.empty((c, kernel, kernel, n, out_h, out_w), dtype=x.dtype)
-    for i, j, view in _windows(x_cn, kernel, stride, out_h, out_w):
-        cols[:, i, j] = view
-    return cols.reshape(c * kernel * kernel, n * out_h * out_w), out_h, out_w
+    padded = np.zeros((c, h + 2 * padding, w + 2 * padding, n), dtype=x.dtype)
+    padded[:, padding:padding + h, padding:padding + w] = x.transpose(1, 2, 3, 0)
+    cols = np.empty((c, kernel, kernel, out_h, out_w, n), dtype=x.dtype)
+    for i, j, rows, columns in _offsets(kernel, stride, out_h, out_w):
+        cols[:, i, j] = padded[:, rows, columns]
+    return cols.reshape(c * kernel * kernel, out_h * out_w * n), out_h, out_w
 
 
 def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kernel: int, stride: int, padding: int) -> np.ndarray:
-    """The adjoint of im2col: add every column entry back onto the pixel it was copied from."""
+    """The adjoint of im2col: add every column entry back onto the pixel it was copied from (NCHW)."""
     n, c, h, w = x_shape
     out_h, out_w = output_size(h, kernel, stride, padding), output_size(w, kernel, stride, padding)
-    cols = cols.reshape(c, kernel, kernel, n, out_h, out_w)
-    grad_cn = np.zeros((c, n, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
-    for i, j, view in _windows(grad_cn, kernel, stride, out_h, out_w):
-        view += cols[:, i, j]
-    return grad_cn[:, :, padding:padding + h, padding:padding + w].transpose(1, 0, 2, 3)
+    cols = cols.reshape(c, kernel, kernel, out_h, out_w, n)
+    padded = np.zeros((c, h + 2 * padding, w + 2 * padding, n), dtype=cols.dtype)
+    for i, j, rows, columns in _offsets(kernel, stride, out_h, out_w):
+        padded[:, rows, columns] += cols[:, i, j]
+    return padded[:, padding:padding + h, padding:padding + w].transpose(3, 0, 1, 2)
 
 
 class Conv2D(Layer):
@@ -77,13 +78,12 @@ class Conv2D(Layer):
         cols, out_h, out_w = im2col(x, self.kernel_size, self.stride, self.padding)
         self.cache = (x.shape, cols)
         w2 = self.params["W"].data.reshape(self.out_channels, -1)
-        out = w2 @ cols + self.params["b"].data[:, None]          # (F, N*H'*W')
-        out = out.reshape(self.out_channels, x.shape[0], out_h, out_w)
-        return out.transpose(1, 0, 2, 3)
+        out = w2 @ cols + self.params["b"].data[:, None]          # (F, H'*W'*N)
+        return out.reshape(self.out_channels, out_h, out_w, x.shape[0]).transpose(3, 0, 1, 2)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         x_shape, cols = self.cache
-        g2 = grad_out.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (F, N*H'*W')
+        g2 = grad_out.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)  # (F, H'*W'*N)
         self.params["W"].grad += (g2 @ cols.T).reshape(self.params["W"].data.shape)
         self.params["b"].grad += g2.sum(axis=1)
         w2 = self.params["W"].data.reshape(self.out_channels, -1)
@@ -110,29 +110,33 @@ class _Pool2D(Layer):
 
 class MaxPool2D(_Pool2D):
     """The largest value of each window. With tied maxima the gradient goes to exactly ONE element (the
-    first in row-major window order), as it must: the output moved with that one input, not with all."""
+    first in row-major window order), as it must: the output moved with that one input, not with all.
+
+    Forward is a chain of np.maximum over the k*k offsets; backward finds each window's winner by
+    equality with the maximum, and a `taken` mask stops a later tied element from also claiming it.
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out_h, out_w = self._out_size(x)
-        k = self.kernel_size
-        best = None
-        winner = np.zeros((x.shape[0], x.shape[1], out_h, out_w), dtype=np.intp)
-        for i, j, view in _windows(x, k, self.stride, out_h, out_w):
-            if best is None:
-                best = view.copy()
-                continue
-            better = view > best                  # strict: an equal later value never steals the gradient
-            np.copyto(best, view, where=better)
-            np.copyto(winner, i * k + j, where=better)
-        self.cache = (x.shape, winner)
+        offsets = _offsets(self.kernel_size, self.stride, out_h, out_w)
+        _, _, rows, columns = next(offsets)
+        best = x[:, :, rows, columns].copy()
+        for _, _, rows, columns in offsets:
+            np.maximum(best, x[:, :, rows, columns], out=best)
+        self.cache = (x, best)
         return best
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        x_shape, winner = self.cache
-        out_h, out_w = winner.shape[2:]
-        grad_in = np.zeros(x_shape, dtype=grad_out.dtype)
-        for i, j, view in _windows(grad_in, self.kernel_size, self.stride, out_h, out_w):
-            view += np.where(winner == i * self.kernel_size + j, grad_out, 0)
+        x, best = self.cache
+        out_h, out_w = best.shape[2:]
+        grad_in = np.zeros(x.shape, dtype=grad_out.dtype)
+        taken = np.zeros(best.shape, dtype=bool)
+        hit = np.empty(best.shape, dtype=bool)
+        for _, _, rows, columns in _offsets(self.kernel_size, self.stride, out_h, out_w):
+            np.equal(x[:, :, rows, columns], best, out=hit)
+            hit &= ~taken
+            taken |= hit
+            grad_in[:, :, rows, columns] += grad_out * hit
         return grad_in
 
 
@@ -142,8 +146,8 @@ class AvgPool2D(_Pool2D):
     def forward(self, x: np.ndarray) -> np.ndarray:
         out_h, out_w = self._out_size(x)
         total = np.zeros((x.shape[0], x.shape[1], out_h, out_w), dtype=x.dtype)
-        for _, _, view in _windows(x, self.kernel_size, self.stride, out_h, out_w):
-            total += view
+        for _, _, rows, columns in _offsets(self.kernel_size, self.stride, out_h, out_w):
+            total += x[:, :, rows, columns]
         self.cache = x.shape
         return total / x.dtype.type(self.kernel_size * self.kernel_size)
 
@@ -151,6 +155,6 @@ class AvgPool2D(_Pool2D):
         out_h, out_w = grad_out.shape[2:]
         share = grad_out / grad_out.dtype.type(self.kernel_size * self.kernel_size)
         grad_in = np.zeros(self.cache, dtype=grad_out.dtype)
-        for _, _, view in _windows(grad_in, self.kernel_size, self.stride, out_h, out_w):
-            view += share
+        for _, _, rows, columns in _offsets(self.kernel_size, self.stride, out_h, out_w):
+            grad_in[:, :, rows, columns] += share
         return grad_in
