@@ -17,7 +17,7 @@ The format is in ARCHITECTURE.md. Public API:
     Curriculum.quizzes: dict[str, Quiz]     by node id
     Curriculum.roles -> list[Node]          the kind == "role" nodes, in file order
     Curriculum.skills -> list[Node]         every other node
-    Curriculum.tracks -> list[str]          track names in order of first appearance
+    Curriculum.tracks -> list[str]          track names in the order their first node unlocks
     Curriculum.node(node_id) -> Node        KeyError naming the id if unknown
     Curriculum.quiz_for(node_id) -> Quiz | None
     Curriculum.lesson_text(node_id) -> str  the lesson markdown ("" for a node without a lesson)
@@ -158,7 +158,8 @@ class Curriculum(BaseModel):
 
     @property
     def tracks(self) -> list[str]:
-        return list(dict.fromkeys(n.track for n in self.nodes.values()))
+        """Track names, earliest-reachable first (foundations before careers whatever the file names)."""
+        return list(dict.fromkeys(self.nodes[i].track for i in self.topological_order()))
 
     def node(self, node_id: str) -> Node:
         try:

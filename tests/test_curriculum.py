@@ -60,6 +60,14 @@ def test_topological_order_puts_prerequisites_first(curriculum_copy):
         assert all(order.index(p) < order.index(node.id) for p in node.prerequisites)
 
 
+def test_tracks_follow_the_graph_not_the_file_names(curriculum_copy):
+    folder = curriculum_copy / "curriculum"
+    (folder / "20-models.toml").rename(folder / "00-models.toml")
+    c = load_curriculum(curriculum_copy)
+    assert list(c.nodes)[0] == "ffnn"  # file order
+    assert c.tracks == ["foundations", "models", "careers"]
+
+
 def test_unknown_node_lookup_names_the_id(curriculum):
     with pytest.raises(KeyError, match="nope"):
         curriculum.lesson_text("nope")

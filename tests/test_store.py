@@ -242,3 +242,12 @@ def test_app_state_upserts(store):
     store.set_state("last_learner", "Ada")
     store.set_state("last_learner", "Bob")
     assert store.get_state("last_learner") == "Bob"
+
+
+def test_default_db_path_honours_the_env_var_else_the_user_data_folder(monkeypatch, tmp_path):
+    from planner.paths import default_db_path
+
+    monkeypatch.setenv("PATHLAB_DB", "~/elsewhere/my.sqlite")
+    assert default_db_path() == Path.home() / "elsewhere" / "my.sqlite"
+    monkeypatch.delenv("PATHLAB_DB")
+    assert default_db_path() == tmp_path / "xdg-data" / "pathlab" / "pathlab.sqlite"  # conftest's XDG_DATA_HOME
