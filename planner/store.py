@@ -184,6 +184,8 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(str(path), timeout=5.0)
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    except sqlite3.OperationalError as exc:  # e.g. no permission to create the file
+        raise StoreError(f"cannot open {path}: {exc}") from None
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable SQLite database ({exc})") from None
     if version > SCHEMA_VERSION:
@@ -431,9 +433,8 @@ class Store:
         if dead:
             stamp = now()
             with self.db.atomic():
-                for attempt_id in dead:
-                    self.db.execute("UPDATE attempts SET status = 'interrupted', passed = 0, "
-                                    "finished_at = ? WHERE id = ?", [stamp, attempt_id])
+                self.db.conn.executemany("UPDATE attempts SET status = 'interrupted', passed = 0, "
+                                         "finished_at = ? WHERE id = ?", [(stamp, i) for i in dead])
         return len(dead)
 
     # -- quizzes -------------------------------------------------------------------------------
