@@ -79,7 +79,7 @@ class Conv2D(Layer):
         self.cache = (x.shape, cols)
         w2 = self.params["W"].data.reshape(self.out_channels, -1)
         out = w2 @ cols + self.params["b"].data[:, None]          # (F, H'*W'*N)
-        return out.reshape(self.out_channels, out_h, out_w, x.shape[0]).transpose(3, 0, 1, 2)
+        return np.ascontiguousarray(out.reshape(self.out_channels, out_h, out_w, x.shape[0]).transpose(3, 0, 1, 2))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         x_shape, cols = self.cache
