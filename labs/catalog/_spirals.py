@@ -1,0 +1,56 @@
+"""What the spiral labs share: the data, a two-layer net and its linear counterpart, and full-batch
+training with progress. Not a lab (no LAB).
+
+Full batch because 300 points fit in one matrix product: every step sees all the data, so the curve the
+learner watches is the true training loss, not minibatch noise.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from labs.catalog._training import BLOW_UP_LOSS, accuracy, make_optimizer
+from labs.catalog.base import RunContext
+from labs.datasets import Classification, make_spirals
+from labs.nn import MLP, Layer, SoftmaxCrossEntropy
+
+SpiralActivation = Literal["tanh", "relu", "sigmoid", "gelu"]
+ARMS, POINTS_PER_ARM, NOISE, DATA_SEED = 3, 100, 0.2, 0
+
+
+def spirals(n_per_arm: int = POINTS_PER_ARM) -> Classification:
+    """The same spirals for every attempt (seed fixed), so scores compare across attempts."""
+    return make_spirals(n_per_arm=n_per_arm, arms=ARMS, noise=NOISE, seed=DATA_SEED)
+
+
+def two_layer_net(hidden: int, activation: str, rng: np.random.Generator) -> Layer:
+    """2 inputs -> `hidden` units -> one score per arm, in float64 so it can be gradient-checked."""
+    return MLP([2, hidden, ARMS], activation=activation, rng=rng, dtype=np.float64)
+
+
+def linear_classifier(rng: np.random.Generator) -> Layer:
+    """Softmax (multinomial logistic) regression: a single linear layer, so straight class boundaries."""
+    return MLP([2, ARMS], rng=rng, dtype=np.float64)
+
+
+def train_full_batch(model: Layer, x: np.ndarray, y: np.ndarray, *, lr: float, steps: int,
+                     ctx: RunContext | None, prefix: str = "", step_offset: int = 0) -> float:
+    """Adam on the whole set for `steps` steps; emits `{prefix}train_loss` about 50 times. Returns the
+    final loss."""
+    loss_fn = SoftmaxCrossEntropy()
+    opt = make_optimizer("adam", model, lr)
+    every = max(1, steps // 50)
+    loss = float("nan")
+    for step in range(1, steps + 1):
+        opt.zero_grad()
+        loss = loss_fn.forward(model.forward(x), y)
+        if ctx is not None:
+            ctx.guard(step_offset + step, f"{prefix}train_loss", loss, blow_up=BLOW_UP_LOSS)
+        model.backward(loss_fn.backward())
+        opt.step()
+        if ctx is not None and (step % every == 0 or step == steps):
+            metrics = {f"{prefix}train_loss": loss, f"{prefix}train_accuracy": accuracy(model, x, y)}
+            ctx.progress(step_offset + step, metrics)
+    return float(loss)

@@ -1,0 +1,83 @@
+"""backprop-spirals: prove the backward pass right with a gradient check, then use it to learn spirals.
+
+The check runs on the untrained float64 network over a slice of the data; every parameter's analytic
+gradient is compared with central differences. Only then does training start, so a wrong backward pass
+is caught before it wastes a run. Calibrated: 32 tanh units, Adam 0.05, 300 full-batch steps reach
+0.99 train accuracy in well under a second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from labs.catalog._spirals import SpiralActivation, spirals, train_full_batch, two_layer_net
+from labs.catalog._training import accuracy
+from labs.catalog.base import Lab, LabParams, Outcome, RunContext
+from labs.grading import CheckSpec, partial_credit
+from labs.nn import SoftmaxCrossEntropy, gradcheck_model
+
+NORMWISE_TOL = 1e-6
+TARGET_ACCURACY = 0.95
+CHECK_POINTS = 30  # points of the data the gradient check runs on (each entry costs two forward passes)
+# Each arm starts at the origin, where a fresh net's pre-activations equal its zero biases: exactly on the
+# ReLU kink, where finite differences disagree with any one-sided derivative. Those points are left out.
+KINK_RADIUS = 0.05
+
+
+class Params(LabParams):
+    hidden: int = Field(32, ge=1, le=256, description="units in the hidden layer")
+    activation: SpiralActivation = Field("tanh", description="the hidden layer's non-linearity")
+    lr: float = Field(0.05, gt=0, le=10, description="learning rate (Adam, full batch)")
+    steps: int = Field(300, ge=1, le=5000, description="full-batch training steps")
+
+
+class BackpropSpiralsLab(Lab):
+    id = "backprop-spirals"
+    title = "Backpropagation, checked, on three spirals"
+    node_id = "backpropagation"
+    dataset = "spirals"
+    description = (
+        "A two-layer network must separate three interleaved spirals, which no straight line can. First "
+        "the **gradient checker** compares every backpropagated gradient with a finite-difference "
+        f"estimate (normwise error below {NORMWISE_TOL:g}, in float64); then the network trains on all 300 "
+        f"points. Pass with a verified gradient and a training accuracy of {TARGET_ACCURACY:.2f}. Try 2 "
+        "hidden units, or 20 steps, and watch it fail."
+    )
+    Params = Params
+    checks = (
+        CheckSpec(id="gradcheck", title=f"Backprop matches finite differences (< {NORMWISE_TOL:g})",
+                  points=50, required=True),
+        CheckSpec(id="train_accuracy", title=f"Train accuracy of at least {TARGET_ACCURACY:.2f}",
+                  points=50, required=True),
+    )
+    pass_mark = 100.0
+    time_limit_s = 120.0
+    unit = "step"
+
+    def run(self, params: Params, ctx: RunContext) -> Outcome:
+        data = spirals()
+        ctx.start(total_steps=params.steps, dataset_hash=data.sha256)
+        model = two_layer_net(params.hidden, params.activation, ctx.rng)
+        subset = ctx.rng.choice(np.flatnonzero(np.linalg.norm(data.x, axis=1) > KINK_RADIUS), size=CHECK_POINTS,
+                                replace=False)
+        report = gradcheck_model(model, SoftmaxCrossEntropy(), data.x[subset], data.y[subset],
+                                 rng=np.random.default_rng(ctx.seed))
+        worst = report.worst()
+        ctx.sample(0, "gradient check\n" + str(report))
+        train_full_batch(model, data.x, data.y, lr=params.lr, steps=params.steps, ctx=ctx)
+        acc = accuracy(model, data.x, data.y)
+        grad_ok = report.max_normwise < NORMWISE_TOL
+        results = [
+            ctx.check("gradcheck", grad_ok,
+                      f"largest normwise error {report.max_normwise:.2e} (in {worst.name}), limit {NORMWISE_TOL:g}."),
+            ctx.check("train_accuracy", partial_credit(acc, 1 / 3, TARGET_ACCURACY),
+                      f"train accuracy {acc:.4f} (target {TARGET_ACCURACY:.2f}; chance is 0.33)."
+                      + ("" if acc >= TARGET_ACCURACY else " Try more hidden units, more steps or another rate.")),
+        ]
+        metrics = {"train_accuracy": acc, "gradcheck_normwise": report.max_normwise,
+                   "gradcheck_elementwise": report.max_elementwise}
+        return Outcome(results=results, metrics=metrics)
+
+
+LAB = BackpropSpiralsLab()
