@@ -11,6 +11,8 @@ catalogue and the plotting widget load only when a lab or chart is opened).
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from functools import partial
 from typing import Any, Callable
 
@@ -70,7 +72,7 @@ class PathLabApp(App[None]):
         self.curriculum = curriculum
         self.learner: Any = None
         self.live: LiveRun | None = None
-        self._session: Any = None
+        self._run_over = threading.Event()
         self._run_dirty = False
         self._progress_cache: dict[str, Any] | None = None
 
@@ -200,48 +202,63 @@ class PathLabApp(App[None]):
 
     # ---- the lab run ------------------------------------------------------------------------
 
-    def start_run(self, lab_id: str, params: dict[str, Any], seed: int | None = None) -> bool:
+    def start_run(self, lab_id: str, params: dict[str, Any], seed: int | None = None,
+                  practice: bool = False) -> bool:
         """Start training in a worker thread; False (with a message) if a run is already going."""
         if self.live is not None and self.live.running:
             self.notify(f"{self.live.lab_id} is still training; cancel it first (ctrl+x).", severity="warning")
             return False
         self.live = LiveRun(lab_id=lab_id, params=dict(params))
-        self._session = None
-        self._train(self.learner, lab_id, dict(params), seed)
+        self._run_over = threading.Event()
+        self._train(self.learner, lab_id, dict(params), seed, practice, self._run_over)
         self._refresh_run_views(force=True)
         return True
 
     @work(thread=True, exclusive=True, group="lab", exit_on_error=False, name="lab run")
-    def _train(self, learner: Any, lab_id: str, params: dict[str, Any], seed: int | None) -> None:
-        """Worker thread: start the attempt, pass each event on as a message. Touches no widget."""
+    def _train(self, learner: Any, lab_id: str, params: dict[str, Any], seed: int | None, practice: bool,
+               over: threading.Event) -> None:
+        """Worker thread: run one attempt through the service, posting each event. Touches no widget.
+
+        SQLite connections belong to the thread that opened them, so the session records through a
+        service over its own connection to the same database; cancellation is a flag this loop checks
+        every 0.1 s (the session is only ever touched from this thread).
+        """
         worker = get_current_worker()
         try:
-            session = self.service.start_lab(learner, lab_id, params, seed=seed)
-        except Exception as exc:  # validation, database or spawn failure: tell the learner
-            self.post_message(RunEnded(error=str(exc)))
-            return
-        self._session = session
-        self.post_message(RunStarted(session.attempt_id))
-        try:
-            for event in session.events(timeout=0.1):
-                if worker.is_cancelled:
-                    session.cancel()
-                self.post_message(RunEvent(event))
-            self.post_message(RunEnded(outcome=session.outcome))
-        except Exception as exc:
-            self.post_message(RunEnded(error=f"The run stopped unexpectedly: {exc}"))
+            service = self._thread_service()
+            try:
+                session = service.start_lab(learner, lab_id, params, seed=seed, practice=practice)
+                self.post_message(RunStarted(session.attempt_id or 0))
+                while not session.done:
+                    if worker.is_cancelled:
+                        session.cancel()
+                        break
+                    for event in session.events(timeout=0.1):
+                        self.post_message(RunEvent(event))
+                        if worker.is_cancelled:
+                            break
+                self.post_message(RunEnded(outcome=session.outcome))
+            finally:
+                service.store.close()
+        except Exception as exc:  # bad params, a locked lab, a database or spawn failure: say so
+            self.post_message(RunEnded(error=str(exc) or type(exc).__name__))
+        finally:
+            over.set()
+
+    def _thread_service(self) -> Any:
+        """A Service like the app's, over a new connection to the same database (for a worker thread)."""
+        from planner.service import Service
+        from planner.store import Store
+
+        return Service(Store.open(self.store.path), self.curriculum, runner_factory=self.service.runner_factory)
 
     def action_cancel_run(self) -> None:
-        """Stop training: the service kills the child and records the attempt as cancelled."""
+        """Stop training: the worker kills the child and the service records the attempt as cancelled."""
         if self.live is None or not self.live.running:
             self.notify("No lab is training.")
             return
         self.live.cancelling = True
-        if self._session is not None:
-            self._session.cancel()
-        for worker in self.workers:
-            if worker.group == "lab":
-                worker.cancel()
+        self.workers.cancel_group(self, "lab")
         self._refresh_run_views(force=True)
 
     def on_run_started(self, message: RunStarted) -> None:
@@ -258,13 +275,12 @@ class PathLabApp(App[None]):
         if live is None:
             return
         live.outcome, live.error = message.outcome, message.error
-        self._session = None
         self.invalidate_progress()
         self._refresh_run_views(force=True)
         if message.error:
             self.notify(message.error, title="Lab run", severity="error", timeout=8)
         elif message.outcome is not None:
-            self.notify(outcome_summary(live.lab_id, message.outcome), title="Lab run", timeout=6)
+            self.notify(outcome_summary(self.curriculum, live.lab_id, message.outcome), title="Lab run", timeout=6)
 
     def _refresh_run_views(self, force: bool = False) -> None:
         """Redraw the run on every screen that shows it; called on a timer so bursts of events batch."""
@@ -283,37 +299,31 @@ class PathLabApp(App[None]):
     # ---- quitting ---------------------------------------------------------------------------
 
     async def action_quit(self) -> None:
-        """Quit at once; a run in progress is cancelled (and recorded so) before the app exits."""
-        session = self._session
-        if session is not None and self.live is not None and self.live.running:
-            try:
-                session.cancel()
-            except Exception:
-                pass
+        """Quit at once; a run in progress is first cancelled and recorded so (well under a second)."""
+        if self.live is not None and self.live.running:
+            self.workers.cancel_group(self, "lab")
+            await asyncio.get_running_loop().run_in_executor(None, self._run_over.wait, 3.0)
         self.exit()
 
 
-def outcome_summary(lab_id: str, outcome: Any) -> str:
+def outcome_summary(curriculum: Any, lab_id: str, outcome: Any) -> str:
     """'gd-linear passed: 92/100 · unlocked Backpropagation' — the toast after a run."""
     status = getattr(outcome, "status", "finished")
     score = getattr(outcome, "score", None)
     text = f"{lab_id} {status}" + (f": {score:.0f}/100" if score is not None else "")
     unlocked = getattr(outcome, "unlocked", None) or []
     if unlocked:
-        text += " · unlocked " + ", ".join(unlocked)
+        text += " · unlocked " + ", ".join(curriculum.nodes[n].title if n in curriculum.nodes else n
+                                            for n in unlocked)
     return text
 
 
 def make_app(store: Any, curriculum: Any, runner: Callable[..., Any] | None = None) -> PathLabApp:
     """The app over an open `Store` and a loaded `Curriculum`; `runner` is the lab runner factory.
 
-    `runner` defaults to `labs.runner.LabProcess` (a child process per run); tests may pass another
-    factory with the same shape.
+    `runner` (lab_id, params, seed) -> a process with start/events/cancel/done; None means the service's
+    default, `labs.runner.LabProcess` (a child process per run). Tests may pass a scripted one.
     """
     from planner.service import Service
 
-    if runner is None:
-        from labs.runner import LabProcess
-
-        runner = LabProcess
     return PathLabApp(Service(store, curriculum, runner_factory=runner), store, curriculum)

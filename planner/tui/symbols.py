@@ -39,9 +39,11 @@ def legend_markup() -> str:
 
 
 def format_duration(seconds: float | None) -> str:
-    """Seconds as '42s', '3m05s' or '1h02m'; '—' when unknown."""
+    """Seconds as '4.2s', '42s', '3m05s' or '1h02m'; '—' when unknown."""
     if seconds is None or seconds < 0:
         return "—"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"

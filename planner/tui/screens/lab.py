@@ -79,6 +79,10 @@ class LabScreen(Screen[None]):
         live = self.app.live  # type: ignore[attr-defined]
         if live is not None and live.lab_id == self.lab.id:
             self.show_run(live)
+        elif self.locked:
+            self.query_one("#run-status", Static).update(
+                "[$warning]This node is locked.[/] A run now is a test-out: pass it and the node completes "
+                "without the path. Press ctrl+r to try.")
 
     # ---- actions --------------------------------------------------------------------------------
 
@@ -91,8 +95,14 @@ class LabScreen(Screen[None]):
             self.notify("\n".join(f"{name}: {message}" for name, message in errors.items()),
                         title="Fix these first", severity="error", timeout=6)
             return
-        if self.app.start_run(self.lab.id, form.values(), self.seed):  # type: ignore[attr-defined]
+        if self.app.start_run(self.lab.id, form.values(), self.seed, practice=self.locked):  # type: ignore[attr-defined]
             self.query_one("#samples", Log).clear()
+
+    @property
+    def locked(self) -> bool:
+        """A locked node's lab still runs, as a test-out: a pass completes the node without the path."""
+        entry = self.app.progress().get(self.node_id)  # type: ignore[attr-defined]
+        return entry is not None and entry.state == "locked"
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
