@@ -12,8 +12,9 @@ Answers are plain data, so the service can store them as JSON without translatio
 
 A `multiple` question is all-or-nothing: ticking a wrong box, or missing a right one, earns no points.
 Partial credit would reward ticking everything, which is the habit the question exists to break.
-An unanswered question (None) earns no points; a malformed answer (wrong type, index out of range) is a
-caller's mistake and raises `QuizAnswerError` naming the question.
+An unanswered question (None) earns no points, and so does a non-finite number (a typed "nan"); a
+malformed answer (wrong type, index out of range) is a caller's mistake and raises `QuizAnswerError`
+naming the question.
 """
 
 from __future__ import annotations
@@ -108,10 +109,12 @@ def _grade_multiple(question: Question, answer: Any) -> AnswerResult:
 
 
 def _grade_numeric(question: Question, answer: Any) -> AnswerResult:
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)) or not math.isfinite(answer):
-        raise QuizAnswerError(f"question {question.id!r} takes a finite number, got {answer!r}")
-    correct = abs(float(answer) - question.answer) <= question.tolerance
-    return _result(question, float(answer), correct, [question.explanation])
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        raise QuizAnswerError(f"question {question.id!r} takes a number, got {answer!r}")
+    # A typed "nan" or "inf" is a wrong answer, not a crash; it is stored as null (JSON has no NaN).
+    finite = math.isfinite(answer)
+    correct = finite and abs(float(answer) - question.answer) <= question.tolerance
+    return _result(question, float(answer) if finite else None, correct, [question.explanation])
 
 
 def _index(question: Question, answer: Any) -> int:

@@ -84,6 +84,12 @@ def test_numeric_accepts_answers_within_tolerance(answer, correct):
     assert grade_answer(numeric(), answer).correct is correct
 
 
+@pytest.mark.parametrize("typed", [float("nan"), float("inf")])
+def test_a_non_finite_number_is_wrong_not_an_error(typed):
+    result = grade_answer(numeric(), typed)
+    assert not result.correct and result.answer is None
+
+
 def test_unanswered_scores_zero_and_shows_the_right_answer():
     result = grade_answer(single(), None)
     assert not result.correct and result.points == 0
@@ -93,7 +99,7 @@ def test_unanswered_scores_zero_and_shows_the_right_answer():
 @pytest.mark.parametrize("question, answer", [
     (single(), 5), (single(), -1), (single(), "1"), (single(), True),
     (multiple(), 0), (multiple(), "02"), (multiple(), [0, 9]),
-    (numeric(), "1168"), (numeric(), float("nan")),
+    (numeric(), "1168"), (numeric(), True),
 ])
 def test_malformed_answers_name_the_question(question, answer):
     with pytest.raises(QuizAnswerError, match=question.id):
