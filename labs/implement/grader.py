@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 import labs
 from labs.grading import CheckResult, Grade, grade, skipped
-from labs.implement.sandbox import Job
+from labs.implement.protocol import Job
 from labs.implement.tasks import get_task
 
 OUTPUT_CAP = 8_000
@@ -161,6 +161,14 @@ def _assemble(task, state: dict, problem: str | None, output: str, duration: flo
         lab_id=task.lab_id, status=status, grade=result, metrics=state.get("metrics", {}),
         feedback=problem or _feedback(result), output=output, duration_s=round(duration, 3),
     )
+
+
+def dataset_hash(dataset: str) -> str:
+    """The content hash of the data the training check used (recorded with the attempt)."""
+    from labs.datasets import load_digits, load_text
+    from labs.implement.checks.charlm import N_CHARS
+
+    return load_digits().sha256 if dataset == "digits" else load_text(N_CHARS).sha256
 
 
 def _feedback(result: Grade) -> str:

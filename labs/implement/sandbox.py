@@ -24,21 +24,11 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from pydantic import BaseModel
-
 from labs.grading import CheckResult, evaluate, skipped
 from labs.implement.checks.common import CheckFailed, where
+from labs.implement.protocol import Job
 from labs.implement.scaffold import unwritten_functions
 from labs.implement.tasks import STRUCTURE, TRAIN, Task, get_task
-
-
-class Job(BaseModel):
-    lab_id: str
-    path: str
-    result_path: str
-    memory_mb: int = 1024
-    cpu_s: int = 120
-    train_budget_s: float = 30.0
 
 
 class Aborted(Exception):

@@ -16,6 +16,8 @@ would only waste the learner's time, and its failure would say less than the che
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 from labs.grading import CheckSpec
@@ -37,6 +39,7 @@ class Task(BaseModel):
     filename: str
     module: str
     """the reference solution, `labs.implement.solutions.<module>`, and the sandbox's checks module"""
+    dataset: Literal["digits", "text"]
     functions: tuple[FunctionSpec, ...]
     checks: tuple[CheckSpec, ...]
     pass_mark: float = PASS_MARK
@@ -73,7 +76,7 @@ TASKS: dict[str, Task] = {
     t.lab_id: t
     for t in (
         Task(
-            lab_id="ffnn-digits", filename="ffnn_digits.py", module="ffnn_digits",
+            lab_id="ffnn-digits", filename="ffnn_digits.py", module="ffnn_digits", dataset="digits",
             functions=(
                 _fn("linear_forward", "x", "W", "b"),
                 _fn("linear_backward", "dout", "x", "W", returns=("dx", "dW", "db")),
@@ -90,7 +93,7 @@ TASKS: dict[str, Task] = {
             ),
         ),
         Task(
-            lab_id="cnn-digits", filename="cnn_digits.py", module="cnn_digits",
+            lab_id="cnn-digits", filename="cnn_digits.py", module="cnn_digits", dataset="digits",
             functions=(
                 _fn("conv2d_forward", "x", "W", "b", "pad"),
                 _fn("conv2d_backward", "dout", "x", "W", "pad", returns=("dx", "dW", "db")),
@@ -105,7 +108,7 @@ TASKS: dict[str, Task] = {
             ),
         ),
         Task(
-            lab_id="rnn-chars", filename="rnn_chars.py", module="rnn_chars",
+            lab_id="rnn-chars", filename="rnn_chars.py", module="rnn_chars", dataset="text",
             functions=(
                 _fn("rnn_step_forward", "x", "h_prev", "Wx", "Wh", "b"),
                 _fn("rnn_step_backward", "dh", "x", "h_prev", "h", "Wx", "Wh",
@@ -123,6 +126,7 @@ TASKS: dict[str, Task] = {
         ),
         Task(
             lab_id="transformer-chars", filename="transformer_chars.py", module="transformer_chars",
+            dataset="text",
             functions=(
                 _fn("attention_forward", "q", "k", "v"),
                 _fn("attention_backward", "dout", "q", "k", "v", returns=("dq", "dk", "dv")),

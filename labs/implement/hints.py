@@ -1,0 +1,67 @@
+"""Hints per lab, from a nudge to nearly the answer, revealed one at a time (`pathlab lab hint LAB [N]`).
+
+They point at the idea and the NumPy tool, never paste the solution: the learner should still write
+each line.
+"""
+
+from __future__ import annotations
+
+from labs.implement.tasks import get_task
+
+HINTS: dict[str, tuple[str, ...]] = {
+    "ffnn-digits": (
+        "Start with the shapes. Write each function's input and output shapes next to it; most bugs in "
+        "this lab are a transposed matrix or a missing sum, and the shapes reveal both.",
+        "linear_forward is one matrix product and one addition: b has shape (D_out,) and NumPy broadcasts "
+        "it over the N rows for you.",
+        "linear_backward: for dW you need something of shape (D_in, D_out) built from x (N, D_in) and dout "
+        "(N, D_out); only one product of the two has that shape. For db, every sample adds its own dout row.",
+        "relu_backward: the gradient passes where the input was positive and is blocked elsewhere. "
+        "(x > 0) is a boolean mask you can multiply by.",
+        "softmax_cross_entropy: subtract logits.max(axis=1, keepdims=True) first. Pick each row's correct "
+        "class with fancy indexing, p[np.arange(N), y]. The gradient is p with 1 subtracted at the correct "
+        "class, divided by N because the loss is a mean.",
+        "sgd_update: descent goes DOWNHILL, against the gradient. If your loss grows during training, "
+        "check this sign first.",
+    ),
+    "cnn-digits": (
+        "Pad first with np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))): after that every output "
+        "position has a full K x K window inside the padded image.",
+        "sliding_window_view(xp, (K, K), axis=(2, 3)) gives every window at once, shape (N, C, Ho, Wo, K, K), "
+        "without copying. Contract it with W (F, C, K, K) over c and the two kernel axes, e.g. np.einsum "
+        "with 'nchwuv,fcuv->nfhw'.",
+        "conv2d_backward: db sums dout over everything but the filter axis. dW contracts the same windows "
+        "with dout over n and the two output axes.",
+        "dx: pad dout by K - 1 - pad on each side, take its K x K windows, and contract them with the "
+        "filters turned by 180 degrees, W[:, :, ::-1, ::-1], over f and the kernel axes.",
+        "maxpool: reshape (N, C, H, W) to (N, C, H/s, s, W/s, s) and take the max over axes 3 and 5. "
+        "For the backward pass, find each block's argmax and send that block's dout only there.",
+    ),
+    "rnn-chars": (
+        "rnn_step_forward is one line: the affine map of x plus the affine map of h_prev, through np.tanh.",
+        "rnn_step_backward: the derivative of tanh can be written with its OUTPUT: 1 - h**2. Multiply dh "
+        "by it to get the gradient before the tanh, then treat x @ Wx and h_prev @ Wh like two linear layers.",
+        "rnn_forward: loop over t, keeping the current state in a variable; allocate hs once with np.empty "
+        "and fill hs[:, t] each step.",
+        "rnn_backward: walk t backwards from T - 1 to 0 with a running dh_next (zeros at the start). The "
+        "gradient at step t is dhs[:, t] + dh_next; rnn_step_backward returns the next dh_next as dh_prev.",
+        "Wx, Wh and b are used at every step, so add up their per-step gradients. The dh_prev left after "
+        "step 0 is dh0.",
+    ),
+    "transformer-chars": (
+        "Scores first: q @ k.transpose(0, 2, 1) is (N, T, T). Divide by np.sqrt(d), d = q.shape[-1].",
+        "The causal mask is np.triu(np.ones((T, T), dtype=bool), k=1): True where s > t. Set those scores "
+        "to -np.inf with np.where; exp(-inf) is exactly 0.",
+        "Softmax over the last axis, after subtracting each row's max. Then out = P @ v.",
+        "attention_backward: recompute P the same way. dv = P^T @ dout and dP = dout @ v^T, with the last "
+        "two axes transposed in a batched way (.transpose(0, 2, 1)).",
+        "Through a softmax row, dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True)). Remember the 1/sqrt(d) "
+        "when going from dS to dq = dS @ k and dk = dS^T @ q.",
+    ),
+}
+
+
+def hints_for(lab_id: str) -> tuple[str, ...]:
+    """The lab's hints in order (KeyError naming the labs with implement mode for an unknown lab)."""
+    get_task(lab_id)
+    return HINTS[lab_id]

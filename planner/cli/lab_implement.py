@@ -1,0 +1,158 @@
+"""Implement mode on the command line (registered under `pathlab lab` by planner/cli/labs.py):
+
+    pathlab lab start LAB [--dir DIR] [--force]                  write the scaffold to your workspace
+    pathlab lab grade LAB [--learner NAME] [--dir DIR] [--json] [--watch]
+    pathlab lab hint LAB [N] [--dir DIR]                          the next hint, or hint N
+    pathlab lab solution LAB [--learner NAME]                     the reference, after you passed
+
+`grade` exit codes: 0 passed, 1 failed or error, 2 usage (a lab without implement mode). With --json it
+prints one object: attempt_id, lab, learner, mode, status, passed, score, checks (id, title, points,
+max_points, status, message), code_hash, duration_s. --watch grades again whenever the file's content
+changes, until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from planner.cli import AppContext, pass_app
+
+DIR_OPTION = click.option("--dir", "workspace", type=click.Path(path_type=Path, file_okay=False),
+                          help="Your workspace folder (default: Documents/pathlab-workspace).")
+LEARNER_OPTION = click.option("--learner", "name", help="Whose attempt this is (default: the only learner).")
+MARKS = {"passed": "✔", "partial": "◐", "failed": "✘", "skipped": "·"}
+
+
+def _task(lab_id: str):
+    from labs.implement import get_task
+
+    try:
+        return get_task(lab_id)
+    except KeyError as exc:
+        raise click.UsageError(str(exc.args[0])) from None
+
+
+@click.command("start")
+@click.argument("lab_id", metavar="LAB")
+@DIR_OPTION
+@click.option("--force", is_flag=True, help="Replace an existing file (kept as a timestamped .bak).")
+def start_cmd(lab_id: str, workspace: Path | None, force: bool) -> None:
+    """Write LAB's scaffold (functions to complete) into your workspace."""
+    from planner.implement import start
+
+    _task(lab_id)
+    started = start(lab_id, workspace, force=force)
+    if started.backup:
+        click.echo(f"Your previous file was kept as {started.backup}")
+    click.echo(f"Wrote {started.path}")
+    click.echo(f"Complete: {', '.join(started.functions)}")
+    click.echo(f"Then: pathlab lab grade {lab_id}    (stuck? pathlab lab hint {lab_id})")
+
+
+@click.command("grade")
+@click.argument("lab_id", metavar="LAB")
+@LEARNER_OPTION
+@DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (keys in this command's module doc).")
+@click.option("--watch", is_flag=True, help="Grade again whenever the file changes (Ctrl-C to stop).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 3600), default=90.0, show_default=True,
+              help="Seconds before grading is stopped.")
+@pass_app
+def grade_cmd(app: AppContext, lab_id: str, name: str | None, workspace: Path | None, as_json: bool,
+              watch: bool, timeout_s: float) -> None:
+    """Grade your LAB file in a sandbox: structure, values, gradients, then training."""
+    from planner.implement import learner_file
+    from planner.service import Service
+
+    _task(lab_id)
+    learner = app.resolve_learner(name)
+    node_id = Service(app.store, app.curriculum).node_for_lab(lab_id)
+
+    def once():
+        from planner.implement import grade
+
+        graded = grade(app.store, learner, lab_id, node_id, workspace, timeout_s=timeout_s)
+        _show(graded, as_json)
+        return graded
+
+    graded = once()
+    if watch:
+        graded = _watch(learner_file(lab_id, workspace), once, graded, quiet=as_json)
+    click.get_current_context().exit(0 if graded.passed else 1)
+
+
+def _watch(path: Path, once, graded, *, quiet: bool):
+    """Grade again each time the file's bytes change; Ctrl-C returns the last grade."""
+    last = graded.code_hash
+    if not quiet:
+        click.echo(f"Watching {path} (Ctrl-C to stop)")
+    try:
+        while True:
+            time.sleep(0.5)
+            try:
+                current = _sha256(path)
+            except OSError:
+                continue  # an editor may replace the file; look again next time
+            if current != last:
+                last = current
+                graded = once()
+    except KeyboardInterrupt:
+        return graded
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _show(graded, as_json: bool) -> None:
+    if as_json:
+        keys = ("attempt_id", "lab", "learner", "mode", "status", "passed", "score", "code_hash", "duration_s")
+        data = {k: getattr(graded, k) for k in keys}
+        data["checks"] = [c.model_dump(include={"id", "title", "points", "max_points", "status", "message"})
+                          for c in graded.checks]
+        click.echo(json.dumps(data, indent=2))
+        return
+    from labs.implement import get_task
+
+    order = {spec.id: i for i, spec in enumerate(get_task(graded.lab).checks)}
+    click.echo(f"{graded.lab}: {graded.path}")
+    for check in sorted(graded.checks, key=lambda c: order.get(c.id, 0)):  # stage order reads best here
+        click.echo(f" {MARKS[check.status]} {check.points:>4g}/{check.max_points:<3g} {check.title}")
+        if check.status != "passed" or check.id == "train":
+            click.echo(f"      {check.message}")
+    if graded.output.strip():
+        click.echo("Your code printed:\n" + "\n".join("  | " + line for line in graded.output.splitlines()))
+    click.echo(f"{graded.status.upper()}: {graded.score:g}/100 in {graded.duration_s:.1f} s. {graded.feedback}")
+
+
+@click.command("hint")
+@click.argument("lab_id", metavar="LAB")
+@click.argument("number", metavar="[N]", type=int, required=False)
+@DIR_OPTION
+def hint_cmd(lab_id: str, number: int | None, workspace: Path | None) -> None:
+    """Show the next hint for LAB (or hint N), one at a time."""
+    from planner.implement import next_hint
+
+    _task(lab_id)
+    hint = next_hint(lab_id, workspace, number)
+    click.echo(f"Hint {hint.number} of {hint.total}: {hint.text}")
+    if hint.number < hint.total:
+        click.echo(f"(next: pathlab lab hint {lab_id})")
+
+
+@click.command("solution")
+@click.argument("lab_id", metavar="LAB")
+@LEARNER_OPTION
+@pass_app
+def solution_cmd(app: AppContext, lab_id: str, name: str | None) -> None:
+    """Show LAB's reference solution (after your own code has passed)."""
+    from planner.implement import solution
+
+    _task(lab_id)
+    click.echo(solution(app.store, app.resolve_learner(name), lab_id), nl=False)
