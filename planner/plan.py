@@ -130,15 +130,14 @@ def unlocks(curriculum: Curriculum, progress: Mapping[str, NodeProgress], node_i
 def next_up(curriculum: Curriculum, progress: Mapping[str, NodeProgress],
             target_role: str | None = None, limit: int = 3) -> list[Recommendation]:
     """The nodes to do next: on the target role's path first, then those that unlock most, then the shortest."""
-    path = skill_set(curriculum, target_role) | {target_role} if target_role else set()
+    path = (skill_set(curriculum, target_role) | {target_role}) if target_role else set()
     role_title = role_node(curriculum, target_role).title if target_role else ""
     candidates = [n for n in curriculum.nodes.values() if _state(progress, n.id) in READY_STATES]
-    position = {node_id: i for i, node_id in enumerate(curriculum.nodes)}
 
     def rank(node: Node) -> tuple:
-        return (node.id not in path, -len(unlocks(curriculum, progress, node.id)), node.hours, position[node.id])
+        return (node.id not in path, -len(unlocks(curriculum, progress, node.id)), node.hours)
 
-    chosen = sorted(candidates, key=rank)[:limit]
+    chosen = sorted(candidates, key=rank)[:limit]  # stable: full ties keep the curriculum's order
     return [
         Recommendation(node_id=n.id, title=n.title, hours=n.hours,
                        reason=_reason(curriculum, progress, n, role_title if n.id in path else ""))
