@@ -173,3 +173,4 @@ main.add_lazy_command("roles", "planner.cli.plan:roles", "Career roles and your 
 main.add_lazy_command("report", "planner.cli.report:report", "A progress report: Markdown, HTML, JSON or CSV.")
 main.add_lazy_command("export-progress", "planner.cli.report:export_progress", "Save a learner's history to a file.")
 main.add_lazy_command("import-progress", "planner.cli.report:import_progress", "Load a learner's history from a file.")
+main.add_lazy_command("lab", "planner.cli.labs:lab", "Graded labs: list, show, run (and implement mode).")

@@ -1,0 +1,187 @@
+"""`pathlab lab`: list, show and run the graded labs (implement mode adds start/grade/hint/solution).
+
+    pathlab lab list [--learner NAME] [--json]
+    pathlab lab show LAB [--json]
+    pathlab lab run LAB [--learner NAME] [--set key=value]... [--seed N] [--practice] [--json]
+
+`lab run` exit codes: 0 passed, 1 failed, cancelled or errored, 2 usage (unknown lab, a bad --set, a
+locked lab without --practice). On a terminal it shows a live progress bar; Ctrl-C cancels the run and
+records it as `cancelled`. With --json it prints one object (keys in docs/cli-json.md) and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from planner.cli import AppContext, pass_app
+
+
+@click.group()
+def lab() -> None:
+    """Graded labs: list them, read one, run one (or write it yourself: start/grade)."""
+
+
+def _get_lab(lab_id: str) -> Any:
+    from labs.catalog import get_lab
+
+    try:
+        return get_lab(lab_id)
+    except KeyError as exc:
+        raise click.UsageError(str(exc.args[0] if exc.args else exc)) from None
+
+
+def _maybe_learner(app: AppContext, name: str | None):
+    if name is not None:
+        return app.resolve_learner(name)
+    learners = app.store.list_learners()
+    return learners[0] if len(learners) == 1 else None
+
+
+@lab.command("list")
+@click.option("--learner", "name", help="Show lock state and best score for this learner.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (see docs/cli-json.md).")
+@pass_app
+def list_labs(app: AppContext, name: str | None, as_json: bool) -> None:
+    """Every lab with its node; for a learner, whether it is locked and the best score so far."""
+    from labs.catalog import all_labs
+
+    learner = _maybe_learner(app, name)
+    progress = app.progress(learner) if learner else {}
+    rows = []
+    for item in all_labs():
+        node_id = _node_of(app, item)
+        p = progress.get(node_id)
+        rows.append({"id": item.id, "title": item.title, "node": node_id, "time_limit_s": item.time_limit_s,
+                     "locked": None if p is None else p.state == "locked",
+                     "state": None if p is None else p.state,
+                     "best_score": None if p is None else p.best_score,
+                     "missing": [] if p is None else p.missing})
+    if as_json:
+        click.echo(json.dumps({"learner": learner.name if learner else None, "labs": rows}, indent=2))
+        return
+    width = max(len(r["id"]) for r in rows)
+    for r in rows:
+        extra = ""
+        if r["state"] is not None:
+            extra = "locked" if r["locked"] else r["state"].replace("_", " ")
+            if r["best_score"] is not None:
+                extra += f", best {r['best_score']:.0f}"
+            extra = f"  [{extra}]"
+        click.echo(f"{r['id']:<{width}}  {r['title']}  (node {r['node']}){extra}")
+
+
+def _node_of(app: AppContext, item: Any) -> str:
+    for node in app.curriculum.nodes.values():
+        if node.lab == item.id:
+            return node.id
+    return item.node_id
+
+
+@lab.command("show")
+@click.argument("lab_id", metavar="LAB")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show(lab_id: str, as_json: bool) -> None:
+    """A lab's description, hyperparameters (defaults, bounds, help) and checks with points."""
+    item = _get_lab(lab_id)
+    specs = item.param_specs()
+    if as_json:
+        click.echo(json.dumps({
+            "id": item.id, "title": item.title, "node": item.node_id, "description": item.description,
+            "pass_mark": item.pass_mark, "time_limit_s": item.time_limit_s,
+            "params": [s.model_dump() | {"bounds": s.bounds_text()} for s in specs],
+            "checks": [c.model_dump() for c in item.checks]}, indent=2, default=str))
+        return
+    click.echo(click.style(f"{item.title}  ({item.id}, node {item.node_id})", bold=True))
+    click.echo(item.description.strip() + "\n")
+    click.echo(click.style("Hyperparameters (--set key=value)", bold=True))
+    for s in specs:
+        click.echo(f"  {s.name} = {s.default}   [{s.bounds_text()}]  {s.description}")
+    click.echo(click.style(f"\nChecks (pass mark {item.pass_mark:g}/100, time limit {item.time_limit_s:g} s)",
+                           bold=True))
+    for c in item.checks:
+        click.echo(f"  {c.points:>5g} pts  {c.title}{'  (required)' if c.required else ''}")
+
+
+def _parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
+    raw: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--set")
+        raw[key.strip()] = value.strip()
+    return raw
+
+
+@lab.command("run")
+@click.argument("lab_id", metavar="LAB")
+@click.option("--learner", "name", help="Who is running it (may be left out with one learner).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A hyperparameter (repeatable).")
+@click.option("--seed", type=int, default=None, help="Random seed (default 0: the calibrated run).")
+@click.option("--practice", is_flag=True, help="Run a locked lab anyway; a pass completes the node (test-out).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of progress and a table.")
+@pass_app
+def run(app: AppContext, lab_id: str, name: str | None, sets: tuple[str, ...], seed: int | None,
+        practice: bool, as_json: bool) -> None:
+    """Train a lab in its own process, grade it and record the attempt."""
+    from labs.catalog import ParamError
+    from planner.service import LabLocked, Service
+
+    item = _get_lab(lab_id)
+    raw = _parse_sets(sets)
+    learner = app.resolve_learner(name)
+    svc = Service(app.store, app.curriculum)
+    svc.recover_interrupted()
+    try:
+        session = svc.start_lab(learner, item.id, raw, seed, practice=practice)
+    except ParamError as exc:
+        raise click.BadParameter(str(exc), param_hint="--set") from None
+    except LabLocked as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        outcome = session.wait()
+    else:
+        from planner.cli.progress_view import LiveProgress
+
+        with LiveProgress(item.title, enabled=sys.stdout.isatty()) as view:
+            outcome = session.wait(view.update)
+    if as_json:
+        click.echo(json.dumps(outcome_json(outcome, learner.name, session), indent=2))
+    else:
+        from planner.cli.progress_view import print_outcome
+
+        print_outcome(outcome, app.curriculum)
+    sys.exit(0 if outcome.passed else 1)
+
+
+def outcome_json(outcome: Any, learner_name: str, session: Any) -> dict[str, Any]:
+    grade = outcome.grade
+    return {
+        "attempt_id": outcome.attempt_id, "lab": outcome.lab_id, "node": outcome.node_id,
+        "learner": learner_name, "mode": session.mode, "test_out": session.test_out,
+        "status": outcome.status, "passed": outcome.passed, "score": outcome.score,
+        "checks": [c.model_dump() for c in grade.checks] if grade else [],
+        "metrics": outcome.metrics, "params": session.params, "seed": session.seed,
+        "duration_s": outcome.duration_s, "feedback": outcome.feedback,
+        "mastery_before": outcome.mastery_before, "mastery_after": outcome.mastery_after,
+        "unlocked": outcome.unlocked, "completed": outcome.completed,
+    }
+
+
+def _register_implement_commands() -> None:
+    """Implement mode (`lab start/grade/hint/solution`) lives in its own module."""
+    try:
+        from planner.cli import lab_implement
+    except ImportError:  # not written yet in this checkout
+        return
+    for attr, cmd_name in (("start_cmd", "start"), ("grade_cmd", "grade"), ("hint_cmd", "hint"),
+                           ("solution_cmd", "solution")):
+        cmd = getattr(lab_implement, attr, None)
+        if cmd is not None:
+            lab.add_command(cmd, cmd_name)
+
+
+_register_implement_commands()

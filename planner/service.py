@@ -1,0 +1,277 @@
+"""The use cases the CLI and the TUI share: run a lab and record it, answer a quiz, recover after a crash.
+
+    svc = Service(store, curriculum)                 # runner_factory defaults to labs.runner.LabProcess
+    session = svc.start_lab(learner, "ffnn-digits", {"lr": "0.01"}, seed=0)
+    for event in session.events(timeout=0.1):        # Started, Progress, Sample, then Finished | Failed
+        ...                                          # every event is recorded as it passes through
+    session.outcome                                  # LabOutcome once the stream ended
+
+Why here and not in the front doors: both must record a run the same way (metric points in batches, the
+grade per check, status rules), compute what a pass unlocked, and treat a dead worker as an error, never
+a pass. The front doors only show events.
+
+Recording rules:
+- the attempt row is written when the worker says `Started` (it carries the dataset hash), with the
+  *recording* process's pid: if this process dies, nobody will finish the row, and the next start marks it
+  `interrupted` (`recover_interrupted`); a row whose recorder still runs is left alone.
+- a locked lab is refused (`LabLocked` names the missing prerequisites) unless `practice=True`, which
+  records a test-out attempt: a pass there completes the node.
+- `Failed` becomes status `cancelled` when the caller cancelled, else `error`, with score 0 and the
+  worker's message and traceback tail as feedback.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from labs import __version__
+from labs.events import Event, Failed, Finished, Progress, Sample, Started
+from labs.grading import Grade, Mastery
+from planner.curriculum import Curriculum
+from planner.progress import NodeProgress, node_progress
+from planner.records import Learner, MetricPoint, QuizAnswer
+from planner.store import Store
+
+_FLUSH_EVERY_S = 0.5
+_FLUSH_POINTS = 500
+
+
+class LabLocked(Exception):
+    """The lab's node is locked; `missing` are the prerequisites still to complete."""
+
+    def __init__(self, lab_id: str, node_id: str, missing: list[str], titles: list[str]):
+        self.lab_id, self.node_id, self.missing = lab_id, node_id, missing
+        super().__init__(f"lab {lab_id} is locked: first complete {', '.join(titles)} "
+                         f"({', '.join(missing)}), or run it with --practice to test out")
+
+
+class LabOutcome(BaseModel):
+    """What a finished (or failed) run did: its grade, and what it changed for the learner."""
+
+    attempt_id: int | None
+    lab_id: str
+    node_id: str
+    status: str
+    score: float
+    passed: bool
+    grade: Grade | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    feedback: str = ""
+    duration_s: float = 0.0
+    mastery_before: Mastery = "none"
+    mastery_after: Mastery = "none"
+    unlocked: list[str] = Field(default_factory=list, description="nodes that became available")
+    completed: list[str] = Field(default_factory=list, description="nodes that became completed")
+
+
+class QuizOutcome(BaseModel):
+    quiz_attempt_id: int
+    node_id: str
+    score: float
+    passed: bool
+    points: float
+    max_points: float
+    results: list[Any]
+    unlocked: list[str] = Field(default_factory=list)
+    completed: list[str] = Field(default_factory=list)
+
+
+def _default_runner(lab_id: str, params: Mapping[str, Any], seed: int) -> Any:
+    from labs.runner import LabProcess  # deferred: the CLI's --help must not pay for it
+
+    return LabProcess(lab_id, params, seed)
+
+
+class Service:
+    def __init__(self, store: Store, curriculum: Curriculum,
+                 runner_factory: Callable[[str, Mapping[str, Any], int], Any] | None = None):
+        self.store = store
+        self.curriculum = curriculum
+        self.runner_factory = runner_factory or _default_runner
+
+    # -- progress --------------------------------------------------------------------------------
+    def progress(self, learner: Learner) -> dict[str, NodeProgress]:
+        return node_progress(self.curriculum, self.store.attempts(learner.id),
+                             self.store.quiz_attempts(learner.id))
+
+    def recover_interrupted(self) -> int:
+        """Mark `running` attempts whose recording process is gone as `interrupted`."""
+        return self.store.mark_interrupted()
+
+    # -- labs ------------------------------------------------------------------------------------
+    def node_for_lab(self, lab_id: str) -> str:
+        from labs.catalog import get_lab
+
+        for node in self.curriculum.nodes.values():
+            if node.lab == lab_id:
+                return node.id
+        return get_lab(lab_id).node_id
+
+    def start_lab(self, learner: Learner, lab_id: str, params: Mapping[str, Any] | None = None,
+                  seed: int | None = None, *, practice: bool = False) -> "LabSession":
+        """Validate, check the lock, start the worker. Raises KeyError (unknown lab), ParamError, LabLocked."""
+        from labs.catalog import get_lab
+
+        lab = get_lab(lab_id)
+        validated = lab.validate_params(params or {}).model_dump(mode="json")
+        node_id = self.node_for_lab(lab_id)
+        before = self.progress(learner)
+        node = before.get(node_id)
+        if node is not None and node.state == "locked" and not practice:
+            titles = [self.curriculum.nodes[m].title for m in node.missing]
+            raise LabLocked(lab_id, node_id, node.missing, titles)
+        seed = int(seed) if seed is not None else 0  # deterministic by default: defaults are calibrated on it
+        process = self.runner_factory(lab_id, validated, seed)
+        process.start()
+        return LabSession(self, learner, lab_id, node_id, validated, seed, process, before,
+                          mode="practice" if practice else "explore",
+                          test_out=bool(practice and node is not None and node.state == "locked"))
+
+    # -- quizzes ---------------------------------------------------------------------------------
+    def submit_quiz(self, learner: Learner, node_id: str, answers: Mapping[str, Any], seed: int | None,
+                    started_at: datetime | None = None) -> QuizOutcome:
+        """Grade every answer and record the attempt with one row per question."""
+        from planner.quiz import grade_quiz
+
+        quiz = self.curriculum.quizzes.get(node_id)
+        if quiz is None:
+            raise KeyError(f"node {node_id!r} has no quiz")
+        before = self.progress(learner)
+        result = grade_quiz(quiz, answers)
+        finished = datetime.now(timezone.utc)
+        rows = [QuizAnswer(question_id=r.question_id, answer=r.answer, correct=r.correct,
+                           points=r.points, max_points=r.max_points) for r in result.results]
+        quiz_id = self.store.record_quiz(learner.id, node_id, seed=seed, score=result.score,
+                                         passed=result.passed, answers=rows,
+                                         started_at=started_at or finished, finished_at=finished)
+        self.store.touch_learner(learner.id)
+        unlocked, completed = _changes(before, self.progress(learner))
+        return QuizOutcome(quiz_attempt_id=quiz_id, node_id=node_id, score=result.score,
+                           passed=result.passed, points=result.points, max_points=result.max_points,
+                           results=list(result.results), unlocked=unlocked, completed=completed)
+
+
+def _changes(before: dict[str, NodeProgress], after: dict[str, NodeProgress]) -> tuple[list[str], list[str]]:
+    unlocked = [n for n, p in after.items() if before[n].state == "locked" and p.state != "locked"
+                and p.state != "completed"]
+    completed = [n for n, p in after.items() if p.state == "completed" and before[n].state != "completed"]
+    return unlocked, completed
+
+
+class LabSession:
+    """One running lab: pass its events through, recording them; then `outcome`."""
+
+    def __init__(self, svc: Service, learner: Learner, lab_id: str, node_id: str, params: dict[str, Any],
+                 seed: int, process: Any, before: dict[str, NodeProgress], *, mode: str, test_out: bool):
+        self.svc, self.learner, self.lab_id, self.node_id = svc, learner, lab_id, node_id
+        self.params, self.seed, self.process, self.before = params, seed, process, before
+        self.mode, self.test_out = mode, test_out
+        self.attempt_id: int | None = None
+        self.outcome: LabOutcome | None = None
+        self._pending: list[MetricPoint] = []
+        self._last_flush = time.monotonic()
+        self._cancelled = False
+
+    @property
+    def done(self) -> bool:
+        return self.outcome is not None
+
+    def events(self, timeout: float | None = None) -> Iterator[Event]:
+        """Events as they arrive (ending early after `timeout` s of silence; call again to go on)."""
+        if self.outcome is not None:
+            return
+        for event in self.process.events(timeout=timeout):
+            self._record(event)
+            yield event
+            if self.outcome is not None:
+                return
+
+    def wait(self, on_event: Callable[[Event], None] | None = None) -> LabOutcome:
+        """Block until the run ends (the CLI's loop); Ctrl-C cancels and records `cancelled`."""
+        try:
+            while self.outcome is None:
+                for event in self.events(timeout=0.2):
+                    if on_event:
+                        on_event(event)
+        except KeyboardInterrupt:
+            self.cancel()
+        assert self.outcome is not None
+        return self.outcome
+
+    def cancel(self) -> LabOutcome:
+        """Stop the worker (within a second) and record the attempt as cancelled."""
+        self._cancelled = True
+        terminal = self.process.cancel()
+        if self.outcome is None:
+            self._record(terminal if isinstance(terminal, (Finished, Failed))
+                         else Failed(kind="cancelled", message="the run was cancelled"))
+        assert self.outcome is not None
+        return self.outcome
+
+    # -- recording -------------------------------------------------------------------------------
+    def _ensure_row(self, dataset_hash: str = "") -> int:
+        if self.attempt_id is None:
+            self.attempt_id = self.svc.store.start_attempt(
+                self.learner.id, self.lab_id, self.node_id, mode=self.mode, params=self.params,
+                seed=self.seed, pid=os.getpid(), app_version=__version__, dataset_hash=dataset_hash,
+                test_out=self.test_out)
+            self.svc.store.touch_learner(self.learner.id)
+        return self.attempt_id
+
+    def _record(self, event: Event) -> None:
+        if self.outcome is not None:
+            return
+        if isinstance(event, Started):
+            self._ensure_row(event.dataset_hash)
+        elif isinstance(event, Progress):
+            self._ensure_row()
+            self._pending.extend(MetricPoint(step=event.step, epoch=event.epoch, split=event.split,
+                                             name=name, value=float(value))
+                                 for name, value in event.metrics.items())
+            if len(self._pending) >= _FLUSH_POINTS or time.monotonic() - self._last_flush > _FLUSH_EVERY_S:
+                self._flush()
+        elif isinstance(event, Sample):
+            self.svc.store.add_sample(self._ensure_row(), event.step, event.text)
+        elif isinstance(event, Finished):
+            self._finish(event.status, event.grade.score, event.status == "passed", event.grade,
+                         event.metrics, event.feedback, event.duration_s)
+        elif isinstance(event, Failed):
+            status = "cancelled" if (self._cancelled or event.kind == "cancelled") else "error"
+            feedback = event.message if status == "cancelled" else _failure_text(event)
+            self._finish(status, 0.0, False, None, {}, feedback, None)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.svc.store.add_metrics(self._ensure_row(), self._pending)
+            self._pending = []
+        self._last_flush = time.monotonic()
+
+    def _finish(self, status: str, score: float, passed: bool, grade: Grade | None,
+                metrics: dict[str, float], feedback: str, duration_s: float | None) -> None:
+        attempt_id = self._ensure_row()
+        self._flush()
+        if duration_s is None:
+            started = self.svc.store.attempt(attempt_id).started_at
+            duration_s = (datetime.now(timezone.utc) - started).total_seconds()
+        self.svc.store.finish_attempt(attempt_id, status=status, score=score, passed=passed, metrics=metrics,
+                                      feedback=feedback, checks=grade.checks if grade else [],
+                                      duration_s=duration_s)
+        after = self.svc.progress(self.learner)
+        unlocked, completed = _changes(self.before, after)
+        self.outcome = LabOutcome(
+            attempt_id=attempt_id, lab_id=self.lab_id, node_id=self.node_id, status=status, score=score,
+            passed=passed, grade=grade, metrics=metrics, feedback=feedback, duration_s=duration_s,
+            mastery_before=self.before[self.node_id].mastery if self.node_id in self.before else "none",
+            mastery_after=after[self.node_id].mastery if self.node_id in after else "none",
+            unlocked=unlocked, completed=completed)
+
+
+def _failure_text(event: Failed) -> str:
+    tail = event.traceback.strip().splitlines()[-12:]
+    return event.message + ("\n" + "\n".join(tail) if tail else "")
