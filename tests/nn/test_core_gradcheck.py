@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from labs.nn import MLP, GradCheckReport, Linear, Parameter, SoftmaxCrossEntropy, gradcheck_fn, gradcheck_layer, gradcheck_model
+from labs.nn import (
+    MLP, GradCheckReport, Linear, Parameter, SoftmaxCrossEntropy, gradcheck_fn, gradcheck_layer, gradcheck_model,
+)
 from labs.nn.gradcheck import GradCheckEntry, compare
 
 

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from labs.nn import GELU, Dropout, Flatten, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, gradcheck_fn, gradcheck_layer
+from labs.nn import (
+    GELU, Dropout, Flatten, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, gradcheck_fn, gradcheck_layer,
+)
 from labs.nn.layers import gelu, make_activation
 
 
