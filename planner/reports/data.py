@@ -39,6 +39,12 @@ def depths(curriculum: Curriculum) -> dict[str, int]:
     return depth
 
 
+def _title(curriculum: Curriculum, node_id: str) -> str:
+    """The node's title; an id the curriculum no longer has (an old import) is shown as is."""
+    node = curriculum.nodes.get(node_id)
+    return node.title if node else node_id
+
+
 def _attempt(record: AttemptRecord, store: Store) -> Attempt:
     checks = [CheckRow(check_id=c.id, title=c.title, points=c.points, max_points=c.max_points,
                        status=c.status, message=c.message, required=c.required)
@@ -130,7 +136,7 @@ def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | s
         return (since is None or started.astimezone(UTC).date() >= since) and node_id in (None, node)
 
     attempts = [_attempt(r, store) for r in records if in_window(r.started_at, r.node_id)]
-    quizzes = [QuizRow(node_id=q.node_id, score=q.score, passed=q.passed, started_at=q.started_at,
+    quizzes = [QuizRow(node_id=q.node_id, title=_title(curriculum, q.node_id), score=q.score, passed=q.passed, started_at=q.started_at,
                        finished_at=q.finished_at) for q in quiz_records if in_window(q.started_at, q.node_id)]
     by_node: dict[str, list[Attempt]] = defaultdict(list)
     for a in attempts:

@@ -6,7 +6,11 @@ import numpy as np
 
 
 def duration(seconds: float | None) -> str:
-    """`2 h 05 min`, `4 min 10 s`, `12 s`: the largest two units a reader cares about."""
+    """`2 h 05 min`, `4 min 10 s`, `12 s`, `0.4 s`: the largest two units a reader cares about."""
+    if 0 < (seconds or 0) < 0.05:
+        return "under 0.1 s"
+    if 0 < (seconds or 0) < 9.95:
+        return f"{seconds:.1f} s"
     seconds = int(round(seconds or 0))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)

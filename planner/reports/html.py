@@ -42,8 +42,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 svg text { font-family: inherit; }
 .chart .plot { fill: #fbfbfb; stroke: #d0d7de; }
 .chart .chart-title { font-size: 12px; font-weight: 600; fill: #1f2328; }
-.chart .tick, .chart .legend { font-size: 10px; fill: #656d76; }
-.chart .legend { font-weight: 600; }
+.chart .tick { font-size: 10px; fill: #656d76; }
+.chart .legend { font-size: 10px; font-weight: 600; }
 .skill-map { max-width: 100%; height: auto; }
 .skill-map .edge { stroke: #8a8a8a; stroke-width: 1.2; }
 .skill-map .role-edge { stroke: #b9b9b9; stroke-dasharray: 4 3; }
@@ -166,7 +166,7 @@ def _labs(data: ReportData) -> str:
 
 
 def _quizzes_and_activity(data: ReportData) -> str:
-    quiz_rows = [[_e(q.node_id), percent(q.score), "passed" if q.passed else "not yet", f"{q.started_at:%Y-%m-%d}"]
+    quiz_rows = [[_e(q.title), percent(q.score), "passed" if q.passed else "not yet", f"{q.started_at:%Y-%m-%d}"]
                  for q in data.quizzes]
     day_rows = [[d.day.isoformat(), str(d.attempts), str(d.passed), str(d.quizzes), duration(d.time_spent_s)]
                 for d in data.activity]

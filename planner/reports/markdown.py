@@ -100,7 +100,7 @@ def render_markdown(data: ReportData) -> str:
     lines += labs or ["No lab attempts in this window.", ""]
     lines += ["## Quizzes", ""]
     if data.quizzes:
-        rows = [[_md(q.node_id), percent(q.score), "passed" if q.passed else "not yet", f"{q.started_at:%Y-%m-%d}"]
+        rows = [[_md(q.title), percent(q.score), "passed" if q.passed else "not yet", f"{q.started_at:%Y-%m-%d}"]
                 for q in data.quizzes]
         lines += _table(["Node", "Score", "Result", "Day"], rows)
     else:

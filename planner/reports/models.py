@@ -112,6 +112,7 @@ class TrackReport(_Strict):
 
 class QuizRow(_Strict):
     node_id: str
+    title: str = Field(description="the node's title")
     score: float = Field(description="share (0..1) of the quiz's points earned")
     passed: bool
     started_at: datetime

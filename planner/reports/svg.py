@@ -8,6 +8,7 @@ divergence still shows) before drawing, which keeps a 100,000-point run to a few
 from __future__ import annotations
 
 from collections.abc import Sequence
+import textwrap
 from html import escape
 
 import numpy as np
@@ -48,6 +49,14 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
+def _log_scale(drawn: list[tuple[str, np.ndarray, np.ndarray]]) -> bool:
+    """Whether to draw on a log axis: positive values spanning two orders of magnitude (a loss that
+    falls from 4 to 0.02 is a flat line on a linear axis after the first few steps)."""
+    lo = min(v.min() for _, _, v in drawn)
+    hi = max(v.max() for _, _, v in drawn)
+    return bool(lo > 0 and hi / lo >= 100)
+
+
 def line_chart(series: Sequence[Series], title: str, width: int = 440, height: int = 200) -> str:
     """One chart with every series on shared axes, a legend, and min/max labels on both axes."""
     drawn = []
@@ -58,14 +67,17 @@ def line_chart(series: Sequence[Series], title: str, width: int = 440, height: i
     label = escape(title)
     if not drawn:
         return f'<p class="muted">No recorded points for {label}.</p>'
+    log = _log_scale(drawn)
+    scale = np.log10 if log else (lambda v: v)
     left, right, top, bottom = 48, 8, 22, 28
     x_lo = min(s.min() for _, s, _ in drawn)
     x_hi = max(s.max() for _, s, _ in drawn)
     y_lo = min(v.min() for _, _, v in drawn)
     y_hi = max(v.max() for _, _, v in drawn)
     x_span = (x_hi - x_lo) or 1.0
-    y_span = (y_hi - y_lo) or 1.0
+    y_span = (scale(y_hi) - scale(y_lo)) or 1.0
     plot_w, plot_h = width - left - right, height - top - bottom
+    axis = "step, log scale" if log else "step"
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg">',
@@ -75,24 +87,22 @@ def line_chart(series: Sequence[Series], title: str, width: int = 440, height: i
         f'<text x="{left - 4}" y="{top + plot_h}" class="tick" text-anchor="end">{_fmt(y_lo)}</text>',
         f'<text x="{left}" y="{height - 14}" class="tick">{_fmt(x_lo)}</text>',
         f'<text x="{left + plot_w}" y="{height - 14}" class="tick" text-anchor="end">{_fmt(x_hi)}</text>',
-        f'<text x="{left + plot_w / 2}" y="{height - 4}" class="tick" text-anchor="middle">step</text>',
+        f'<text x="{left + plot_w / 2}" y="{height - 4}" class="tick" text-anchor="middle">{axis}</text>',
     ]
     for i, (name, steps, values) in enumerate(drawn):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
         xs = left + (steps - x_lo) / x_span * plot_w
-        ys = top + plot_h - (values - y_lo) / y_span * plot_h
+        ys = top + plot_h - (scale(values) - scale(y_lo)) / y_span * plot_h
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
         parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
-        lx = left + 120 + 100 * i
-        ly = 14
-        parts.append(f'<text x="{lx}" y="{ly}" class="legend" fill="{colour}">{escape(name)}</text>')
+        parts.append(f'<text x="{left + 120 + 100 * i}" y="14" class="legend" fill="{colour}">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
 # -- the skill map ------------------------------------------------------------------------------------
 
-BOX_H, GAP_Y, MARGIN = 40, 36, 12
+BOX_H, GAP_Y, MARGIN = 50, 34, 12
 SKILL_W, ROLE_W, GAP_X = 168, 152, 10
 
 
@@ -148,17 +158,26 @@ def _edge(src: tuple[float, float, float], dst: tuple[float, float, float], to_r
             f'class="{cls}" fill="none" marker-end="url(#arrow)"/>')
 
 
+def _title_lines(title: str, width: float) -> list[str]:
+    """The title wrapped to two lines that fit the box (about 6.3 px per character at 12 px)."""
+    lines = textwrap.wrap(title, max(8, int(width / 6.3)))
+    if len(lines) > 2:
+        lines = [lines[0], lines[1][:-1] + "…"]
+    return lines
+
+
 def _box(node: NodeReport, x: float, y: float, w: float) -> str:
     fill, stroke = STATE_COLOURS.get(node.state, STATE_COLOURS["locked"])
-    limit = 26 if node.kind != "role" else 25
-    title = escape(node.title if len(node.title) <= limit else node.title[: limit - 1] + "…")
+    lines = _title_lines(node.title, w - 8)
+    first = y + (15 if len(lines) == 2 else 21)
+    text = "".join(f'<text x="{x + w / 2:.1f}" y="{first + 13 * i:.1f}" text-anchor="middle" '
+                   f'class="node-title">{escape(line)}</text>' for i, line in enumerate(lines))
     state = escape(node.state.replace("_", " "))
     return (
         f'<g class="node"><title>{escape(node.title)}: {state}</title>'
         f'<rect x="{x:.1f}" y="{y:.1f}" width="{w}" height="{BOX_H}" rx="6" fill="{fill}" '
-        f'stroke="{stroke}" stroke-width="1.5"/>'
-        f'<text x="{x + w / 2:.1f}" y="{y + 16:.1f}" text-anchor="middle" class="node-title">{title}</text>'
-        f'<text x="{x + w / 2:.1f}" y="{y + 31:.1f}" text-anchor="middle" class="node-state" '
+        f'stroke="{stroke}" stroke-width="1.5"/>{text}'
+        f'<text x="{x + w / 2:.1f}" y="{y + BOX_H - 7:.1f}" text-anchor="middle" class="node-state" '
         f'fill="{stroke}">{state}</text></g>'
     )
 

@@ -76,7 +76,7 @@ def report_data(name: str = "Ada Lovelace", n_points: int = 300, note: str = "Ad
         filters=Filters(), overall=Overall(total=17, completed=2, in_progress=1, available=1, locked=13,
                                            time_spent_s=80.0),
         tracks=tracks, attempts=attempts,
-        quizzes=[QuizRow(node_id="large-models", score=0.8, passed=True, started_at=START,
+        quizzes=[QuizRow(node_id="large-models", title="What AI large models are", score=0.8, passed=True, started_at=START,
                          finished_at=START + timedelta(minutes=3))],
         activity=[DayActivity(day=date(2026, 3, 4), attempts=1, passed=1, quizzes=0, time_spent_s=40.0),
                   DayActivity(day=date(2026, 3, 3), attempts=1, passed=1, quizzes=0, time_spent_s=40.0)],

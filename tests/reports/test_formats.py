@@ -97,3 +97,16 @@ def test_unknown_format_names_the_choices():
 
     with pytest.raises(ReportError, match="'pdf'.*md, html, json, csv"):
         render(report_data(), "pdf")
+
+
+def test_a_loss_spanning_orders_of_magnitude_is_drawn_on_a_log_axis():
+    from planner.reports.models import Series
+    from planner.reports.svg import line_chart
+
+    steps = list(range(200))
+    falling = Series(name="train_loss", steps=steps, values=[10.0 * 0.97**s for s in steps])
+    flat = Series(name="val_accuracy", steps=steps, values=[0.5 + s / 1000 for s in steps])
+    assert "log scale" in line_chart([falling], "loss") and "log scale" not in line_chart([flat], "accuracy")
+    ys = [float(p.split(",")[1]) for p in re.search(r'points="([^"]+)"', line_chart([falling], "l")).group(1).split()]
+    gaps = np.diff(ys)
+    assert np.allclose(gaps, gaps[0], atol=0.15)  # a geometric decay is a straight line on a log axis
