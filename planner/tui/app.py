@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import date
 from functools import partial
 from typing import Any, Callable
 
@@ -75,6 +76,7 @@ class PathLabApp(App[None]):
         self._run_over = threading.Event()
         self._run_dirty = False
         self._progress_cache: dict[str, Any] | None = None
+        self.today: Callable[[], date] = date.today  # replaceable, so dated screens can be snapshotted
 
     # ---- start-up and learners -------------------------------------------------------------
 

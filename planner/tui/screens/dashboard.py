@@ -105,7 +105,7 @@ class DashboardScreen(Screen[None]):
         self.query_one(SkillMap).show(progress)
         self._recommendations = plan.next_up(curriculum, progress, app.learner.target_role)
         self.query_one("#next-up", Static).update(next_up_text(self._recommendations))
-        self.query_one("#role", Static).update(role_text(curriculum, progress, app.learner, date.today()))
+        self.query_one("#role", Static).update(role_text(curriculum, progress, app.learner, app.today()))
         self._show_node(self.query_one(SkillMap).highlighted_node)
 
     @on(OptionList.OptionHighlighted, "#skill-map")

@@ -78,7 +78,7 @@ class PlanScreen(Screen[None]):
             table.add_row(role.title + target, readiness_bar(role.readiness), f"{role.remaining_hours:g}",
                           f"{state_markup(role.state)} {STATE_LABEL.get(role.state, role.state)}",
                           key=role.role_id)
-        text = (path_markup(app.curriculum, progress, app.learner, date.today()) if app.learner.target_role
+        text = (path_markup(app.curriculum, progress, app.learner, app.today()) if app.learner.target_role
                 else "Choose a target role above.")
         self.query_one("#path-text", Static).update(text)
 

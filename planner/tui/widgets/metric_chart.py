@@ -42,3 +42,32 @@ class MetricChart(PlotWidget):
             points = np.asarray(series[name], dtype=float)
             self.plot(points[:, 0], points[:, 1], line_style=COLOURS[(i + offset) % len(COLOURS)],
                       hires_mode=HiResMode.BRAILLE, label=f"{prefix}{name}")
+            self._extend_limits(points)
+        self.set_xlimits(*padded(self._x_range))
+        self.set_ylimits(*padded(self._y_range))
+
+    def clear(self) -> None:
+        super().clear()
+        self._x_range: tuple[float, float] | None = None
+        self._y_range: tuple[float, float] | None = None
+
+    def _extend_limits(self, points: np.ndarray) -> None:
+        finite = points[np.isfinite(points).all(axis=1)]
+        if len(finite) == 0:
+            return
+        for attr, column in (("_x_range", finite[:, 0]), ("_y_range", finite[:, 1])):
+            low, high = float(column.min()), float(column.max())
+            old = getattr(self, attr, None)
+            setattr(self, attr, (low, high) if old is None else (min(old[0], low), max(old[1], high)))
+
+
+def padded(span: tuple[float, float] | None) -> tuple[float | None, float | None]:
+    """Axis limits for a data range; a flat range (one point, a constant metric) gets room around it,
+    because textual-plot cannot place ticks on an empty interval (it takes log10 of their spacing)."""
+    if span is None:
+        return None, None
+    low, high = span
+    if high - low > 1e-9 * max(1.0, abs(low), abs(high)):
+        return low, high
+    room = max(abs(low) * 0.05, 1e-3)
+    return low - room, high + room

@@ -1,0 +1,33 @@
+"""Helpers the TUI tests share (fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+SIZE = (100, 32)
+
+
+async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Let the app run until `condition()` holds (fails the test after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def passed_quiz(app: Any, node_id: str = "large-models") -> None:
+    """Record a passing quiz through the service (the quiz screen has its own test)."""
+    quiz = app.curriculum.quiz_for(node_id)
+    answers = {}
+    for q in quiz.questions:
+        if q.kind == "numeric":
+            answers[q.id] = q.answer
+        elif q.kind == "single":
+            answers[q.id] = next(i for i, o in enumerate(q.options) if o.correct)
+        else:
+            answers[q.id] = [i for i, o in enumerate(q.options) if o.correct]
+    app.service.submit_quiz(app.learner or app.store.list_learners()[0], node_id, answers, seed=1)
+

@@ -1,0 +1,151 @@
+"""The learner's journey through the app, driven by keys (Pilot): welcome, quiz, lab, cancel, bad
+hyperparameter, export, quit mid-training. Each test reads the database to check what was recorded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .helpers import SIZE, passed_quiz, wait_for
+from .scripted import EndlessRun
+
+
+async def test_first_start_asks_for_a_learner_then_reopens_on_them(make, ui_store):
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        assert type(app.screen).__name__ == "WelcomeScreen"
+        await pilot.press(*"Grace")
+        app.screen.query_one("#hours").value = "7.5"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DashboardScreen"
+    [learner] = ui_store.list_learners()
+    assert (learner.name, learner.target_role, learner.hours_per_week) == ("Grace", "ml-engineer", 7.5)
+
+    again = make()
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert type(again.screen).__name__ == "DashboardScreen"
+        assert again.learner.id == learner.id
+
+
+async def test_welcome_names_a_bad_hours_value_and_creates_nobody(make, ui_store):
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"Grace")
+        app.screen.query_one("#hours").value = "500"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "between" in str(app.screen.query_one("#welcome-error").render())
+    assert ui_store.list_learners() == []
+
+
+async def test_answering_the_quiz_completes_the_node_and_unlocks_the_next(make, ada, ui_store):
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")  # the map's cursor starts on the first node, large-models
+        await pilot.press("s")
+        await pilot.pause()
+        options = app.screen.query_one("#answer-single")
+        right = next(i for i in range(options.option_count)
+                     if str(options.get_option_at_index(i).prompt) == "The parameters")
+        options.highlighted = right
+        await pilot.press("enter")  # answer
+        assert "Correct" in str(app.screen.query_one("#quiz-feedback").render())
+        await pilot.press("enter")  # next question
+        await pilot.pause()
+        await pilot.press("8", "enter")
+        await pilot.press("enter")  # see my score
+        await pilot.pause()
+        assert "Unlocked: Gradient descent" in str(app.screen.query_one("#quiz-feedback").render())
+        progress = app.progress()
+    [attempt] = ui_store.quiz_attempts(ada.id, "large-models")
+    assert attempt.passed and attempt.score == 1.0
+    assert progress["large-models"].state == "completed"
+    assert progress["gradient-descent"].state == "available"
+
+
+async def test_a_lab_runs_to_completion_is_recorded_and_unlocks(make, ada, ui_store):
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        passed_quiz(app)
+        app.open_lab("gd-linear")
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.live is not None and not app.live.running)
+        result = str(app.screen.query_one("#result-text").render())
+        assert "Passed" in result and "Unlocked: Backpropagation" in result
+        assert app.live.series["train_loss"], "the chart had points to draw"
+    [attempt] = ui_store.attempts(ada.id, lab_id="gd-linear")
+    assert attempt.status == "passed" and attempt.score >= 70
+    assert len(ui_store.attempt_checks(attempt.id)) >= 1
+    assert ui_store.metric_series(attempt.id)["train_loss"]
+
+
+async def test_a_bad_hyperparameter_is_named_and_nothing_runs(make, ada, ui_store):
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        passed_quiz(app)
+        app.open_lab("gd-linear")
+        await pilot.pause()
+        field = app.screen.query_one("#param-lr")
+        field.value = "-1"
+        await pilot.pause()
+        error = str(app.screen.query_one("#field-lr .param-error").render())
+        assert "lr" in error and "greater than 0" in error
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.live is None
+    assert ui_store.attempts(ada.id) == []
+
+
+async def _start_long_run(app, pilot) -> None:
+    """Start a run that only ends when cancelled (a real lab may finish before the key lands)."""
+    passed_quiz(app)
+    app.open_lab("gd-linear")
+    await pilot.pause()
+    await pilot.press("ctrl+r")
+    await wait_for(pilot, lambda: app.live.step > 0)
+
+
+async def test_cancel_stops_the_run_within_a_second_and_records_it(make, ada, ui_store):
+    import time
+
+    app = make(runner=EndlessRun)
+    async with app.run_test(size=SIZE) as pilot:
+        await _start_long_run(app, pilot)
+        asked = time.monotonic()
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: not app.live.running, timeout=5)
+        assert time.monotonic() - asked < 1.5
+    [attempt] = ui_store.attempts(ada.id)
+    assert attempt.status == "cancelled"
+
+
+async def test_quitting_mid_training_exits_and_records_cancelled(make, ada, ui_store):
+    app = make(runner=EndlessRun)
+    async with app.run_test(size=SIZE) as pilot:
+        await _start_long_run(app, pilot)
+        await pilot.press("escape")  # back to the map: the run goes on
+        assert app.live.running
+        await pilot.press("q")
+        await pilot.pause()
+    [attempt] = ui_store.attempts(ada.id)
+    assert attempt.status == "cancelled"
+
+
+async def test_export_writes_the_chosen_format_where_asked(make, ada, tmp_path: Path):
+    app = make()
+    target = tmp_path / "out" / "ada.json"
+    target.parent.mkdir()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("down", "down", "enter")  # Markdown -> HTML -> JSON
+        app.screen.query_one("#path").value = str(target)
+        await pilot.click("#write")
+        await pilot.pause()
+    assert target.read_text().lstrip().startswith("{")
+    assert "Ada" in target.read_text()
