@@ -16,6 +16,7 @@ stops and suggests `--rename`. Running attempts are not exported: they have no r
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +42,7 @@ class _Model(BaseModel):
 
 class Curve(_Model):
     steps: list[int]
-    values: list[float]
+    values: list[float | None] = Field(description="null where SQLite stored a NaN (it keeps NaN as NULL)")
 
 
 class PortableAttempt(_Model):
@@ -190,7 +191,7 @@ def _add_attempt(store: Store, learner_id: int, a: PortableAttempt) -> None:
         app_version=a.app_version, dataset_hash=a.dataset_hash, code_hash=a.code_hash, test_out=a.test_out,
         started_at=a.started_at,
     )
-    store.add_metrics(attempt_id, [MetricPoint(step=s, name=name, value=v)
+    store.add_metrics(attempt_id, [MetricPoint(step=s, name=name, value=math.nan if v is None else v)
                                    for name, curve in a.curves.items() for s, v in zip(curve.steps, curve.values)])
     for step, text in a.samples:
         store.add_sample(attempt_id, step, text)

@@ -86,10 +86,13 @@ def _lab(node: NodeReport, best: BestAttempt) -> list[str]:
         rows = [[_md(c.title), c.status, f"{c.points:g} / {c.max_points:g}", _md(c.message)] for c in best.checks]
         lines += _table(["Check", "Status", "Points", "Message"], rows)
     for s in best.series:
-        values = np.asarray(s.values, dtype=float)
-        if len(values):
-            lines.append(f"- {_code(s.name)} `{sparkline(values)}` {values[0]:.4g} → {values[-1]:.4g} "
-                         f"({len(values)} points)")
+        values = np.asarray(s.values, dtype=float)  # None (a NaN or inf the run produced) becomes NaN
+        finite = values[np.isfinite(values)]
+        if len(finite):
+            bad = len(values) - len(finite)
+            note = f", {bad} not finite (diverged)" if bad else ""
+            lines.append(f"- {_code(s.name)} `{sparkline(finite)}` {finite[0]:.4g} → {finite[-1]:.4g} "
+                         f"({len(values)} points{note})")
     return lines + [""]
 
 

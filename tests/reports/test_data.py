@@ -63,3 +63,26 @@ def test_unknown_learner_or_node_is_a_clear_error(seeded, full_graph):
         build_report_data(store, full_graph, "Bob")
     with pytest.raises(ReportError, match="unknown node 'nope'"):
         build_report_data(store, full_graph, "Ada", node_id="nope")
+
+
+def test_a_diverged_run_reports_in_every_format(seeded, full_graph):
+    import json
+
+    import jsonschema
+
+    from planner.records import MetricPoint
+    from planner.reports import render
+    from planner.reports.jsonreport import SCHEMA_PATH
+
+    store, ada = seeded
+    attempt_id = store.start_attempt(ada.id, "backprop-spirals", "backpropagation", mode="explore",
+                                     params={"lr": 50.0}, seed=0, pid=None, app_version="0.1.0")
+    store.add_metrics(attempt_id, [MetricPoint(step=i, name="train_loss", value=v)
+                                   for i, v in enumerate([0.7, 3.0, float("inf"), float("nan")])])
+    store.finish_attempt(attempt_id, status="failed", score=0.0, passed=False, metrics={"train_loss": float("nan")},
+                         feedback="The loss diverged: lower the learning rate.", checks=[], duration_s=0.4)
+    data = build_report_data(store, full_graph, ada)
+    bp = next(n for n in data.nodes() if n.id == "backpropagation")
+    assert bp.best_attempt.series[0].values == [0.7, 3.0, None, None]
+    jsonschema.validate(json.loads(render(data, "json")), json.loads(SCHEMA_PATH.read_text()))
+    assert "The loss diverged" in render(data, "html") and "0.7 → 3" in render(data, "md")

@@ -73,3 +73,19 @@ def test_bad_files_are_named_and_explained(fresh, text, message):
         import_progress(fresh, text, source="ada.json")
     assert "ada.json" in str(info.value)
     assert fresh.list_learners() == []
+
+
+def test_a_diverged_run_with_nan_and_inf_round_trips(store, fresh):
+    from planner.records import MetricPoint
+
+    ada = store.add_learner("Ada")
+    attempt_id = store.start_attempt(ada.id, "gd-linear", "gradient-descent", mode="explore", params={"lr": 9.0},
+                                     seed=0, pid=None, app_version="0.1.0")
+    store.add_metrics(attempt_id, [MetricPoint(step=i, name="train_loss", value=v)
+                                   for i, v in enumerate([1.0, float("inf"), float("nan")])])
+    store.finish_attempt(attempt_id, status="failed", score=0.0, passed=False, metrics={"train_loss": float("inf")},
+                         feedback="diverged", checks=[], duration_s=0.5)
+    text = export_progress(store, ada)
+    import_progress(fresh, text)
+    assert export_progress(fresh, fresh.get_learner("Ada")) == text
+    assert json.loads(text)["attempts"][0]["curves"]["train_loss"]["values"][0] == 1.0
