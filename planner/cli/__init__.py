@@ -157,7 +157,14 @@ def main(ctx: click.Context, db_path: Path | None, data_root: Path | None) -> No
 
 
 def run_default(ctx: click.Context) -> None:
-    """What bare `pathlab` does. For now: the learner's status (the TUI will take this over)."""
+    """What bare `pathlab` does: open the app in a terminal; print the learner's status when piped."""
+    import sys
+
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        from planner.tui import make_app
+
+        make_app(ctx.obj.store, ctx.obj.curriculum).run()
+        return
     from planner.cli.nodes import print_status
 
     print_status(ctx.obj)
@@ -174,3 +181,4 @@ main.add_lazy_command("report", "planner.cli.report:report", "A progress report:
 main.add_lazy_command("export-progress", "planner.cli.report:export_progress", "Save a learner's history to a file.")
 main.add_lazy_command("import-progress", "planner.cli.report:import_progress", "Load a learner's history from a file.")
 main.add_lazy_command("lab", "planner.cli.labs:lab", "Graded labs: list, show, run (and implement mode).")
+main.add_lazy_command("demo", "planner.cli.demo:demo", "Open the app on a sample learner's real runs.")
