@@ -9,7 +9,7 @@ pure function of it: markdown.py, html.py (+ svg.py), jsonreport.py (+ report.sc
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from planner.reports.csvreport import render_csv
 from planner.reports.data import build_report_data
@@ -19,6 +19,11 @@ from planner.reports.jsonreport import render_json
 from planner.reports.markdown import render_markdown
 from planner.reports.models import ReportData
 from planner.reports.output import write_atomic
+
+if TYPE_CHECKING:
+    from planner.curriculum import Curriculum
+    from planner.records import Learner
+    from planner.store import Store
 
 Format = Literal["md", "html", "json", "csv"]
 RENDERERS = {"md": render_markdown, "html": render_html, "json": render_json, "csv": render_csv}
@@ -34,7 +39,8 @@ def render(data: ReportData, fmt: Format) -> str:
     return renderer(data)
 
 
-def render_report(store, curriculum, learner, fmt: Format, **filters) -> str:
+def render_report(store: Store, curriculum: Curriculum, learner: Learner | str, fmt: Format,
+                  **filters: Any) -> str:
     """Gather one learner's report (filters: since, node_id, today) and render it as `fmt`."""
     if fmt not in RENDERERS:
         raise ReportError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")

@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime
 
 from planner import plan as planning
 from planner.curriculum import Curriculum
-from planner.progress import node_progress
+from planner.progress import NodeProgress, node_progress
 from planner.records import Attempt as AttemptRecord
-from planner.records import Learner, QuizAttempt
+from planner.records import Learner
 from planner.reports.errors import ReportError
 from planner.reports.models import (
     Attempt, BestAttempt, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep,
@@ -85,30 +85,17 @@ def _activity(attempts: list[Attempt], quizzes: list[QuizRow]) -> list[DayActivi
                         time_spent_s=v["t"]) for d, v in sorted(days.items(), reverse=True)]
 
 
-def _plan(curriculum: Curriculum, progress: Mapping, learner: Learner, today: date) -> Plan | None:
+def _plan(curriculum: Curriculum, progress: Mapping[str, NodeProgress], learner: Learner, today: date) -> Plan | None:
     if not learner.target_role or learner.target_role not in curriculum.nodes:
         return None
     path = planning.role_path(curriculum, progress, learner.target_role)
     finish = None
     if learner.hours_per_week:
         finish = planning.projected_finish(path.remaining_hours, learner.hours_per_week, today,
-                                             _pace(curriculum, progress))
+                                             planning.measured_pace(curriculum, progress))
     return Plan(role_id=path.role_id, role_title=path.title, readiness=path.readiness,
                 remaining_hours=path.remaining_hours, projected_finish=finish,
                 steps=[PlanStep(node_id=s.node_id, title=s.title, state=s.state, hours=s.hours) for s in path.steps])
-
-
-def _pace(curriculum: Curriculum, progress: Mapping) -> float | None:
-    """The learner's measured pace, or None to project from the estimates alone.
-
-    KNOWN ISSUE (reported to plan.py's owner): `measured_pace` reads `NodeProgress.hours_spent`, a field
-    progress.py names `time_spent_s`, so it raises once a node is completed. Until that is fixed the
-    report projects from the estimates instead of failing.
-    """
-    try:
-        return planning.measured_pace(curriculum, progress)
-    except AttributeError:
-        return None
 
 
 def _resolve(store: Store, learner: Learner | str) -> Learner:
@@ -121,6 +108,44 @@ def _resolve(store: Store, learner: Learner | str) -> Learner:
     return found
 
 
+def _node_reports(curriculum: Curriculum, progress: Mapping[str, NodeProgress], attempts: list[Attempt],
+                  store: Store, node_id: str | None) -> list[NodeReport]:
+    """Every node (or just `node_id`) in study order, with its progress and its best attempt's curves."""
+    by_node: dict[str, list[Attempt]] = defaultdict(list)
+    for a in attempts:
+        by_node[a.node_id].append(a)
+    depth = depths(curriculum)
+    nodes = []
+    for node in (curriculum.nodes[n] for n in curriculum.topological_order()):
+        if node_id not in (None, node.id):
+            continue
+        p = progress.get(node.id) or NodeProgress(node_id=node.id, state="locked")
+        best = _best(by_node[node.id])
+        nodes.append(NodeReport(
+            id=node.id, title=node.title, kind=node.kind, track=node.track,
+            prerequisites=planning.prerequisites(node), depth=depth[node.id], hours=node.hours, lab_id=node.lab,
+            state=p.state, mastery=p.mastery, best_score=p.best_score, time_spent_s=p.time_spent_s,
+            attempts=len(by_node[node.id]), best_attempt=_with_series(best, store) if best else None,
+        ))
+    return nodes
+
+
+def _tracks(nodes: list[NodeReport]) -> list[TrackReport]:
+    """Nodes grouped by track; tracks in the order their first node appears (study order)."""
+    members: dict[str, list[NodeReport]] = {}
+    for node in nodes:
+        members.setdefault(node.track, []).append(node)
+    return [TrackReport(id=track, completed=sum(n.state == "completed" for n in group), total=len(group),
+                        nodes=group) for track, group in members.items()]
+
+
+def _overall(curriculum: Curriculum, progress: Mapping[str, NodeProgress]) -> Overall:
+    states = [progress[n].state if n in progress else "locked" for n in curriculum.nodes]
+    return Overall(total=len(states), completed=states.count("completed"), in_progress=states.count("in_progress"),
+                   available=states.count("available"), locked=states.count("locked"),
+                   time_spent_s=sum(p.time_spent_s for p in progress.values()))
+
+
 def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | str, *, since: date | None = None,
                       node_id: str | None = None, today: date | None = None) -> ReportData:
     """Everything one learner's report shows; see the module docstring for what the filters narrow."""
@@ -129,49 +154,23 @@ def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | s
         raise ReportError(f"unknown node {node_id!r}; try one of: {', '.join(curriculum.nodes)}")
     today = today or datetime.now(UTC).date()
     records = store.attempts(learner.id)
-    quiz_records: list[QuizAttempt] = store.quiz_attempts(learner.id)
+    quiz_records = store.quiz_attempts(learner.id)
     progress = node_progress(curriculum, records, quiz_records)
 
     def in_window(started: datetime, node: str) -> bool:
         return (since is None or started.astimezone(UTC).date() >= since) and node_id in (None, node)
 
     attempts = [_attempt(r, store) for r in records if in_window(r.started_at, r.node_id)]
-    quizzes = [QuizRow(node_id=q.node_id, title=_title(curriculum, q.node_id), score=q.score, passed=q.passed, started_at=q.started_at,
-                       finished_at=q.finished_at) for q in quiz_records if in_window(q.started_at, q.node_id)]
-    by_node: dict[str, list[Attempt]] = defaultdict(list)
-    for a in attempts:
-        by_node[a.node_id].append(a)
-    depth = depths(curriculum)
-    nodes = []
-    order = curriculum.topological_order()
-    for node in (curriculum.nodes[n] for n in order):
-        if node_id not in (None, node.id):
-            continue
-        p = progress.get(node.id)
-        best = _best(by_node[node.id])
-        nodes.append(NodeReport(
-            id=node.id, title=node.title, kind=node.kind, track=node.track,
-            prerequisites=planning.prerequisites(node), depth=depth[node.id], hours=node.hours, lab_id=node.lab,
-            state=p.state if p else "locked", mastery=p.mastery if p else "none",
-            best_score=p.best_score if p else None, time_spent_s=p.time_spent_s if p else 0.0,
-            attempts=len(by_node[node.id]), best_attempt=_with_series(best, store) if best else None,
-        ))
-    tracks = []
-    for track in dict.fromkeys(curriculum.nodes[n].track for n in order):
-        members = [n for n in nodes if n.track == track]
-        if members:
-            tracks.append(TrackReport(id=track, completed=sum(n.state == "completed" for n in members),
-                                      total=len(members), nodes=members))
-    states = [progress[n].state if n in progress else "locked" for n in curriculum.nodes]
-    overall = Overall(total=len(states), completed=states.count("completed"), in_progress=states.count("in_progress"),
-                      available=states.count("available"), locked=states.count("locked"),
-                      time_spent_s=sum(p.time_spent_s for p in progress.values()))
+    quizzes = [QuizRow(node_id=q.node_id, title=_title(curriculum, q.node_id), score=q.score, passed=q.passed,
+                       started_at=q.started_at, finished_at=q.finished_at)
+               for q in quiz_records if in_window(q.started_at, q.node_id)]
+    nodes = _node_reports(curriculum, progress, attempts, store, node_id)
     return ReportData(
         generated_on=today,
         learner=LearnerInfo(name=learner.name, target_role=learner.target_role,
                             hours_per_week=learner.hours_per_week, created_at=learner.created_at,
                             last_active_at=learner.last_active_at),
-        filters=Filters(since=since, node_id=node_id), overall=overall, tracks=tracks, attempts=attempts,
-        quizzes=quizzes, activity=_activity(attempts, quizzes), plan=_plan(curriculum, progress, learner, today),
+        filters=Filters(since=since, node_id=node_id), overall=_overall(curriculum, progress),
+        tracks=_tracks(nodes), attempts=attempts, quizzes=quizzes, activity=_activity(attempts, quizzes),
+        plan=_plan(curriculum, progress, learner, today),
     )
-
