@@ -23,7 +23,7 @@ def node_details(curriculum: Any, node_id: str, entry: Any) -> str:
     """The side panel's text for one node: what it is, where the learner stands, what is missing."""
     node = curriculum.node(node_id)
     state = entry.state if entry is not None else "locked"
-    lines = [f"[b]{node.title}[/]  [dim]{node.kind} · {node.hours:g} h[/]",
+    lines = [f"[b]{node.title}[/] [dim]· {node.kind} · {node.hours:g} h[/]",
              f"{state_markup(state)} {STATE_LABEL.get(state, state)}"]
     if entry is not None and entry.mastery != "none":
         best = f" · best {entry.best_score:.0f}/100" if entry.best_score is not None else ""
@@ -32,7 +32,7 @@ def node_details(curriculum: Any, node_id: str, entry: Any) -> str:
         missing = [curriculum.node(m).title if m in curriculum.nodes else m
                    for m in (getattr(entry, "missing", None) or plan.prerequisites(node))]
         lines.append(f"[$warning]Needs first:[/] {', '.join(missing)}")
-    if node.summary:
+    elif node.summary:
         lines.append(f"[dim]{node.summary}[/]")
     return "\n".join(lines)
 
@@ -40,7 +40,7 @@ def node_details(curriculum: Any, node_id: str, entry: Any) -> str:
 def next_up_text(recommendations: list[Any]) -> str:
     if not recommendations:
         return "Nothing is open right now: everything on the map is done or locked."
-    return "\n".join(f"[b]{i}.[/] {r.title} [dim]({r.hours:g} h)[/]\n   [dim]{r.reason}[/]"
+    return "\n".join(f"[b]{i}.[/] {r.title} [dim]({r.hours:g} h): {r.reason}[/]"
                      for i, r in enumerate(recommendations, 1))
 
 
@@ -73,15 +73,14 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="dash-body"):
             with Vertical(id="map-pane"):
                 yield SkillMap(self.app.curriculum, id="skill-map")  # type: ignore[attr-defined]
+                yield Static(id="node-detail")
                 yield Static(legend_markup(), id="legend")
             with VerticalScroll(id="side"):
-                yield Static(id="node-detail", classes="panel")
-                yield Static(id="next-up", classes="panel")
                 yield Static(id="role", classes="panel")
+                yield Static(id="next-up", classes="panel")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#node-detail").border_title = "Node"
         self.query_one("#next-up").border_title = "Next up"
         self.query_one("#role").border_title = "Target role"
         self.refresh_data()

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-COLUMNS = ("", "#", "Lab", "When", "Params", "Score", "Status")
+COLUMNS = ("", "#", "Lab", "Score", "Status", "When", "Params")
 SORT_KEYS = {"1": "Lab", "2": "When", "3": "Score", "4": "Status", "5": "#"}
 
 
@@ -55,8 +55,8 @@ class HistoryScreen(Screen[None]):
         for attempt in app.store.attempts(app.learner.id):
             table.add_row(
                 "✓" if attempt.id in self.marked else " ", attempt.id, attempt.lab_id,
-                attempt.started_at.astimezone().strftime("%Y-%m-%d %H:%M"), params_text(attempt.params),
                 -1.0 if attempt.score is None else round(attempt.score, 1), attempt.status,
+                attempt.started_at.astimezone().strftime("%m-%d %H:%M"), params_text(attempt.params),
                 key=str(attempt.id),
             )
         self._apply_sort()

@@ -18,13 +18,15 @@ from planner.tui.symbols import mastery_bar, state_markup
 TRACK_TITLES = {"foundations": "Foundations", "models": "Model families", "careers": "Careers"}
 
 
-def node_row(node: Any, entry: Any, width: int = 0) -> Content:
-    """'● Gradient descent   ▰▰▰▱' with the state's colour; locked titles dimmed, pips aligned."""
+def node_row(node: Any, entry: Any) -> Content:
+    """'● ▰▰▰▱ Gradient descent': state in its colour, mastery pips, the title (dimmed when locked).
+
+    Symbol and pips come first so they line up whatever the title's length."""
     state = entry.state if entry is not None else "locked"
     mastery = entry.mastery if entry is not None else "none"
-    title = escape(node.title.ljust(width))
+    title = escape(node.title)
     title = title if state != "locked" else f"[dim]{title}[/]"
-    return Content.from_markup(f" {state_markup(state)} {title} [dim]{mastery_bar(mastery)}[/]")
+    return Content.from_markup(f"{state_markup(state)} [dim]{mastery_bar(mastery)}[/] {title}")
 
 
 class SkillMap(OptionList):
@@ -38,13 +40,12 @@ class SkillMap(OptionList):
         """Rebuild the rows from a fresh progress map, keeping the cursor on the same node."""
         current = self.highlighted_node
         options: list[Option] = []
-        width = max((len(n.title) for n in self.curriculum.nodes.values()), default=0)
         for track in self.curriculum.tracks:
             options.append(Option(Content.from_markup(f"[b]{TRACK_TITLES.get(track, track.title())}[/]"),
                                   id=f"track:{track}", disabled=True))
             for node in self.curriculum.nodes.values():
                 if node.track == track:
-                    options.append(Option(node_row(node, progress.get(node.id), width), id=node.id))
+                    options.append(Option(node_row(node, progress.get(node.id)), id=node.id))
         self.set_options(options)
         self.select_node(current)
 
