@@ -45,7 +45,8 @@ def call(module: ModuleType, name: str, *args: object) -> object:
 
 
 def where(exc: BaseException, module: ModuleType) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == getattr(module, "__file__", None)]
+    path = getattr(module, "__file__", None)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
     return f" (line {frames[-1].lineno} of your file: {frames[-1].line})" if frames else ""
 
 

@@ -112,8 +112,9 @@ HIDDEN, STEPS, BATCH, LENGTH, LR = 64, 300, 32, 16, 0.01
 def train(m: ModuleType, budget_s: float) -> tuple[float, str, dict[str, float]]:
     vocab = load_text(charlm.N_CHARS).vocab_size
     rng = np.random.default_rng(0)
-    params = [rng.normal(0, np.sqrt(1 / vocab), (vocab, HIDDEN)), rng.normal(0, np.sqrt(1 / HIDDEN), (HIDDEN, HIDDEN)),
-              np.zeros(HIDDEN), rng.normal(0, np.sqrt(1 / HIDDEN), (HIDDEN, vocab)), np.zeros(vocab)]
+    params = [rng.normal(0, np.sqrt(1 / vocab), (vocab, HIDDEN)),  # Wx, Wh, b, then the readout
+              rng.normal(0, np.sqrt(1 / HIDDEN), (HIDDEN, HIDDEN)), np.zeros(HIDDEN),
+              rng.normal(0, np.sqrt(1 / HIDDEN), (HIDDEN, vocab)), np.zeros(vocab)]
     eye = np.eye(vocab)
 
     def hidden_states(inputs):

@@ -66,7 +66,8 @@ CHECKS = {
 
 # -- training ------------------------------------------------------------------------------------------
 TARGET = 2.40
-"""validation loss in nats per character (the reference reaches 2.25; without attention the model is a bigram, about 2.5)"""
+"""validation loss in nats per character (the reference reaches 2.25; without attention the model is a
+bigram, about 2.5)"""
 WIDTH, STEPS, BATCH, LENGTH, LR = 48, 300, 32, 16, 0.01
 
 
