@@ -208,7 +208,8 @@ def render(results: dict[str, dict[str, Run | None]], cfg: Config, command: str,
         f"{cfg.epochs} epochs, batch {cfg.batch_size}, "
         f"Adam lr {cfg.lr}, seed {cfg.seed}. Epoch time is the fastest epoch (the least disturbed by other "
         "load on a shared machine); memory is each run's peak RSS in its own process (interpreter and "
-        "imports included).",
+        f"imports included). Load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+        "on a loaded machine the ratios move by tens of percent from run to run.",
         "",
         "| benchmark | ours s/epoch | torch s/epoch | ratio ours/torch | target | ours acc | torch acc "
         "| ours peak MB | torch peak MB |",
