@@ -14,6 +14,16 @@ from pathlib import Path
 from planner.reports.errors import ReportError
 
 
+def _mode_for(path: Path) -> int:
+    """The replaced file's permissions, or what a plain `open()` would give (mkstemp's are owner-only)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomic(path: Path | str, text: str) -> Path:
     """Write `text` (UTF-8) to `path` atomically; an unwritable path raises ReportError naming it."""
     path = Path(path).expanduser()
@@ -27,6 +37,7 @@ def write_atomic(path: Path | str, text: str) -> Path:
     except OSError as exc:
         raise ReportError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
     try:
+        os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             out.write(text)
             out.flush()

@@ -47,3 +47,17 @@ def test_a_folder_without_write_permission_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "mkstemp", refused)  # as root, chmod would not stop the write
     with pytest.raises(ReportError, match=r"cannot write the report to .*r\.md: Permission denied"):
         write_atomic(tmp_path / "r.md", "x")
+
+
+def test_permissions_are_those_of_a_normal_file_or_the_replaced_one(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        fresh = write_atomic(tmp_path / "new.md", "x")
+        assert fresh.stat().st_mode & 0o777 == 0o644
+        kept = tmp_path / "shared.md"
+        kept.write_text("old")
+        kept.chmod(0o664)
+        write_atomic(kept, "new")
+        assert kept.stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(umask)
