@@ -33,6 +33,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .bar { display: flex; height: 14px; border-radius: 7px; overflow: hidden; border: 1px solid var(--line);
        margin: .6rem 0; }
 .bar span { display: block; height: 100%; }
+.key { margin-right: 1rem; white-space: nowrap; }
+.swatch { display: inline-block; width: .8em; height: .8em; border-radius: 2px; margin-right: .3em; }
 .completed { background: #2e7d32; } .in_progress { background: #e0a526; }
 .available { background: #6d9eeb; } .locked { background: #cfcfcf; }
 .state { font-size: .85em; padding: 0 .4em; border-radius: 4px; white-space: nowrap; }
@@ -55,7 +57,7 @@ code { background: #f6f8fa; padding: 0 .25em; border-radius: 3px; font-size: .92
   body { margin: 0; max-width: none; font-size: 11pt; }
   h2 { break-after: avoid; }
   section, figure, .lab, table, .card { break-inside: avoid; }
-  .bar span, .state, th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .bar span, .swatch, .state, th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
 
@@ -102,7 +104,10 @@ def _overall(overall: Overall, plan: Plan | None) -> str:
         for state, count in [("completed", overall.completed), ("in_progress", overall.in_progress),
                              ("available", overall.available), ("locked", overall.locked)] if count
     )
-    return f'<section><h2>Overall</h2><div class="cards">{html}</div><div class="bar">{segments}</div></section>'
+    legend = " ".join(f'<span class="key"><span class="swatch {state}"></span>{state_label(state)}</span>'
+                      for state in ("completed", "in_progress", "available", "locked"))
+    return (f'<section><h2>Overall</h2><div class="cards">{html}</div><div class="bar">{segments}</div>'
+            f'<p class="muted">{legend}</p></section>')
 
 
 def _plan(plan: Plan | None) -> str:
