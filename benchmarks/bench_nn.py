@@ -181,11 +181,11 @@ BENCHMARKS: dict[str, Benchmark] = {
 
 # -- driver ----------------------------------------------------------------------------------------
 def torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Look for torch WITHOUT importing it: Linux keeps a parent's peak RSS across fork+exec, so a
+    torch import here would inflate every child's memory figure."""
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
 
 
 def run_in_child(name: str, side: str, cfg: Config) -> Run | None:
