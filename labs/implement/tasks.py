@@ -29,9 +29,10 @@ PASS_MARK = 100.0
 
 
 class FunctionSpec(BaseModel):
+    """A function the learner writes; the grader calls it positionally with these parameters."""
+
     name: str
     params: tuple[str, ...]
-    returns: tuple[str, ...] = ("out",)
 
 
 class Task(BaseModel):
@@ -50,9 +51,6 @@ class Task(BaseModel):
                 return spec
         raise KeyError(f"{self.lab_id} has no check {check_id!r}")
 
-    def function(self, name: str) -> FunctionSpec:
-        return next(f for f in self.functions if f.name == name)
-
 
 def _checks(forward: dict[str, float], gradient: dict[str, float], structure: float, train: float,
             train_title: str) -> tuple[CheckSpec, ...]:
@@ -64,12 +62,13 @@ def _checks(forward: dict[str, float], gradient: dict[str, float], structure: fl
               for name, p in gradient.items()]
     specs.append(CheckSpec(id=TRAIN, title=train_title, points=train, required=True))
     total = sum(s.points for s in specs)
-    assert total == 100, f"check points must add up to 100, got {total}"
+    if total != 100:
+        raise ValueError(f"check points must add up to 100, got {total}")
     return tuple(specs)
 
 
-def _fn(name: str, *params: str, returns: tuple[str, ...] = ("out",)) -> FunctionSpec:
-    return FunctionSpec(name=name, params=params, returns=returns)
+def _fn(name: str, *params: str) -> FunctionSpec:
+    return FunctionSpec(name=name, params=params)
 
 
 TASKS: dict[str, Task] = {
@@ -79,10 +78,10 @@ TASKS: dict[str, Task] = {
             lab_id="ffnn-digits", filename="ffnn_digits.py", module="ffnn_digits", dataset="digits",
             functions=(
                 _fn("linear_forward", "x", "W", "b"),
-                _fn("linear_backward", "dout", "x", "W", returns=("dx", "dW", "db")),
+                _fn("linear_backward", "dout", "x", "W"),
                 _fn("relu_forward", "x"),
-                _fn("relu_backward", "dout", "x", returns=("dx",)),
-                _fn("softmax_cross_entropy", "logits", "y", returns=("loss", "dlogits")),
+                _fn("relu_backward", "dout", "x"),
+                _fn("softmax_cross_entropy", "logits", "y"),
                 _fn("sgd_update", "param", "grad", "lr"),
             ),
             checks=_checks(
@@ -96,9 +95,9 @@ TASKS: dict[str, Task] = {
             lab_id="cnn-digits", filename="cnn_digits.py", module="cnn_digits", dataset="digits",
             functions=(
                 _fn("conv2d_forward", "x", "W", "b", "pad"),
-                _fn("conv2d_backward", "dout", "x", "W", "pad", returns=("dx", "dW", "db")),
+                _fn("conv2d_backward", "dout", "x", "W", "pad"),
                 _fn("maxpool_forward", "x", "size"),
-                _fn("maxpool_backward", "dout", "x", "size", returns=("dx",)),
+                _fn("maxpool_backward", "dout", "x", "size"),
             ),
             checks=_checks(
                 forward={"conv2d_forward": 15, "maxpool_forward": 10},
@@ -111,11 +110,9 @@ TASKS: dict[str, Task] = {
             lab_id="rnn-chars", filename="rnn_chars.py", module="rnn_chars", dataset="text",
             functions=(
                 _fn("rnn_step_forward", "x", "h_prev", "Wx", "Wh", "b"),
-                _fn("rnn_step_backward", "dh", "x", "h_prev", "h", "Wx", "Wh",
-                    returns=("dx", "dh_prev", "dWx", "dWh", "db")),
+                _fn("rnn_step_backward", "dh", "x", "h_prev", "h", "Wx", "Wh"),
                 _fn("rnn_forward", "x", "h0", "Wx", "Wh", "b"),
-                _fn("rnn_backward", "dhs", "x", "h0", "hs", "Wx", "Wh",
-                    returns=("dx", "dh0", "dWx", "dWh", "db")),
+                _fn("rnn_backward", "dhs", "x", "h0", "hs", "Wx", "Wh"),
             ),
             checks=_checks(
                 forward={"rnn_step_forward": 10, "rnn_forward": 10},
@@ -129,7 +126,7 @@ TASKS: dict[str, Task] = {
             dataset="text",
             functions=(
                 _fn("attention_forward", "q", "k", "v"),
-                _fn("attention_backward", "dout", "q", "k", "v", returns=("dq", "dk", "dv")),
+                _fn("attention_backward", "dout", "q", "k", "v"),
             ),
             checks=_checks(
                 forward={"attention_forward": 25},

@@ -1,6 +1,6 @@
 """Implement mode on the command line (registered under `pathlab lab` by planner/cli/labs.py):
 
-    pathlab lab start LAB [--dir DIR] [--force]                  write the scaffold to your workspace
+    pathlab lab start LAB [--learner NAME] [--dir DIR] [--force]  write the scaffold to your workspace
     pathlab lab grade LAB [--learner NAME] [--dir DIR] [--json] [--watch]
     pathlab lab hint LAB [N] [--dir DIR]                          the next hint, or hint N
     pathlab lab solution LAB [--learner NAME]                     the reference, after you passed
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from labs.implement.grader import DEFAULT_TIMEOUT_S
 from planner.cli import AppContext, pass_app
 
 DIR_OPTION = click.option("--dir", "workspace", type=click.Path(path_type=Path, file_okay=False),
@@ -38,9 +39,11 @@ def _task(lab_id: str):
 
 @click.command("start")
 @click.argument("lab_id", metavar="LAB")
+@LEARNER_OPTION
 @DIR_OPTION
 @click.option("--force", is_flag=True, help="Replace an existing file (kept as a timestamped .bak).")
-def start_cmd(lab_id: str, workspace: Path | None, force: bool) -> None:
+@pass_app
+def start_cmd(app: AppContext, lab_id: str, name: str | None, workspace: Path | None, force: bool) -> None:
     """Write LAB's scaffold (functions to complete) into your workspace."""
     from planner.implement import start
 
@@ -51,6 +54,23 @@ def start_cmd(lab_id: str, workspace: Path | None, force: bool) -> None:
     click.echo(f"Wrote {started.path}")
     click.echo(f"Complete: {', '.join(started.functions)}")
     click.echo(f"Then: pathlab lab grade {lab_id}    (stuck? pathlab lab hint {lab_id})")
+    _note_if_locked(app, lab_id, name)
+
+
+def _note_if_locked(app: AppContext, lab_id: str, name: str | None) -> None:
+    """Writing a locked lab is allowed (it is the learner's own study), but say what it builds on."""
+    from planner.service import Service
+
+    learners = app.store.list_learners()
+    if name is None and len(learners) != 1:
+        return
+    learner = app.resolve_learner(name)
+    node_id = Service(app.store, app.curriculum).node_for_lab(lab_id)
+    node = app.progress(learner).get(node_id)
+    if node is not None and node.state == "locked":
+        titles = ", ".join(app.curriculum.nodes[m].title for m in node.missing)
+        click.echo(f"Note: {app.curriculum.nodes[node_id].title} is still locked for {learner.name}; "
+                   f"it builds on: {titles}.")
 
 
 @click.command("grade")
@@ -59,8 +79,8 @@ def start_cmd(lab_id: str, workspace: Path | None, force: bool) -> None:
 @DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (keys in this command's module doc).")
 @click.option("--watch", is_flag=True, help="Grade again whenever the file changes (Ctrl-C to stop).")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 3600), default=90.0, show_default=True,
-              help="Seconds before grading is stopped.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 3600), default=DEFAULT_TIMEOUT_S,
+              show_default=True, help="Seconds before grading is stopped.")
 @pass_app
 def grade_cmd(app: AppContext, lab_id: str, name: str | None, workspace: Path | None, as_json: bool,
               watch: bool, timeout_s: float) -> None:

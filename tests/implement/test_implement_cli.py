@@ -117,3 +117,38 @@ def test_solution_opens_only_after_an_implement_pass(cli, workspace):
     assert cli("lab", "grade", LAB, "--dir", str(workspace), "--json").exit_code == 0
     shown = cli("lab", "solution", LAB)
     assert shown.exit_code == 0 and shown.output == solution_source(LAB)
+
+
+def test_start_notes_a_locked_node_for_the_learner(cli, workspace):
+    done = cli("lab", "start", LAB, "--learner", "Ada", "--dir", str(workspace))
+    assert done.exit_code == 0
+    assert "Note: Feed-forward networks is still locked for Ada" in done.output
+
+
+def test_watch_grades_again_only_when_the_content_changes(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from planner.cli import lab_implement
+
+    path = tmp_path / "f.py"
+    path.write_text("a")
+    graded = []
+    ticks = iter(["touch", "edit", "stop"])
+
+    def sleep(_seconds):
+        tick = next(ticks)
+        if tick == "touch":
+            path.write_text("a")  # new mtime, same bytes: no new attempt
+        elif tick == "edit":
+            path.write_text("b")
+        else:
+            raise KeyboardInterrupt
+
+    def once():
+        graded.append(path.read_text())
+        return SimpleNamespace(code_hash=path.read_text())
+
+    monkeypatch.setattr(lab_implement.time, "sleep", sleep)
+    first = SimpleNamespace(code_hash=hashlib.sha256(b"a").hexdigest())
+    last = lab_implement._watch(path, once, first, quiet=True)
+    assert graded == ["b"] and last.code_hash == "b"
