@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from labs.grading import CheckResult, evaluate, skipped
+from labs.grading import CheckResult, CheckSpec, evaluate, skipped
 from labs.implement.checks.common import CheckFailed, where
 from labs.implement.protocol import Job
 from labs.implement.scaffold import unwritten_functions
@@ -98,11 +98,11 @@ def structure(task: Task, path: Path, rec: Recorder) -> tuple[ModuleType | None,
     except MemoryError:
         raise Aborted("memory", "your file ran out of memory while being imported") from None
     except Exception as exc:
-        where = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         line = next((f.lineno for f in reversed(traceback.extract_tb(exc.__traceback__))
                      if f.filename == str(path)), None)
         at = f" (line {line})" if line else ""
-        rec.add(evaluate(spec, 0.0, f"your file does not import{at}: {where}"))
+        rec.add(evaluate(spec, 0.0, f"your file does not import{at}: {error}"))
         return None, {}
     blocked = _blocked_functions(task, module, source)
     written = len(task.functions) - len(blocked)
@@ -166,7 +166,7 @@ def _train(checks: ModuleType, module: ModuleType, job: Job, rec: Recorder) -> t
     return fraction, message
 
 
-def _run(spec, module: ModuleType, check, rec: Recorder) -> CheckResult:
+def _run(spec: CheckSpec, module: ModuleType, check, rec: Recorder) -> CheckResult:
     rec.running(spec.id)
     try:
         outcome = check(module)
