@@ -24,7 +24,7 @@ from textual.command import Hit, Hits, Provider
 from textual.worker import get_current_worker
 
 from planner.tui.live_run import LiveRun
-from planner.tui.messages import RunEnded, RunEvent, RunStarted
+from planner.tui.messages import RunEnded, RunEvents, RunStarted
 
 LAST_LEARNER_KEY = "last_learner"
 
@@ -235,10 +235,9 @@ class PathLabApp(App[None]):
                     if worker.is_cancelled:
                         session.cancel()
                         break
-                    for event in session.events(timeout=0.1):
-                        self.post_message(RunEvent(event))
-                        if worker.is_cancelled:
-                            break
+                    batch = list(session.events(timeout=0.1))
+                    if batch:  # one message per poll, not per event: a fast lab cannot flood the UI
+                        self.post_message(RunEvents(batch))
                 self.post_message(RunEnded(outcome=session.outcome))
             finally:
                 service.store.close()
@@ -267,9 +266,10 @@ class PathLabApp(App[None]):
         if self.live is not None:
             self.live.attempt_id = message.attempt_id
 
-    def on_run_event(self, message: RunEvent) -> None:
+    def on_run_events(self, message: RunEvents) -> None:
         if self.live is not None:
-            self.live.apply(message.event)
+            for event in message.events:
+                self.live.apply(event)
             self._run_dirty = True
 
     def on_run_ended(self, message: RunEnded) -> None:

@@ -17,10 +17,12 @@ class RunStarted(Message):
         self.attempt_id = attempt_id
 
 
-class RunEvent(Message):
-    def __init__(self, event: Any) -> None:
+class RunEvents(Message):
+    """The events that arrived in one poll of the session (often one, many when a lab is fast)."""
+
+    def __init__(self, events: list[Any]) -> None:
         super().__init__()
-        self.event = event
+        self.events = events
 
 
 class RunEnded(Message):

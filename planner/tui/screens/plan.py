@@ -52,11 +52,11 @@ class PlanScreen(Screen[None]):
         yield Header()
         with Horizontal(id="plan-controls"):
             yield Label("Target ")
-            yield Select(roles, id="target", allow_blank=False,
+            yield Select(roles, id="target", allow_blank=False, compact=True,
                          value=app.learner.target_role or roles[0][1])
             yield Label(" h/week ")
-            yield Input(f"{app.learner.hours_per_week or 5:g}", id="hours")
-            yield Button("Save ^s", id="save")
+            yield Input(f"{app.learner.hours_per_week or 5:g}", id="hours", compact=True)
+            yield Button("Save ^s", id="save", compact=True)
         yield DataTable(id="roles-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="plan-path", classes="panel"):
             yield Static(id="path-text")
@@ -67,6 +67,7 @@ class PlanScreen(Screen[None]):
         table.add_columns("Role", "Readiness", "Hours left", "Capstone")
         self.query_one("#plan-path").border_title = "Your path"
         self.refresh_data()
+        table.focus()
 
     def refresh_data(self) -> None:
         app: Any = self.app

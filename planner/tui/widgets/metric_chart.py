@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from textual_plot import HiResMode, LegendLocation, PlotWidget
 
+MAX_POINTS = 800
 COLOURS = ("bright_cyan", "bright_magenta", "yellow", "bright_green", "bright_red", "bright_blue")
 
 
@@ -39,7 +40,7 @@ class MetricChart(PlotWidget):
         """Draw more lines without clearing (to overlay two attempts); `prefix` labels them."""
         names = [n for n in sorted(series) if self.wanted(n) and series[n]]
         for i, name in enumerate(names):
-            points = np.asarray(series[name], dtype=float)
+            points = thinned(np.asarray(series[name], dtype=float))
             self.plot(points[:, 0], points[:, 1], line_style=COLOURS[(i + offset) % len(COLOURS)],
                       hires_mode=HiResMode.BRAILLE, label=f"{prefix}{name}")
             self._extend_limits(points)
@@ -59,6 +60,15 @@ class MetricChart(PlotWidget):
             low, high = float(column.min()), float(column.max())
             old = getattr(self, attr, None)
             setattr(self, attr, (low, high) if old is None else (min(old[0], low), max(old[1], high)))
+
+
+def thinned(points: np.ndarray, limit: int = MAX_POINTS) -> np.ndarray:
+    """At most about `limit` evenly spaced points, always keeping the last (a chart is a few hundred
+    cells wide; redrawing 20 000 points four times a second would cost the UI its responsiveness)."""
+    if len(points) <= limit:
+        return points
+    index = np.unique(np.r_[np.linspace(0, len(points) - 1, limit).astype(int), len(points) - 1])
+    return points[index]
 
 
 def padded(span: tuple[float, float] | None) -> tuple[float | None, float | None]:
