@@ -72,9 +72,19 @@ def shifted_accuracy(model: Layer, x_test: np.ndarray, y_test: np.ndarray, image
     return accuracy(model, as_images(shifted) if images else shifted, np.tile(y_test, len(SHIFTS)))
 
 
+def random_shifts(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Augmentation: each image stays put or moves one pixel in one of four directions, at random."""
+    choice = rng.integers(0, len(SHIFTS) + 1, size=len(x))
+    out = x.copy()
+    for k, (dx, dy) in enumerate(SHIFTS, start=1):  # five groups, each shifted in one vectorised call
+        mask = choice == k
+        out[mask] = shift_images(x[mask], dx, dy)
+    return out
+
+
 def train_on_digits(model: Layer, data: Digits, *, optimizer: OptimizerName, lr: float, weight_decay: float,
                     batch_size: int, epochs: int, rng: np.random.Generator, images: bool,
-                    ctx: RunContext | None) -> DigitsResult:
+                    ctx: RunContext | None, augment: bool = False) -> DigitsResult:
     """Train `model` on the digits (flat for an MLP, (n,1,8,8) images when `images`) and measure it.
 
     Emits per-epoch train_loss / val_loss / val_accuracy through ctx (when given) and test_accuracy at the
@@ -83,7 +93,8 @@ def train_on_digits(model: Layer, data: Digits, *, optimizer: OptimizerName, lr:
     x_tr, x_val, x_te = shape(data.train.x), shape(data.val.x), shape(data.test.x)
     opt = make_optimizer(optimizer, model, lr, weight_decay)
     t0 = time.perf_counter()
-    fit(model, opt, (x_tr, data.train.y, x_val, data.val.y), epochs=epochs, batch_size=batch_size, rng=rng, ctx=ctx)
+    fit(model, opt, (x_tr, data.train.y, x_val, data.val.y), epochs=epochs, batch_size=batch_size, rng=rng,
+        ctx=ctx, augment=random_shifts if augment else None)
     seconds = time.perf_counter() - t0
     result = DigitsResult(
         train_accuracy=accuracy(model, x_tr, data.train.y),

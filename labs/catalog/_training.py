@@ -6,7 +6,7 @@ Kept separate so each lab module reads as what it builds and how it is graded, n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 import numpy as np
@@ -16,6 +16,7 @@ from labs.nn import SGD, Adam, AdamW, Layer, SoftmaxCrossEntropy
 from labs.nn.optim import Optimizer
 
 OptimizerName = Literal["sgd", "momentum", "adam", "adamw"]
+Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]  # a batch in, a perturbed copy out
 BLOW_UP_LOSS = 1e4  # a cross-entropy this large means the weights have run away (chance is ~2.3)
 
 
@@ -63,7 +64,8 @@ def evaluate_loss(model: Layer, x: np.ndarray, y: np.ndarray) -> tuple[float, fl
 
 
 def train_epoch(model: Layer, opt: Optimizer, x: np.ndarray, y: np.ndarray, batch_size: int,
-                rng: np.random.Generator, ctx: RunContext | None, step: int) -> tuple[float, int]:
+                rng: np.random.Generator, ctx: RunContext | None, step: int,
+                augment: Augment | None = None) -> tuple[float, int]:
     """One pass over (x, y) in shuffled minibatches; returns (mean train loss, the step count after).
 
     Every batch loss is checked, so a run that blows up stops at once with `Diverged`."""
@@ -71,7 +73,8 @@ def train_epoch(model: Layer, opt: Optimizer, x: np.ndarray, y: np.ndarray, batc
     total, seen = 0.0, 0
     for idx in minibatches(len(y), batch_size, rng):
         opt.zero_grad()
-        loss = loss_fn.forward(model.forward(x[idx]), y[idx])
+        batch = x[idx] if augment is None else augment(x[idx], rng)
+        loss = loss_fn.forward(model.forward(batch), y[idx])
         step += 1
         if ctx is not None:
             ctx.guard(step, "train_loss", loss, blow_up=BLOW_UP_LOSS)
@@ -85,7 +88,7 @@ def train_epoch(model: Layer, opt: Optimizer, x: np.ndarray, y: np.ndarray, batc
 
 
 def fit(model: Layer, opt: Optimizer, data: tuple[np.ndarray, ...], *, epochs: int, batch_size: int,
-        rng: np.random.Generator, ctx: RunContext | None = None) -> dict[str, float]:
+        rng: np.random.Generator, ctx: RunContext | None = None, augment: Augment | None = None) -> dict[str, float]:
     """Train for `epochs` on (x_train, y_train), reporting val loss/accuracy each epoch through ctx.
 
     `data` is (x_train, y_train, x_val, y_val). Returns the last epoch's metrics. With ctx=None (a
@@ -93,7 +96,7 @@ def fit(model: Layer, opt: Optimizer, data: tuple[np.ndarray, ...], *, epochs: i
     x_tr, y_tr, x_val, y_val = data
     step, metrics = 0, {}
     for epoch in range(1, epochs + 1):
-        train_loss, step = train_epoch(model, opt, x_tr, y_tr, batch_size, rng, ctx, step)
+        train_loss, step = train_epoch(model, opt, x_tr, y_tr, batch_size, rng, ctx, step, augment)
         val_loss, val_acc = evaluate_loss(model, x_val, y_val)
         metrics = {"train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc}
         if ctx is not None:

@@ -1,0 +1,76 @@
+"""capstone-ml-engineer: ship a digits classifier that reaches 0.985 test accuracy within a time budget.
+
+The learner picks the model family (MLP or ConvNet) and its training. Calibrated: a ConvNet with 32/64
+filters trained 30 epochs with Adam 0.002 gets 0.986-0.989 in about 5 s on one core; the MLP family tops
+out near 0.98, so choosing the architecture is part of the job.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from labs.catalog._digits import CNNParams, MLPParams, build_cnn, build_mlp, train_on_digits
+from labs.catalog.base import Lab, Outcome, RunContext
+from labs.datasets import load_digits
+from labs.grading import CheckSpec, partial_credit
+
+TARGET, FLOOR = 0.985, 0.95
+BUDGET_S = 60.0  # training wall-clock allowed
+
+
+class Params(CNNParams):
+    model: Literal["cnn", "mlp"] = Field("cnn", description="model family: cnn (ConvNet) or mlp")
+    filters1: int = Field(32, ge=1, le=64, description="cnn: filters in the first convolution")
+    filters2: int = Field(64, ge=0, le=128, description="cnn: filters in the second convolution (0: only one)")
+    hidden: int = Field(64, ge=0, le=512, description="cnn: dense units before the output; mlp: hidden width")
+    mlp_layers: int = Field(1, ge=1, le=4, description="mlp: number of hidden layers")
+    weight_decay: float = Field(0.0, ge=0, le=1, description="L2 pull of the weights towards zero (Adam)")
+
+
+def build(p: Params, rng):
+    """The chosen model and whether it reads (n,1,8,8) images (cnn) or flat vectors (mlp)."""
+    if p.model == "cnn":
+        return build_cnn(p, rng), True
+    mlp = MLPParams(hidden_layers=p.mlp_layers, width=max(p.hidden, 4), lr=p.lr, batch_size=p.batch_size,
+                    epochs=min(p.epochs, 200))
+    return build_mlp(mlp, rng), False
+
+
+class CapstoneMlEngineerLab(Lab):
+    id = "capstone-ml-engineer"
+    title = "Capstone: a production-grade digits classifier"
+    node_id = "ml-engineer"
+    dataset = "digits"
+    description = (
+        f"Deliver a handwritten-digit classifier that reaches **{TARGET} test accuracy** (at most 5 errors "
+        f"in 355) and trains within **{BUDGET_S:g} s**. Choose the family (MLP or ConvNet), its size and "
+        "its training; the validation curve is yours to read, the test set is scored once at the end."
+    )
+    Params = Params
+    checks = (
+        CheckSpec(id="test_accuracy", title=f"Test accuracy of at least {TARGET}", points=70, required=True),
+        CheckSpec(id="time_budget", title=f"Trains within {BUDGET_S:g} s", points=30, required=True),
+    )
+    pass_mark = 100.0
+    time_limit_s = 600.0
+    unit = "epoch"
+
+    def run(self, params: Params, ctx: RunContext) -> Outcome:
+        data = load_digits()
+        ctx.start(total_steps=params.epochs, dataset_hash=data.sha256)
+        model, images = build(params, ctx.rng)
+        r = train_on_digits(model, data, optimizer="adam", lr=params.lr, weight_decay=params.weight_decay,
+                            batch_size=params.batch_size, epochs=params.epochs, rng=ctx.rng, images=images, ctx=ctx)
+        errors = round((1 - r.test_accuracy) * len(data.test))
+        results = [
+            ctx.check("test_accuracy", partial_credit(r.test_accuracy, FLOOR, TARGET),
+                      f"test accuracy {r.test_accuracy:.4f} ({errors} errors; target {TARGET})."),
+            ctx.check("time_budget", r.train_seconds <= BUDGET_S,
+                      f"training took {r.train_seconds:.1f} s (budget {BUDGET_S:g} s)."),
+        ]
+        return Outcome(results=results, metrics={**r.metrics(), "parameters": model.num_parameters()})
+
+
+LAB = CapstoneMlEngineerLab()
