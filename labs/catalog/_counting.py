@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labs.catalog.base import RunContext
+from labs.grading import CheckResult
 from labs.nn import Conv2D, Layer, Linear, Sequential
 
 FLOAT32_BYTES = 4
@@ -44,3 +46,15 @@ def closeness_credit(rel_error: float, tolerance: float, zero_at: float) -> floa
     if rel_error <= tolerance:
         return 1.0
     return max(0.0, (zero_at - rel_error) / (zero_at - tolerance))
+
+
+def judge_estimate(ctx: RunContext, check_id: str, guess: float, truth: float, *, tolerance: float,
+                   zero_at: float, hint: str) -> CheckResult:
+    """Grade a learner's estimate. The true value is revealed only to an estimate that earned full credit,
+    so a failed attempt teaches the method (the hint), not the number to type in next time."""
+    err = relative_error(guess, truth)
+    if err <= tolerance:
+        return ctx.check(check_id, 1.0, f"you said {guess:,.6g}; the answer is {truth:,.6g}.")
+    side = "low" if guess < truth else "high"
+    return ctx.check(check_id, closeness_credit(err, tolerance, zero_at),
+                     f"you said {guess:,.6g}: {100 * err:.1f} % too {side}. Hint: {hint}.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from labs.catalog._counting import closeness_credit, forward_macs, relative_error, weight_bytes
+from labs.catalog._counting import forward_macs, judge_estimate, relative_error, weight_bytes
 from labs.catalog.base import Lab, LabParams, Outcome, RunContext
 from labs.grading import CheckSpec
 from labs.nn import MLP
@@ -66,14 +66,7 @@ class ModelSizeLab(Lab):
 
     @staticmethod
     def _judge(ctx: RunContext, name: str, guess: float, truth: float):
-        """Full credit within tolerance; the true value is revealed only to an estimate that earned it."""
-        tol = PARAM_TOL if name == "parameters" else COST_TOL
-        err = relative_error(guess, truth)
-        check_id = "memory" if name == "memory_kb" else name
-        if err <= tol:
-            return ctx.check(check_id, 1.0, f"you said {guess:,g}; the network has {truth:,g}.")
-        side = "low" if guess < truth else "high"
-        return ctx.check(check_id, closeness_credit(err, tol, ZERO_AT),
-                         f"you said {guess:,g}: {100 * err:.1f} % too {side}. Hint: {HINTS[name]}.")
+        return judge_estimate(ctx, "memory" if name == "memory_kb" else name, guess, truth, hint=HINTS[name],
+                              tolerance=PARAM_TOL if name == "parameters" else COST_TOL, zero_at=ZERO_AT)
 
 LAB = ModelSizeLab()
