@@ -1,0 +1,158 @@
+"""scaling-laws: train the same transformer at several widths on one budget and fit a power law.
+
+Each model gets the same data, steps and learning rate; only its size N changes. Plotted on log-log
+axes, validation loss against N falls on a near straight line, loss = a * N^-alpha (+ c): the
+empirical law behind "bigger models are better" and behind how compute is planned for large ones.
+N counts the non-embedding parameters (the blocks), as Kaplan et al. do: embeddings grow with the
+vocabulary, not with what the model can compute, and would bend the line for small models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from labs.catalog._language import LoopConfig, train_language_model
+from labs.catalog.base import Lab, LabParams, Outcome, RunContext
+from labs.datasets import load_text
+from labs.grading import CheckSpec, partial_credit
+from labs.nn.attention import TransformerBlock
+from labs.nn.language_models import TinyGPT
+
+N_CHARS = 50_000
+BATCH = 16
+CONTEXT = 64
+HEADS = 4
+TIME_SHARE = 0.8  # of the time limit for training; the rest covers set-up, evaluation and the fit
+COST_OVERHEAD = 25_000  # measured: a step costs about as much as (N + 25,000) parameters' worth of work
+MAX_LEARNED_LOSS = 2.40  # the largest model must get below this, or the fit describes untrained models
+MIN_R2, GOOD_R2 = 0.5, 0.9
+
+
+@dataclass(frozen=True)
+class PowerFit:
+    a: float
+    alpha: float
+    c: float
+    r2: float  # of the straight-line fit of log(loss - c) on log N
+
+    def predict(self, n: np.ndarray) -> np.ndarray:
+        return self.a * np.asarray(n, dtype=np.float64) ** -self.alpha + self.c
+
+
+def fit_power_law(n: np.ndarray, loss: np.ndarray, offset: bool = False) -> PowerFit:
+    """Least squares of log(loss - c) = log a - alpha log N; with `offset`, c is the value in
+    [0, min(loss)) that gives the best straight line (a grid of 400, all fitted at once)."""
+    x = np.log(np.asarray(n, dtype=np.float64))
+    loss = np.asarray(loss, dtype=np.float64)
+    cs = np.linspace(0.0, 0.99 * loss.min(), 400)[:, None] if offset else np.zeros((1, 1))
+    y = np.log(loss[None, :] - cs)  # (grid, points)
+    xc = x - x.mean()
+    slope = (y - y.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+    intercept = y.mean(axis=1) - slope * x.mean()
+    residual = y - (intercept[:, None] + slope[:, None] * x[None, :])
+    total = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    r2 = 1.0 - (residual**2).sum(axis=1) / np.maximum(total, 1e-300)
+    best = int(np.argmax(r2))
+    return PowerFit(float(np.exp(intercept[best])), float(-slope[best]), float(cs[best, 0]), float(r2[best]))
+
+
+def non_embedding_parameters(layers: int, width: int) -> int:
+    return layers * TransformerBlock.count_parameters(width)
+
+
+class Params(LabParams):
+    widths: str = Field("16,24,32,48", description=f"3 to 5 increasing model widths, multiples of {HEADS}")
+    layers: int = Field(2, ge=1, le=4, description="transformer blocks in every model")
+    steps: int = Field(600, ge=1, le=20000, description="training steps per model (the same budget for all)")
+    lr: float = Field(0.006, gt=0, le=10, description="Adam learning rate for every model")
+    fit: Literal["power", "power+offset"] = Field(
+        "power", description="loss = a N^-alpha, or with an irreducible loss c: a N^-alpha + c")
+
+    @field_validator("widths")
+    @classmethod
+    def _valid_widths(cls, value: str) -> str:
+        try:
+            widths = [int(w) for w in value.replace(" ", "").split(",")]
+        except ValueError:
+            raise ValueError(f"widths must be integers separated by commas, e.g. 16,32,64; got {value!r}") from None
+        if not 3 <= len(widths) <= 5:
+            raise ValueError(f"give 3 to 5 widths to fit a line through, got {len(widths)}")
+        if any(w % HEADS or not 8 <= w <= 128 for w in widths) or widths != sorted(set(widths)):
+            raise ValueError(f"widths must increase, each a multiple of {HEADS} between 8 and 128; got {value!r}")
+        return ",".join(map(str, widths))
+
+    def width_list(self) -> list[int]:
+        return [int(w) for w in self.widths.split(",")]
+
+
+class ScalingLawsLab(Lab):
+    id = "scaling-laws"
+    title = "Scaling laws: loss against model size"
+    node_id = "scaling"
+    dataset = "tinyshakespeare"
+    description = (
+        "Train the same tiny GPT at **several widths** with the same data, steps and learning rate, then "
+        "fit `loss = a * N^-alpha` (optionally `+ c`) to the validation losses, N being the non-embedding "
+        "parameters. You pass when bigger models do better and a power law fits: a positive exponent "
+        f"alpha and an R^2 of at least {GOOD_R2} in log space. Try too few steps or a tiny learning rate "
+        "and see the law disappear: it describes trained models."
+    )
+    Params = Params
+    checks = (
+        CheckSpec(id="learned", title=f"The largest model reaches a validation loss below {MAX_LEARNED_LOSS}",
+                  points=20, required=True),
+        CheckSpec(id="exponent", title="Loss falls with size: fitted alpha > 0", points=30, required=True),
+        CheckSpec(id="fit", title=f"A power law fits (R^2 >= {GOOD_R2} in log space)", points=30),
+        CheckSpec(id="ordered", title="Every larger model beats every smaller one", points=20),
+    )
+    pass_mark = 70.0
+    time_limit_s = 180.0
+    unit = "step"
+
+    def run(self, params: Params, ctx: RunContext) -> Outcome:
+        corpus = load_text(N_CHARS)
+        widths = params.width_list()
+        sizes = np.array([non_embedding_parameters(params.layers, w) for w in widths])
+        ctx.start(total_steps=params.steps * len(widths), dataset_hash=corpus.sha256)
+        losses, budget = [], TIME_SHARE * self.time_limit_s - ctx.elapsed()
+        for i, width in enumerate(widths):
+            share = (sizes[i] + COST_OVERHEAD) / (sizes[i:] + COST_OVERHEAD).sum()
+            t0 = ctx.elapsed()
+            model = TinyGPT(corpus.vocab_size, CONTEXT, n_layer=params.layers, n_head=HEADS, dim=width, rng=ctx.rng)
+            cfg = LoopConfig(steps=params.steps, batch=BATCH, seq_len=CONTEXT, lr=params.lr,
+                             warmup=min(50, params.steps // 10), eval_every=max(1, min(100, params.steps // 5)),
+                             time_budget_s=share * budget)
+            result = train_language_model(model, corpus, cfg, ctx, step_offset=i * params.steps,
+                                          emit_samples=i == len(widths) - 1)
+            losses.append(result.val_loss)
+            budget -= ctx.elapsed() - t0
+        fit = fit_power_law(sizes, np.array(losses), offset=params.fit == "power+offset")
+        return self._grade(ctx, widths, sizes, np.array(losses), fit)
+
+    def _grade(self, ctx: RunContext, widths: list[int], sizes: np.ndarray, losses: np.ndarray,
+               fit: PowerFit) -> Outcome:
+        table = ", ".join(f"width {w} (N={n:,}): {v:.3f}" for w, n, v in zip(widths, sizes, losses))
+        ordered = bool(np.all(np.diff(losses) < 0))
+        law = f"loss = {fit.a:.3g} N^-{fit.alpha:.3f}" + (f" + {fit.c:.3f}" if fit.c else "")
+        learned = bool(losses[-1] < MAX_LEARNED_LOSS)
+        # A law fitted to untrained models says nothing about scaling: no points for it then.
+        counts = 1.0 if learned else 0.0
+        untrained = "" if learned else " (no points: the models did not train, so the fit means nothing)"
+        results = [
+            ctx.check("learned", learned, f"largest model: validation loss {losses[-1]:.3f}"
+                      + ("." if learned else "; the models barely trained: more steps or a better lr.")),
+            ctx.check("exponent", counts * (fit.alpha > 0), f"fitted {law}; alpha = {fit.alpha:.3f}{untrained}."),
+            ctx.check("fit", counts * partial_credit(fit.r2, MIN_R2, GOOD_R2),
+                      f"R^2 = {fit.r2:.3f} in log space{untrained}."),
+            ctx.check("ordered", counts * ordered, f"validation losses: {table}{untrained}."),
+        ]
+        metrics = {"val_loss": float(losses[-1]), "alpha": fit.alpha, "a": fit.a, "c": fit.c, "r2": fit.r2}
+        metrics.update({f"val_loss_width_{w}": float(v) for w, v in zip(widths, losses)})
+        return Outcome(results=results, metrics=metrics)
+
+
+LAB = ScalingLawsLab()

@@ -1,0 +1,100 @@
+"""transformer-chars: train a tiny GPT on Shakespeare characters.
+
+Token and position embeddings, a stack of pre-norm blocks (causal self-attention, then a GELU MLP),
+and a head over the 65 characters: the architecture of the large models, at a size a laptop trains
+in a minute. Graded on the validation loss per character, with the smoothed 4-gram as the yardstick.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field, ValidationInfo, field_validator
+
+from labs.catalog._language import LoopConfig, LoopResult, early_stop_feedback, train_language_model
+from labs.catalog._ngram import AddK
+from labs.catalog.base import Lab, LabParams, Outcome, RunContext
+from labs.datasets import load_text
+from labs.grading import CheckSpec, partial_credit
+from labs.nn.language_models import TinyGPT
+
+N_CHARS = 50_000  # the first 50 KB of tiny Shakespeare, as in rnn-chars, so the two labs compare
+BATCH = 16
+NGRAM_ORDER = 4
+TARGET_VAL_LOSS = 1.95  # full marks (and required); the defaults reach ~1.82
+FLOOR_VAL_LOSS = 2.50  # no marks: little beyond character frequencies and common pairs
+MAX_GAP = 0.25  # validation minus training loss above this is overfitting
+TIME_SHARE = 0.8  # of the time limit for set-up and training; the rest covers evaluation and samples
+
+
+class Params(LabParams):
+    layers: int = Field(2, ge=1, le=8, description="transformer blocks stacked")
+    width: int = Field(64, ge=8, le=512, description="embedding width C (a multiple of heads)")
+    heads: int = Field(4, ge=1, le=16, description="attention heads per block, each of width C / heads")
+    context: int = Field(64, ge=4, le=256, description="characters the model can attend to")
+    lr: float = Field(0.006, gt=0, le=10, description="Adam learning rate (peak, after warm-up)")
+    steps: int = Field(800, ge=1, le=20000, description="training steps, each on 16 windows of `context` characters")
+
+    @field_validator("heads")
+    @classmethod
+    def _heads_divide_width(cls, heads: int, info: ValidationInfo) -> int:
+        width = info.data.get("width")
+        if width is not None and width % heads:
+            raise ValueError(f"width {width} is not divisible by {heads} heads; choose heads dividing the width")
+        return heads
+
+
+class TransformerCharsLab(Lab):
+    id = "transformer-chars"
+    title = "A tiny GPT writes Shakespeare"
+    node_id = "attention"
+    dataset = "tinyshakespeare"
+    description = (
+        "Train a **tiny GPT** on 45 KB of Shakespeare: every position attends to the characters before "
+        "it (never after: the attention is causal), through a stack of pre-norm transformer blocks. "
+        "Choose the number of layers, the width, the heads, the context length, the learning rate and "
+        f"the steps. You pass when the validation loss per character reaches {TARGET_VAL_LOSS:.2f}; the "
+        "lab also shows a smoothed 4-gram's loss on the same split for comparison."
+    )
+    Params = Params
+    checks = (
+        CheckSpec(id="val-loss", title=f"Validation loss at or below {TARGET_VAL_LOSS:.2f}", points=60, required=True),
+        CheckSpec(id="beats-ngram", title="Validation loss beats the smoothed 4-gram", points=25),
+        CheckSpec(id="generalises", title="No strong overfitting (val - train gap)", points=15),
+    )
+    pass_mark = 70.0
+    time_limit_s = 90.0
+    unit = "step"
+
+    def run(self, params: Params, ctx: RunContext) -> Outcome:
+        corpus = load_text(N_CHARS)
+        history = np.concatenate([corpus.train[-(NGRAM_ORDER - 1):], corpus.val])
+        baseline = AddK(corpus.train, NGRAM_ORDER, corpus.vocab_size).loss(history, NGRAM_ORDER - 1)
+        model = TinyGPT(corpus.vocab_size, params.context, n_layer=params.layers, n_head=params.heads,
+                        dim=params.width, rng=ctx.rng)
+        ctx.start(total_steps=params.steps, dataset_hash=corpus.sha256)
+        cfg = LoopConfig(steps=params.steps, batch=BATCH, seq_len=params.context, lr=params.lr,
+                         warmup=min(50, params.steps // 10), eval_every=max(1, min(100, params.steps // 10)),
+                         sample_every=0, time_budget_s=TIME_SHARE * self.time_limit_s - ctx.elapsed())
+        result = train_language_model(model, corpus, cfg, ctx)
+        return self._grade(ctx, result, baseline, model.num_parameters(), params)
+
+    def _grade(self, ctx: RunContext, result: LoopResult, baseline: float, n_params: int,
+               params: Params) -> Outcome:
+        val, gap = result.val_loss, result.val_loss - result.train_loss
+        results = [
+            ctx.check("val-loss", partial_credit(val, FLOOR_VAL_LOSS, TARGET_VAL_LOSS),
+                      f"validation loss {val:.3f} per character (pass at {TARGET_VAL_LOSS:.2f})"
+                      + ("." if val <= TARGET_VAL_LOSS else "; train longer, or tune the learning rate.")),
+            ctx.check("beats-ngram", val < baseline,
+                      f"validation loss {val:.3f} vs the add-k 4-gram's {baseline:.3f}."),
+            ctx.check("generalises", partial_credit(gap, 2 * MAX_GAP, MAX_GAP),
+                      f"validation exceeds training loss by {gap:.3f}"
+                      + ("." if gap <= MAX_GAP else "; the model memorises: fewer steps or a smaller model.")),
+        ]
+        metrics = {"train_loss": result.train_loss, "val_loss": val, "ngram_val_loss": baseline,
+                   "parameters": n_params, "steps_done": result.steps_done}
+        return Outcome(results=results, metrics=metrics,
+                       feedback=early_stop_feedback(result, params.steps, self.time_limit_s, results))
+
+
+LAB = TransformerCharsLab()
