@@ -204,15 +204,16 @@ def import_progress(store: Store, text: str, *, rename: str | None = None,
                     source: str = "the progress file") -> ImportSummary:
     """Add the file's history to this database; rows already here are skipped (see module docstring)."""
     data = parse_progress(text, source)
-    learner, created = _target_learner(store, data, rename)
-    have, have_quiz = _local_keys(store, learner)
-    new = [a for a in data.attempts if a.key() not in have]
-    new_quiz = [q for q in data.quiz_attempts if q.key() not in have_quiz]
-    for a in new:
-        _add_attempt(store, learner.id, a)
-    for q in new_quiz:
-        store.record_quiz(learner.id, q.node_id, seed=q.seed, score=q.score, passed=q.passed,
-                          answers=q.answers, started_at=q.started_at, finished_at=q.finished_at)
+    with store.transaction():  # a half-imported history would look like progress that never happened
+        learner, created = _target_learner(store, data, rename)
+        have, have_quiz = _local_keys(store, learner)
+        new = [a for a in data.attempts if a.key() not in have]
+        new_quiz = [q for q in data.quiz_attempts if q.key() not in have_quiz]
+        for a in new:
+            _add_attempt(store, learner.id, a)
+        for q in new_quiz:
+            store.record_quiz(learner.id, q.node_id, seed=q.seed, score=q.score, passed=q.passed,
+                              answers=q.answers, started_at=q.started_at, finished_at=q.finished_at)
     return ImportSummary(learner=learner.name, created=created, attempts_added=len(new),
                          attempts_skipped=len(data.attempts) - len(new), quizzes_added=len(new_quiz),
                          quizzes_skipped=len(data.quiz_attempts) - len(new_quiz))

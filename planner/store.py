@@ -31,11 +31,12 @@ a directory or a read-only file raise StoreError naming the path, and the file i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -236,6 +237,16 @@ class Store:
 
     def __enter__(self) -> "Store":
         return self
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Store"]:
+        """Group several writes into one transaction: all land, or none (nested calls are savepoints).
+
+        Every method below already writes atomically; this is for use cases that make several calls which
+        must stand or fall together, such as importing a learner's whole history.
+        """
+        with self.db.atomic():
+            yield self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

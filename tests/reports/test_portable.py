@@ -89,3 +89,27 @@ def test_a_diverged_run_with_nan_and_inf_round_trips(store, fresh):
     import_progress(fresh, text)
     assert export_progress(fresh, fresh.get_learner("Ada")) == text
     assert json.loads(text)["attempts"][0]["curves"]["train_loss"]["values"][0] == 1.0
+
+
+def test_an_import_that_fails_half_way_leaves_nothing_behind(seeded, fresh, monkeypatch):
+    """The whole history lands in one transaction: a crash after some rows rolls every row back."""
+    import planner.portable as portable
+
+    store, ada = seeded
+    text = export_progress(store, ada)
+    real = portable._add_attempt
+    calls = []
+
+    def fail_on_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(portable, "_add_attempt", fail_on_second)
+    with pytest.raises(OSError):
+        import_progress(fresh, text)
+    assert fresh.list_learners() == []
+    assert fresh.db.execute("SELECT count(*) FROM attempts").fetchone()[0] == 0
+    monkeypatch.setattr(portable, "_add_attempt", real)
+    assert import_progress(fresh, text).attempts_added == 3  # and a retry then works
