@@ -102,15 +102,14 @@ class RunContext:
         self.lab, self.params, self.seed, self._emit = lab, params, seed, emit
         self.rng = np.random.default_rng(seed)
         self._t0 = time.perf_counter()
-        self._started = False
-        self.results: dict[str, CheckResult] = {}
+        self.started = False
 
     def elapsed(self) -> float:
         return time.perf_counter() - self._t0
 
     def start(self, total_steps: int, dataset_hash: str = "") -> None:
         """Emit `Started`; call once, before the first `progress`."""
-        self._started = True
+        self.started = True
         self._emit(Started(lab_id=self.lab.id, total_steps=int(total_steps), unit=self.lab.unit,
                            dataset_hash=dataset_hash, pid=os.getpid()))
 
@@ -133,10 +132,7 @@ class RunContext:
 
     def check(self, check_id: str, fraction: float | bool, message: str) -> CheckResult:
         """Score the declared check `check_id`: fraction 1 (or True) passes, 0 fails, between is partial."""
-        spec = self.lab.check_spec(check_id)
-        result = evaluate(spec, float(fraction), message)
-        self.results[check_id] = result
-        return result
+        return evaluate(self.lab.check_spec(check_id), float(fraction), message)
 
     def finish(self, outcome: Outcome) -> Finished:
         """Grade the outcome; a declared check the lab never evaluated counts as skipped (no points)."""
@@ -182,7 +178,7 @@ class Lab(ABC):
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 outcome = self.run(params, ctx)
         except Diverged as d:
-            if not ctx._started:
+            if not ctx.started:
                 ctx.start(total_steps=0)
             return ctx.finish(self._diverged_outcome(params, d))
         return ctx.finish(outcome)
