@@ -26,15 +26,25 @@ def causal_mask(steps: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
     return np.triu(np.full((steps, steps), -np.inf, dtype=dtype), k=1)
 
 
-def softmax(scores: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis, shifted by the row maximum so exp never overflows."""
-    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+def softmax(scores: np.ndarray, *, inplace: bool = False) -> np.ndarray:
+    """Softmax over the last axis, shifted by the row maximum so exp never overflows.
+
+    With `inplace`, `scores` is overwritten by the result: no temporaries the size of the scores."""
+    e = scores if inplace else scores.copy()
+    e -= e.max(axis=-1, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
 
 
-def softmax_backward(probs: np.ndarray, grad: np.ndarray) -> np.ndarray:
-    """Gradient through a row softmax: p * (g - sum(g * p)). Masked entries have p = 0, so get 0."""
-    return probs * (grad - (grad * probs).sum(axis=-1, keepdims=True))
+def softmax_backward(probs: np.ndarray, grad: np.ndarray, *, inplace: bool = False) -> np.ndarray:
+    """Gradient through a row softmax: p * (g - sum(g * p)). Masked entries have p = 0, so get 0.
+
+    With `inplace`, `grad` is overwritten by the result."""
+    out = grad if inplace else grad.copy()
+    out -= (grad * probs).sum(axis=-1, keepdims=True)
+    out *= probs
+    return out
 
 
 class CausalSelfAttention(Layer):
@@ -79,8 +89,11 @@ class CausalSelfAttention(Layer):
         h, d = self.n_heads, c // self.n_heads
         qkv = x.reshape(b * t, c) @ self.params["W_qkv"].data + self.params["b_qkv"].data
         q, k, v = qkv.reshape(b, t, 3, h, d).transpose(2, 0, 3, 1, 4)  # each (B, H, T, d)
-        scale = 1.0 / np.sqrt(d)
-        probs = softmax((q @ k.transpose(0, 1, 3, 2)) * scale + self._mask(t, qkv.dtype))
+        scale = 1.0 / float(np.sqrt(d))  # a Python float: a NumPy float64 would promote float32 to float64
+        scores = q @ k.transpose(0, 1, 3, 2)
+        scores *= scale
+        scores += self._mask(t, scores.dtype)
+        probs = softmax(scores, inplace=True)
         heads = probs @ v  # (B, H, T, d)
         merged = heads.transpose(0, 2, 1, 3).reshape(b * t, c)
         self.cache = (x, q, k, v, probs, merged, scale)
@@ -95,7 +108,8 @@ class CausalSelfAttention(Layer):
         p["W_proj"].grad += merged.T @ g
         p["b_proj"].grad += g.sum(axis=0)
         d_heads = (g @ p["W_proj"].data.T).reshape(b, t, h, d).transpose(0, 2, 1, 3)
-        d_scores = softmax_backward(probs, d_heads @ v.transpose(0, 1, 3, 2)) * scale
+        d_scores = softmax_backward(probs, d_heads @ v.transpose(0, 1, 3, 2), inplace=True)
+        d_scores *= scale
         dq = d_scores @ k
         dk = d_scores.transpose(0, 1, 3, 2) @ q
         dv = probs.transpose(0, 1, 3, 2) @ d_heads

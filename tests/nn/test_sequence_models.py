@@ -106,3 +106,16 @@ def test_tinygpt_generation_beyond_its_context_and_bad_inputs():
         model.forward(np.array([[7]]))
     with pytest.raises(ValueError, match="prompt"):
         model.generate(np.zeros((1, 0), dtype=int), 3, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_float32_stays_float32_end_to_end(kind):
+    """A stray float64 (e.g. a NumPy scalar) would silently double the cost of every later layer."""
+    model = make(kind, np.random.default_rng(11))
+    idx, targets = tiny_batch(np.random.default_rng(12))
+    loss = SequenceCrossEntropy()
+    logits = model.forward(idx)
+    loss(logits, targets)
+    model.backward(loss.backward())
+    assert logits.dtype == np.float32
+    assert all(p.data.dtype == p.grad.dtype == np.float32 for p in model.parameters())
