@@ -154,6 +154,8 @@ class LabProcess:
                 item = self.result
             elif isinstance(item, (Finished, Failed)):
                 with self._settle_lock:
+                    if self.result is not None:  # cancel() settled it meanwhile: that stands
+                        return
                     self._finish(item)
             yield item  # type: ignore[misc]
 
