@@ -75,21 +75,24 @@ class Recurrent(Layer):
         state = self._check_state(initial_state, batch, x.dtype)
         w_h = self.params["W_h"].data
         b_h = self.params["b_h"].data if self.hidden_bias else None
+        # Time-major (T, B, ...) inside, so every per-step slice is one contiguous block.
+        x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))
         # All T input projections in one matmul, outside the time loop.
-        xp = (x.reshape(batch * steps, -1) @ self.params["W_x"].data + self.params["b"].data)
-        xp = xp.reshape(batch, steps, -1)
-        hs = np.empty((batch, steps, self.hidden_size), dtype=xp.dtype)
-        h_prev = np.empty_like(hs)
+        xp = (x_tm.reshape(steps * batch, -1) @ self.params["W_x"].data + self.params["b"].data)
+        xp = xp.reshape(steps, batch, -1)
+        hs = np.empty((steps + 1, batch, self.hidden_size), dtype=xp.dtype)  # hs[t] is h_{t-1}
+        hs[0] = state[0]
         caches = []
         for t in range(steps):
-            h_prev[:, t] = state[0]
-            hp = state[0] @ w_h if b_h is None else state[0] @ w_h + b_h
-            state, cache = self._step(xp[:, t], hp, state)
-            hs[:, t] = state[0]
+            hp = hs[t] @ w_h
+            if b_h is not None:
+                hp += b_h
+            state, cache = self._step(xp[t], hp, state)
+            hs[t + 1] = state[0]
             caches.append(cache)
         self.final_state = state
-        self.cache = (x, h_prev, caches)
-        return hs
+        self.cache = (x_tm, hs, caches)
+        return hs[1:].transpose(1, 0, 2)
 
     def _check_input(self, x: np.ndarray) -> tuple[int, int]:
         if x.ndim != 3 or x.shape[2] != self.input_size:
@@ -113,46 +116,45 @@ class Recurrent(Layer):
     # -- backward --------------------------------------------------------------------------------
     def backward(self, grad_out: np.ndarray, grad_final_state: State | None = None) -> np.ndarray:
         """Back-propagate through every time step; `grad_final_state` adds a gradient on the last state."""
-        x, h_prev, caches = self.cache
-        batch, steps, _ = grad_out.shape
+        x_tm, hs, caches = self.cache
+        steps, batch = len(caches), grad_out.shape[0]
         w_h = self.params["W_h"].data
-        dxp = np.empty((batch, steps, self.n_gates * self.hidden_size), dtype=grad_out.dtype)
+        grad_tm = np.ascontiguousarray(grad_out.transpose(1, 0, 2))
+        dxp = np.empty((steps, batch, self.n_gates * self.hidden_size), dtype=grad_out.dtype)
         dhp = np.empty_like(dxp) if self.hidden_bias else dxp
-        dstate = tuple(np.zeros_like(grad_out[:, 0]) for _ in range(self.n_state))
+        dstate = tuple(np.zeros_like(grad_tm[0]) for _ in range(self.n_state))
         if grad_final_state is not None:
             dstate = tuple(d + g for d, g in zip(dstate, grad_final_state))
         for t in reversed(range(steps)):
-            dstate = (dstate[0] + grad_out[:, t],) + dstate[1:]
-            dxp_t, dhp_t, dprev = self._step_back(dstate, caches[t])
-            dxp[:, t] = dxp_t
-            if self.hidden_bias:
-                dhp[:, t] = dhp_t
-            dh_prev = dhp_t @ w_h.T
+            dstate = (dstate[0] + grad_tm[t],) + dstate[1:]
+            dprev = self._step_back(dstate, caches[t], dxp[t], dhp[t])
+            dh_prev = dhp[t] @ w_h.T
             if dprev[0] is not None:
                 dh_prev += dprev[0]
             dstate = (dh_prev,) + dprev[1:]
         self.grad_initial_state = dstate
-        return self._accumulate(x, h_prev, dxp, dhp)
+        return self._accumulate(x_tm, hs[:-1], dxp, dhp)
 
-    def _accumulate(self, x: np.ndarray, h_prev: np.ndarray, dxp: np.ndarray, dhp: np.ndarray) -> np.ndarray:
-        """Weight gradients for all steps at once (one matmul each); returns the input gradient."""
-        batch, steps, width = dxp.shape
+    def _accumulate(self, x_tm: np.ndarray, h_prev: np.ndarray, dxp: np.ndarray, dhp: np.ndarray) -> np.ndarray:
+        """Weight gradients for all steps at once (one matmul each); returns the input gradient (B, T, D)."""
+        steps, batch, width = dxp.shape
         flat_dxp, flat_dhp = dxp.reshape(-1, width), dhp.reshape(-1, width)
         p = self.params
-        p["W_x"].grad += x.reshape(batch * steps, -1).T @ flat_dxp
-        p["W_h"].grad += h_prev.reshape(batch * steps, -1).T @ flat_dhp
+        p["W_x"].grad += x_tm.reshape(steps * batch, -1).T @ flat_dxp
+        p["W_h"].grad += h_prev.reshape(steps * batch, -1).T @ flat_dhp
         p["b"].grad += flat_dxp.sum(axis=0)
         if self.hidden_bias:
             p["b_h"].grad += flat_dhp.sum(axis=0)
-        return (flat_dxp @ p["W_x"].data.T).reshape(x.shape)
+        return (flat_dxp @ p["W_x"].data.T).reshape(steps, batch, -1).transpose(1, 0, 2)
 
     # -- the cell --------------------------------------------------------------------------------
     def _step(self, xp: np.ndarray, hp: np.ndarray, state: State) -> tuple[State, tuple]:
         """One step: input projection xp and hidden projection hp (B, G*H) -> new state, cache."""
         raise NotImplementedError
 
-    def _step_back(self, dstate: State, cache: tuple) -> tuple[np.ndarray, np.ndarray, tuple]:
-        """Gradient of one step: (d xp, d hp, d previous state except the path through W_h or None)."""
+    def _step_back(self, dstate: State, cache: tuple, dxp: np.ndarray, dhp: np.ndarray) -> tuple:
+        """Gradient of one step: writes d xp and d hp (B, G*H; the same array unless the cell has a
+        hidden bias) and returns d previous state, except the path through W_h (None if nothing else)."""
         raise NotImplementedError
 
 
@@ -163,10 +165,10 @@ class RNN(Recurrent):
         h = np.tanh(xp + hp)
         return (h,), (h,)
 
-    def _step_back(self, dstate, cache):
+    def _step_back(self, dstate, cache, dxp, dhp):
         (h,) = cache
-        da = dstate[0] * (1.0 - h * h)
-        return da, da, (None,)
+        np.multiply(dstate[0], 1.0 - h * h, out=dxp)
+        return (None,)
 
 
 class LSTM(Recurrent):
@@ -194,20 +196,16 @@ class LSTM(Recurrent):
         tanh_c = np.tanh(c)
         return (o * tanh_c, c), (i, f, o, g, c_prev, tanh_c)
 
-    def _step_back(self, dstate, cache):
+    def _step_back(self, dstate, cache, dxp, dhp):
         dh, dc = dstate
         i, f, o, g, c_prev, tanh_c = cache
+        n = self.hidden_size
         dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
-        da = np.concatenate(
-            [
-                dc * g * i * (1.0 - i),
-                dc * c_prev * f * (1.0 - f),
-                dh * tanh_c * o * (1.0 - o),
-                dc * i * (1.0 - g * g),
-            ],
-            axis=1,
-        )
-        return da, da, (None, dc * f)
+        dxp[:, :n] = dc * g * i * (1.0 - i)
+        dxp[:, n : 2 * n] = dc * c_prev * f * (1.0 - f)
+        dxp[:, 2 * n : 3 * n] = dh * tanh_c * o * (1.0 - o)
+        dxp[:, 3 * n :] = dc * i * (1.0 - g * g)
+        return (None, dc * f)
 
 
 class GRU(Recurrent):
@@ -229,15 +227,17 @@ class GRU(Recurrent):
         h = n + z * (h_prev - n)
         return (h,), (r, z, n, hn, h_prev)
 
-    def _step_back(self, dstate, cache):
+    def _step_back(self, dstate, cache, dxp, dhp):
         (dh,) = dstate
         r, z, n, hn, h_prev = cache
+        n_h = self.hidden_size
         dan = dh * (1.0 - z) * (1.0 - n * n)
-        dar = dan * hn * r * (1.0 - r)
-        daz = dh * (h_prev - n) * z * (1.0 - z)
-        dxp = np.concatenate([dar, daz, dan], axis=1)
-        dhp = np.concatenate([dar, daz, dan * r], axis=1)
-        return dxp, dhp, (dh * z,)
+        dxp[:, :n_h] = dan * hn * r * (1.0 - r)
+        dxp[:, n_h : 2 * n_h] = dh * (h_prev - n) * z * (1.0 - z)
+        dxp[:, 2 * n_h :] = dan
+        dhp[:, : 2 * n_h] = dxp[:, : 2 * n_h]
+        np.multiply(dan, r, out=dhp[:, 2 * n_h :])
+        return (dh * z,)
 
 
 CELLS: dict[str, type[Recurrent]] = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
