@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from datetime import date
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable
 
 from textual import work
@@ -24,7 +26,7 @@ from textual.command import Hit, Hits, Provider
 from textual.worker import get_current_worker
 
 from planner.tui.live_run import LiveRun
-from planner.tui.messages import RunEnded, RunEvents, RunStarted
+from planner.tui.messages import ImplementGraded, RunEnded, RunEvents, RunStarted
 
 LAST_LEARNER_KEY = "last_learner"
 
@@ -77,6 +79,10 @@ class PathLabApp(App[None]):
         self._run_dirty = False
         self._progress_cache: dict[str, Any] | None = None
         self.today: Callable[[], date] = date.today  # replaceable, so dated screens can be snapshotted
+        self.workspace: Path | None = None  # implement mode's folder; None: planner.implement's default
+        self.grading: tuple[str, str] | None = None  # (lab, node) being graded: one grading at a time
+        self.grading_started = 0.0  # time.monotonic() when it began
+        self._grade_again = False
 
     # ---- start-up and learners -------------------------------------------------------------
 
@@ -201,6 +207,59 @@ class PathLabApp(App[None]):
         from planner.tui.screens.lab import LabScreen
 
         self.push_screen(LabScreen(lab_id, node_id))
+
+    def open_implement(self, lab_id: str, node_id: str) -> None:
+        from planner.tui.screens.implement import ImplementScreen
+
+        self.push_screen(ImplementScreen(lab_id, node_id))
+
+    # ---- implement mode: grading the learner's own file ------------------------------------------
+
+    def start_grading(self, lab_id: str, node_id: str, *, again_if_busy: bool = False) -> bool:
+        """Grade the learner's file on a daemon thread; the result comes back as `ImplementGraded`.
+
+        One grading at a time: while one runs, `again_if_busy` (a watched file changed) queues one more
+        round for when it ends; a key press is told to wait. A daemon thread, not a Textual worker,
+        because the sandbox cannot be interrupted: quitting must not wait for it (the attempt row, left
+        `running`, is marked interrupted on the next start, as a lab run's would be).
+        """
+        if self.grading is not None:
+            self._grade_again = self._grade_again or again_if_busy
+            if not again_if_busy:
+                self.notify(f"Still grading {self.grading[0]}; the result is on its way.")
+            return False
+        from planner.tui.implement_job import grade_in_thread
+
+        self.grading, self._grade_again = (lab_id, node_id), False
+        self.grading_started = time.monotonic()
+        job = (self.store.path, self.curriculum, self.service.runner_factory, self.learner, lab_id, node_id,
+               self.workspace)
+
+        def run() -> None:
+            try:
+                message = ImplementGraded(lab_id, result=grade_in_thread(*job))
+            except Exception as exc:  # no file, unreadable, the sandbox would not start: say so
+                message = ImplementGraded(lab_id, error=str(exc) or type(exc).__name__)
+            self.post_message(message)
+
+        threading.Thread(target=run, name=f"grade {lab_id}", daemon=True).start()
+        return True
+
+    def on_implement_graded(self, message: ImplementGraded) -> None:
+        lab_id, node_id = self.grading or (message.lab_id, None)
+        self.grading = None
+        self.invalidate_progress()
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_graded", None)
+            if show is not None and screen.is_mounted:
+                show(message)
+        if message.error:
+            self.notify(message.error, title="Grading", severity="error", timeout=8)
+        else:
+            self.notify(outcome_summary(self.curriculum, lab_id, message.result.outcome), title="Your code",
+                        timeout=6)
+        if self._grade_again and node_id is not None:
+            self.start_grading(lab_id, node_id)
 
     # ---- the lab run ------------------------------------------------------------------------
 

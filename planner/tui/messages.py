@@ -32,3 +32,22 @@ class RunEnded(Message):
         super().__init__()
         self.outcome = outcome
         self.error = error
+
+
+class ImplementGraded(Message):
+    """A grading of the learner's own file is over: `result` is an `ImplementResult`, or `error` says why
+    there is none (no file yet, the sandbox could not start)."""
+
+    def __init__(self, lab_id: str, result: Any = None, error: str | None = None) -> None:
+        super().__init__()
+        self.lab_id = lab_id
+        self.result = result
+        self.error = error
+
+
+class FileChanged(Message):
+    """The watched file's content changed (posted by the watch worker; the screen grades again)."""
+
+    def __init__(self, code_hash: str) -> None:
+        super().__init__()
+        self.code_hash = code_hash

@@ -53,6 +53,7 @@ class NodeScreen(Screen[None]):
         Binding("3", "tab('lab')", "Lab"),
         Binding("s", "start_quiz", "Start quiz"),
         Binding("r", "open_lab", "Open lab"),
+        Binding("w", "implement", "Write it yourself"),
     ]
 
     def __init__(self, node_id: str) -> None:
@@ -85,6 +86,8 @@ class NodeScreen(Screen[None]):
                     yield Markdown(id="lab-description")
                     with Horizontal(classes="actions"):
                         yield Button("Open lab (r)", id="open-lab", variant="primary", disabled=node.lab is None)
+                        if self.has_implement:
+                            yield Button("Write it yourself (w)", id="implement")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -145,6 +148,22 @@ class NodeScreen(Screen[None]):
         from planner.tui.screens.quiz import QuizScreen
 
         app.push_screen(QuizScreen(self.node_id))
+
+    @property
+    def has_implement(self) -> bool:
+        """Whether the node's lab has implement mode (the learner writes the network's functions)."""
+        from labs.implement import TASKS
+
+        return self.node.lab in TASKS
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Show `w` in the footer only where there is something to write."""
+        return self.has_implement if action == "implement" else True
+
+    @on(Button.Pressed, "#implement")
+    def action_implement(self) -> None:
+        if self.has_implement:
+            self.app.open_implement(self.node.lab, self.node_id)  # type: ignore[attr-defined]
 
     @on(Button.Pressed, "#open-lab")
     def action_open_lab(self) -> None:

@@ -1,0 +1,74 @@
+"""Implement mode's blocking work, for the app's background threads (no Textual here).
+
+Grading runs the learner's file in a sandboxed child for up to a minute or so, so the app does it off
+the UI thread. SQLite connections belong to the thread that opened them, so each grading opens its own
+`Store` on the app's database, records through `planner.implement.grade`, and closes it. The result comes
+back as a `service.LabOutcome`, so the grade widget draws it exactly as it draws a lab run (checks,
+first failure first, mastery change, what it unlocked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from planner.service import LabOutcome, Service
+
+
+class ImplementResult(BaseModel):
+    """One grading of the learner's file: the outcome as a run would have it, and what their code printed."""
+
+    outcome: LabOutcome
+    output: str
+    code_hash: str
+
+
+def file_hash(path: Path) -> str | None:
+    """sha256 of the file's bytes; None while it does not exist or cannot be read (an editor mid-save)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def grade_in_thread(db_path: Path, curriculum: Any, runner_factory: Any, learner: Any, lab_id: str,
+                    node_id: str, workspace: Path | None) -> ImplementResult:
+    """Grade and record one implement attempt over a connection of this thread's own.
+
+    Raises `planner.implement.WorkspaceError` (no file yet, unreadable) for the caller to show.
+    """
+    from labs.grading import Grade
+    from labs.implement import get_task
+    from planner.implement import grade
+    from planner.store import Store
+
+    service = Service(Store.open(db_path), curriculum, runner_factory=runner_factory)
+    try:
+        before = service.progress(learner)
+        graded = grade(service.store, learner, lab_id, node_id, workspace)
+        after = service.progress(learner)
+    finally:
+        service.store.close()
+    unlocked, completed = progress_changes(before, after)
+    outcome = LabOutcome(
+        attempt_id=graded.attempt_id, lab_id=lab_id, node_id=node_id, status=graded.status,
+        score=graded.score, passed=graded.passed, metrics=graded.metrics, feedback=graded.feedback,
+        grade=Grade(score=graded.score, passed=graded.passed, pass_mark=get_task(lab_id).pass_mark,
+                    checks=graded.checks),
+        duration_s=graded.duration_s,
+        mastery_before=before[node_id].mastery if node_id in before else "none",
+        mastery_after=after[node_id].mastery if node_id in after else "none",
+        unlocked=unlocked, completed=completed)
+    return ImplementResult(outcome=outcome, output=graded.output, code_hash=graded.code_hash)
+
+
+def progress_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(nodes that unlocked, nodes that completed) between two progress snapshots, as a lab run reports."""
+    unlocked = [n for n, p in after.items()
+                if n in before and before[n].state == "locked" and p.state not in ("locked", "completed")]
+    completed = [n for n, p in after.items()
+                 if p.state == "completed" and (n not in before or before[n].state != "completed")]
+    return unlocked, completed

@@ -1,0 +1,252 @@
+"""Write it yourself: implement mode for a lab. The learner writes the network's functions in their own
+editor; this screen writes the scaffold, grades the file in the sandbox (the same grade view as a run,
+first failure first), reveals hints one at a time, watches the file to grade again on every save, and
+shows the reference solution once their own code has passed.
+
+Grading belongs to the app (`PathLabApp.start_grading`, one at a time, on its own thread and database
+connection), so leaving this screen does not lose a result. Watching belongs to this screen: it stops
+when the learner leaves.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.markup import escape
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Header, Static
+from textual.worker import get_current_worker
+
+from planner.tui.implement_job import file_hash
+from planner.tui.messages import FileChanged, ImplementGraded
+from planner.tui.symbols import format_duration
+from planner.tui.widgets.grade_view import outcome_markup
+
+WATCH_POLL_S = 0.5
+"""how often the watched file's content hash is read: a save is graded within this long"""
+OUTPUT_LINES = 12
+"""lines of the learner's own prints shown under the grade"""
+
+
+class ImplementScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("w", "write", "Write scaffold"),
+        Binding("g", "grade", "Grade"),
+        Binding("n", "hint", "Hint"),
+        Binding("t", "watch", "Watch"),
+        Binding("s", "solution", "Solution"),
+    ]
+
+    def __init__(self, lab_id: str, node_id: str) -> None:
+        super().__init__()
+        from labs.catalog import get_lab
+        from labs.implement import get_task
+
+        self.implement_task = get_task(lab_id)
+        self.title_text = get_lab(lab_id).title
+        self.lab_id, self.node_id = lab_id, node_id
+        self.hints: dict[int, str] = {}
+        self.watching = False
+
+    @property
+    def path(self) -> Path:
+        from planner.implement import learner_file
+
+        return learner_file(self.lab_id, self.app.workspace)  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="impl-head")
+        with Horizontal(id="impl-actions"):
+            yield Button("Write scaffold w", id="write", variant="primary", compact=True)
+            yield Button("Grade g", id="grade", compact=True)
+            yield Button("Hint n", id="hint", compact=True)
+            yield Button("Watch t: off", id="watch", compact=True)
+            yield Button("Solution s", id="solution", compact=True)
+        yield Static(id="impl-status")
+        with VerticalScroll(id="impl-hints", classes="panel"):
+            yield Static(id="impl-hints-text")
+        with VerticalScroll(id="impl-result", classes="panel"):
+            yield Static("No grade yet: write the functions, then press g.", id="impl-result-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#impl-hints").border_title = "Hints"
+        self.query_one("#impl-hints").display = False
+        self.query_one("#impl-result").border_title = "Grade"
+        self.refresh_data()
+        self.set_interval(0.5, self._show_status)
+        self._show_status()
+
+    # ---- what the screen shows ------------------------------------------------------------------
+
+    def refresh_data(self) -> None:
+        """The head: the file and its state, the functions to write, and a note if the node is locked."""
+        app: Any = self.app
+        exists = self.path.exists()
+        state = "[$success]written[/]" if exists else "[$warning]not written yet: press w[/]"
+        lines = [f"[b]Write it yourself · {escape(self.title_text)}[/]  "
+                 f"[dim]every check must pass · a pass is mastery[/]",
+                 f"Your file: [b]{escape(str(self.path))}[/] ({state})",
+                 f"Write: {', '.join(f.name for f in self.implement_task.functions)}",
+                 "[dim]Edit it in any editor; g grades it, t grades it again on every save.[/]"]
+        entry = app.progress().get(self.node_id)
+        if entry is not None and entry.state == "locked":
+            lines.append("[$warning]This node is still locked:[/] your grade is recorded all the same.")
+        self.query_one("#impl-head", Static).update("\n".join(lines))
+
+    def _show_status(self) -> None:
+        app: Any = self.app
+        if app.grading is not None and app.grading[0] == self.lab_id:
+            text = (f"[b]Grading[/] in the sandbox: structure, values, gradients, then training · "
+                    f"{format_duration(time.monotonic() - app.grading_started)}")
+        elif self.watching:
+            text = f"[b]Watching[/] {escape(self.path.name)}: every save is graded (t stops)."
+        else:
+            text = ""
+        status = self.query_one("#impl-status", Static)
+        status.update(text)
+        status.display = bool(text)
+
+    def show_graded(self, message: ImplementGraded) -> None:
+        """Draw a finished grading in the grade view a lab run uses; the app calls this."""
+        if message.lab_id != self.lab_id:
+            return
+        self.refresh_data()
+        self._show_status()
+        if message.error:
+            self.query_one("#impl-result-text", Static).update(f"[$error]Could not grade:[/] {escape(message.error)}")
+            return
+        text = outcome_markup(message.result.outcome, self.app.curriculum)  # type: ignore[attr-defined]
+        output = message.result.output.strip().splitlines()
+        if output:
+            shown = output[-OUTPUT_LINES:]
+            text += "\n\n[b]Your code printed[/]" + (f" [dim](last {len(shown)} lines)[/]" if len(output) > len(shown) else "")
+            text += "\n" + "\n".join(f"[dim]│[/] {escape(line)}" for line in shown)
+        self.query_one("#impl-result-text", Static).update(text)
+        self.query_one("#impl-result", VerticalScroll).scroll_home(animate=False)
+
+    # ---- actions --------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#write")
+    def action_write(self) -> None:
+        """Write the scaffold; over an existing file only after asking (the old one is kept as .bak)."""
+        path = self.path
+        if not path.exists():
+            self._write(force=False)
+            return
+        from planner.tui.screens.confirm import ConfirmScreen
+
+        question = (f"[b]{escape(str(path))}[/] already exists.\n\nReplace it with a fresh scaffold? "
+                    f"Your file is kept beside it as {escape(path.name)}.<date-time>.bak.")
+        self.app.push_screen(ConfirmScreen(question, yes="Replace", no="Keep mine"),
+                             lambda replace: self._write(force=True) if replace else None)
+
+    def _write(self, *, force: bool) -> None:
+        from planner.implement import WorkspaceError, start
+
+        try:
+            started = start(self.lab_id, self.app.workspace, force=force)  # type: ignore[attr-defined]
+        except WorkspaceError as exc:
+            self.notify(str(exc), title="Scaffold", severity="error", timeout=8)
+            return
+        kept = f"\nYour previous file is kept as {started.backup.name}." if started.backup else ""
+        self.notify(f"Wrote {started.path}.{kept}", title="Scaffold", timeout=6)
+        self.refresh_data()
+
+    @on(Button.Pressed, "#grade")
+    def action_grade(self) -> None:
+        if not self.path.exists():
+            self.notify("There is no file to grade yet: press w to write the scaffold.", severity="warning")
+            return
+        self._start_grading(again_if_busy=False)
+
+    def _start_grading(self, *, again_if_busy: bool) -> None:
+        if self.app.start_grading(self.lab_id, self.node_id, again_if_busy=again_if_busy):  # type: ignore[attr-defined]
+            self._show_status()
+
+    @on(Button.Pressed, "#hint")
+    def action_hint(self) -> None:
+        from planner.implement import next_hint
+
+        hint = next_hint(self.lab_id, self.app.workspace)  # type: ignore[attr-defined]
+        if hint.number in self.hints and hint.number == hint.total:
+            self.notify(f"That was the last hint ({hint.total} of {hint.total}).")
+        self.hints[hint.number] = hint.text
+        panel = self.query_one("#impl-hints", VerticalScroll)
+        panel.display = True
+        panel.border_title = f"Hints · {max(self.hints)} of {hint.total}"
+        self.query_one("#impl-hints-text", Static).update(
+            "\n".join(f"[b]{n}.[/] {escape(text)}" for n, text in sorted(self.hints.items())))
+        panel.scroll_end(animate=False)
+
+    @on(Button.Pressed, "#watch")
+    def action_watch(self) -> None:
+        """Toggle watching: on grades once now (if there is a file), then on every change of its content."""
+        self.watching = not self.watching
+        self.query_one("#watch", Button).label = f"Watch t: {'on' if self.watching else 'off'}"
+        if self.watching:
+            self._watch(self.path, file_hash(self.path))
+            if self.path.exists():
+                self._start_grading(again_if_busy=True)
+        else:
+            self.workers.cancel_group(self, "watch")
+        self._show_status()
+
+    @work(thread=True, exclusive=True, group="watch", exit_on_error=False, name="watch file")
+    def _watch(self, path: Path, last: str | None) -> None:
+        """Worker thread: read the file's hash every WATCH_POLL_S; post `FileChanged` when it differs."""
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            time.sleep(WATCH_POLL_S)
+            current = file_hash(path)
+            if current is not None and current != last:  # None: gone or mid-save; look again next time
+                last = current
+                self.post_message(FileChanged(current))
+
+    def on_file_changed(self, message: FileChanged) -> None:
+        if self.watching:
+            self.refresh_data()
+            self._start_grading(again_if_busy=True)
+
+    @on(Button.Pressed, "#solution")
+    def action_solution(self) -> None:
+        from planner.implement import SolutionLocked, solution
+
+        app: Any = self.app
+        try:
+            source = solution(app.store, app.learner, self.lab_id)
+        except SolutionLocked:
+            self.notify("The reference solution opens once your own file passes every check. "
+                        "Stuck? n reveals a hint.", title="Solution", severity="warning", timeout=6)
+            return
+        app.push_screen(SolutionScreen(self.lab_id, source))
+
+
+class SolutionScreen(ModalScreen[None]):
+    """The reference solution, highlighted and scrollable, to compare with the learner's own."""
+
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", key_display="esc")]
+
+    def __init__(self, lab_id: str, source: str) -> None:
+        super().__init__()
+        self.lab_id, self.source = lab_id, source
+
+    def compose(self) -> ComposeResult:
+        from rich.syntax import Syntax
+
+        with VerticalScroll(id="solution-body"):
+            yield Static(Syntax(self.source, "python", line_numbers=True, word_wrap=True,
+                                background_color="default"))
+
+    def on_mount(self) -> None:
+        body = self.query_one("#solution-body")
+        body.border_title = f"Reference solution · {self.lab_id}"
+        body.focus()

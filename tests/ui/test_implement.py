@@ -1,0 +1,122 @@
+"""Implement mode in the app, by keys: write the scaffold, grade it, replace it with the reference
+solution, grade again; watch mode; asking before a file is replaced; the solution only after a pass.
+Grading is real (the sandboxed child, under a second for ffnn-digits); the database says what was recorded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labs.implement import get_task, solution_source
+
+from .helpers import SIZE, wait_for
+
+LAB, NODE = "ffnn-digits", "ffnn"
+
+
+def _app(make, tmp_path: Path):
+    app = make()
+    app.workspace = tmp_path / "workspace"
+    return app
+
+
+async def _open(app, pilot) -> None:
+    """From the node's Lab tab, the way a learner gets there."""
+    await pilot.pause()
+    app.open_node(NODE)
+    await pilot.pause()
+    await pilot.press("3", "w")
+    await pilot.pause()
+    assert type(app.screen).__name__ == "ImplementScreen"
+
+
+def _result(app) -> str:
+    return str(app.screen.query_one("#impl-result-text").render())
+
+
+async def _grade(app, pilot) -> None:
+    await pilot.press("g")
+    await pilot.pause()
+    await wait_for(pilot, lambda: app.grading is None, timeout=30)
+
+
+async def test_scaffold_fails_clearly_then_the_reference_passes_and_masters_the_node(make, ada, ui_store, tmp_path):
+    app = _app(make, tmp_path)
+    file = tmp_path / "workspace" / get_task(LAB).filename
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(app, pilot)
+        assert str(file) in str(app.screen.query_one("#impl-head").render())
+        await pilot.press("w")
+        await pilot.pause()
+        assert "def linear_forward" in file.read_text()
+
+        await _grade(app, pilot)
+        first = _result(app)
+        assert "Not passed" in first and "0/100" in first
+        assert first.index("✗") < first.index("none of the 6 functions is written yet")
+
+        file.write_text(solution_source(LAB))
+        await _grade(app, pilot)
+        assert "Passed" in _result(app) and "100/100" in _result(app)
+        assert app.progress()[NODE].mastery == "mastered"
+
+        await pilot.press("s")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "SolutionScreen"
+    failed, passed = sorted(ui_store.attempts(ada.id, lab_id=LAB), key=lambda a: a.id)
+    assert (failed.mode, failed.status, failed.score) == ("implement", "failed", 0)
+    assert (passed.mode, passed.status, passed.passed) == ("implement", "passed", True)
+    assert failed.code_hash != passed.code_hash
+
+
+async def test_replacing_an_existing_file_asks_and_keeps_a_backup(make, ada, tmp_path):
+    app = _app(make, tmp_path)
+    file = tmp_path / "workspace" / get_task(LAB).filename
+    file.parent.mkdir()
+    file.write_text("# my own work\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        await pilot.press("n")  # keep mine
+        await pilot.pause()
+        assert file.read_text() == "# my own work\n"
+        await pilot.press("w", "y")
+        await pilot.pause()
+    [backup] = file.parent.glob(f"{file.name}.*.bak")
+    assert backup.read_text() == "# my own work\n"
+    assert "def linear_forward" in file.read_text()
+
+
+async def test_the_solution_stays_closed_before_a_pass_and_hints_come_one_at_a_time(make, ada, tmp_path):
+    app = _app(make, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ImplementScreen"
+        assert any("passes every check" in n.message for n in app._notifications)
+        await pilot.press("n", "n")
+        await pilot.pause()
+        hints = str(app.screen.query_one("#impl-hints-text").render())
+        assert "1." in hints and "2." in hints and "3." not in hints
+
+
+async def test_watch_grades_again_when_the_file_changes(make, ada, ui_store, tmp_path):
+    app = _app(make, tmp_path)
+    file = tmp_path / "workspace" / get_task(LAB).filename
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(app, pilot)
+        await pilot.press("w", "t")  # write, then watch: grades once at once
+        await pilot.pause()
+        await wait_for(pilot, lambda: app.grading is None and len(ui_store.attempts(ada.id)) == 1, timeout=30)
+        file.write_text(solution_source(LAB))
+        await wait_for(pilot, lambda: app.grading is None and len(ui_store.attempts(ada.id)) == 2, timeout=30)
+        assert "Passed" in _result(app)
+        await pilot.press("t")  # stop watching: a further change is not graded
+        await pilot.pause(0.1)
+        file.write_text(file.read_text() + "\n# a comment\n")
+        await pilot.pause(1.2)
+        assert len(ui_store.attempts(ada.id)) == 2
+        assert not [w for w in app.screen.workers if w.group == "watch" and not w.is_finished]
