@@ -77,7 +77,7 @@ def _note_if_locked(app: AppContext, lab_id: str, name: str | None) -> None:
 @click.argument("lab_id", metavar="LAB")
 @LEARNER_OPTION
 @DIR_OPTION
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (keys in this command's module doc).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (keys in the README).")
 @click.option("--watch", is_flag=True, help="Grade again whenever the file changes (Ctrl-C to stop).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(1, 3600), default=DEFAULT_TIMEOUT_S,
               show_default=True, help="Seconds before grading is stopped.")

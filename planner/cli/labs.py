@@ -6,7 +6,7 @@
 
 `lab run` exit codes: 0 passed, 1 failed, cancelled or errored, 2 usage (unknown lab, a bad --set, a
 locked lab without --practice). On a terminal it shows a live progress bar; Ctrl-C cancels the run and
-records it as `cancelled`. With --json it prints one object (keys in docs/cli-json.md) and nothing else.
+records it as `cancelled`. With --json it prints one object (keys in the README, section --json) and nothing else.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _maybe_learner(app: AppContext, name: str | None):
 
 @lab.command("list")
 @click.option("--learner", "name", help="Show lock state and best score for this learner.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (see docs/cli-json.md).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (keys in the README).")
 @pass_app
 def list_labs(app: AppContext, name: str | None, as_json: bool) -> None:
     """Every lab with its node; for a learner, whether it is locked and the best score so far."""

@@ -42,7 +42,7 @@ def add(app: AppContext, name: str, role: str | None, hours_per_week: float | No
 
 
 @learner.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (see docs/cli-json.md).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (keys in the README).")
 @pass_app
 def list_(app: AppContext, as_json: bool) -> None:
     """List learners."""

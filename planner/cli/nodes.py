@@ -14,7 +14,7 @@ STATE_MARK = {"completed": "[x]", "in_progress": "[~]", "available": "[ ]", "loc
 
 
 def node_rows(app: AppContext, learner) -> list[dict[str, Any]]:
-    """One JSON-ready dict per node, in curriculum order (keys documented in docs/cli-json.md)."""
+    """One JSON-ready dict per node, in curriculum order (keys documented in the README, section --json)."""
     progress = app.progress(learner)
     rows = []
     for node in app.curriculum.nodes.values():
@@ -31,7 +31,7 @@ def node_rows(app: AppContext, learner) -> list[dict[str, Any]]:
 
 @click.command()
 @click.option("--learner", "name", help="Whose progress (may be left out when only one learner exists).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (see docs/cli-json.md).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (keys in the README).")
 @pass_app
 def nodes(app: AppContext, name: str | None, as_json: bool) -> None:
     """Every node with its state, mastery and best score for a learner."""

@@ -2,7 +2,7 @@
 
 Both are thin: they resolve the learner, derive progress, call `planner.plan` and print. Without any
 learner yet, they plan for a fresh start, so a newcomer can ask what a role would take before signing up.
-The --json keys are documented in docs/cli-json.md.
+The --json keys are documented in the README, section --json.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def plan_data(app: AppContext, name: str | None, role: str | None, hours: float 
 @click.option("--learner", "name", help="Whose plan (may be left out when only one learner exists).")
 @click.option("--role", help="Target role id (default: the learner's target role).")
 @click.option("--hours-per-week", "hours", type=HOURS, help="Study hours per week (default: the learner's).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (see docs/cli-json.md).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (keys in the README).")
 @pass_app
 def plan(app: AppContext, name: str | None, role: str | None, hours: float | None, as_json: bool) -> None:
     """What to do next, the path to a role with its hours, and the projected date."""
@@ -124,7 +124,7 @@ def roles_data(app: AppContext, name: str | None) -> dict[str, Any]:
 
 @click.command()
 @click.option("--learner", "name", help="Whose readiness (default: the only learner, if there is one).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (see docs/cli-json.md).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (keys in the README).")
 @pass_app
 def roles(app: AppContext, name: str | None, as_json: bool) -> None:
     """Every career role, what it requires, and the learner's readiness for it."""

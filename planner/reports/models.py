@@ -3,7 +3,7 @@
 `build_report_data` (data.py) gathers these from the store, curriculum, progress and plan once; the
 Markdown, HTML, JSON and CSV renderers are pure functions of a `ReportData`, so they can be tested
 without a database and never disagree about a number. The JSON report *is* this model dumped, so
-field names here are a public contract (see report.schema.json and docs/cli-json.md): add fields,
+field names here are a public contract (see report.schema.json and the README, section --json): add fields,
 never rename them, and bump `SCHEMA_VERSION` when a change would break a reader.
 """
 
