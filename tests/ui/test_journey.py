@@ -149,3 +149,25 @@ async def test_export_writes_the_chosen_format_where_asked(make, ada, tmp_path: 
         await pilot.pause()
     assert target.read_text().lstrip().startswith("{")
     assert "Ada" in target.read_text()
+
+
+async def test_two_numeric_questions_in_a_row_each_get_an_answer_box(make, ada, ui_store):
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        from planner.tui.screens.quiz import QuizScreen
+
+        app.push_screen(QuizScreen("backpropagation", seed=0))
+        await pilot.pause()
+        app.screen.query_one("#answer-multiple").focus()
+        await pilot.press("enter")  # nothing ticked: told to tick, still on question 1
+        await pilot.press("space", "enter", "enter")  # tick one, answer, next
+        await pilot.pause()
+        for typed in ("1", "0"):
+            await pilot.press(typed, "enter")
+            await pilot.pause()
+            assert "Correct" in str(app.screen.query_one("#quiz-feedback").render())
+            await pilot.press("enter")
+            await pilot.pause()
+    [attempt] = ui_store.quiz_attempts(ada.id, "backpropagation")
+    assert attempt.score > 0.5

@@ -67,13 +67,15 @@ class QuizScreen(Screen[None]):
                 yield Button("Next question", id="next", variant="primary")
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.query_one(VerticalScroll).border_title = self.app.curriculum.node(self.node_id).title  # type: ignore[attr-defined]
-        self._show_question()
+        await self._show_question()
 
     # ---- one question ---------------------------------------------------------------------------
 
-    def _show_question(self) -> None:
+    async def _show_question(self) -> None:
+        """Replace the answer widget; the old one is removed first (awaited), since two questions of
+        one kind in a row would otherwise mount a second widget with the same id."""
         question = self.quiz.questions[self.index]
         self.query_one("#quiz-count", Static).update(
             f"Question {self.index + 1} of {len(self.quiz.questions)} · {question.points:g} point(s)")
@@ -81,10 +83,10 @@ class QuizScreen(Screen[None]):
         self.query_one("#quiz-feedback", Static).update(self._hint(question))
         self.query_one("#next", Button).display = False
         holder = self.query_one("#quiz-answer", VerticalScroll)
-        holder.remove_children()
+        await holder.remove_children()
         holder.disabled = False
         widget = self._answer_widget(question)
-        holder.mount(widget)
+        await holder.mount(widget)
         self.call_after_refresh(widget.focus)
 
     @staticmethod
@@ -137,10 +139,10 @@ class QuizScreen(Screen[None]):
         button.focus()
 
     @on(Button.Pressed, "#next")
-    def _next(self) -> None:
+    async def _next(self) -> None:
         if self.index + 1 < len(self.quiz.questions):
             self.index += 1
-            self._show_question()
+            await self._show_question()
         else:
             self._finish()
 
