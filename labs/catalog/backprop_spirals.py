@@ -2,8 +2,9 @@
 
 The check runs on the untrained float64 network over a slice of the data; every parameter's analytic
 gradient is compared with central differences. Only then does training start, so a wrong backward pass
-is caught before it wastes a run. Calibrated: 32 tanh units, Adam 0.05, 300 full-batch steps reach
-0.99 train accuracy in well under a second.
+is caught before it wastes a run. Calibrated: 32 tanh units, gradient descent with momentum at 0.3,
+1000 full-batch steps reach 0.99 train accuracy in about a quarter of a second; a rate of 10 saturates
+the tanh units and fails.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ KINK_RADIUS = 0.05
 class Params(LabParams):
     hidden: int = Field(32, ge=1, le=256, description="units in the hidden layer")
     activation: SpiralActivation = Field("tanh", description="the hidden layer's non-linearity")
-    lr: float = Field(0.05, gt=0, le=10, description="learning rate (Adam, full batch)")
-    steps: int = Field(300, ge=1, le=5000, description="full-batch training steps")
+    lr: float = Field(0.3, gt=0, le=10, description="learning rate (gradient descent with momentum, full batch)")
+    steps: int = Field(1000, ge=1, le=5000, description="full-batch training steps")
 
 
 class BackpropSpiralsLab(Lab):

@@ -28,8 +28,8 @@ class Params(LabParams):
     val_fraction: float = Field(0.3, gt=0, lt=1, description="share of the points held out for validation")
     hidden: int = Field(32, ge=1, le=256, description="hidden units of the network")
     activation: SpiralActivation = Field("tanh", description="the network's non-linearity")
-    lr: float = Field(0.05, gt=0, le=10, description="learning rate of both models (Adam, full batch)")
-    steps: int = Field(300, ge=1, le=5000, description="training steps of each model")
+    lr: float = Field(0.3, gt=0, le=10, description="learning rate of both models (momentum GD, full batch)")
+    steps: int = Field(1000, ge=1, le=5000, description="training steps of each model")
 
 
 def wilson_interval(correct: int, n: int, z: float = Z95) -> tuple[float, float]:

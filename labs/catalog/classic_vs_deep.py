@@ -21,8 +21,8 @@ TARGET, MIN_GAP = 0.90, 0.30
 class Params(LabParams):
     hidden: int = Field(32, ge=1, le=256, description="hidden units of the neural network")
     activation: SpiralActivation = Field("tanh", description="the network's non-linearity")
-    lr: float = Field(0.05, gt=0, le=10, description="learning rate of both models (Adam, full batch)")
-    steps: int = Field(300, ge=1, le=5000, description="training steps of each model")
+    lr: float = Field(0.3, gt=0, le=10, description="learning rate of both models (momentum GD, full batch)")
+    steps: int = Field(1000, ge=1, le=5000, description="training steps of each model")
 
 
 class ClassicVsDeepLab(Lab):
