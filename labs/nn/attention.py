@@ -33,7 +33,7 @@ def softmax(scores: np.ndarray, *, inplace: bool = False) -> np.ndarray:
     e = scores if inplace else scores.copy()
     e -= e.max(axis=-1, keepdims=True)
     np.exp(e, out=e)
-    e /= e.sum(axis=-1, keepdims=True)
+    e *= 1.0 / e.sum(axis=-1, keepdims=True)  # one division per row, then a multiplication per entry
     return e
 
 
@@ -88,10 +88,12 @@ class CausalSelfAttention(Layer):
         b, t, c = x.shape
         h, d = self.n_heads, c // self.n_heads
         qkv = x.reshape(b * t, c) @ self.params["W_qkv"].data + self.params["b_qkv"].data
-        q, k, v = qkv.reshape(b, t, 3, h, d).transpose(2, 0, 3, 1, 4)  # each (B, H, T, d)
-        scale = 1.0 / float(np.sqrt(d))  # a Python float: a NumPy float64 would promote float32 to float64
+        # Scale the queries (T x d numbers) rather than the scores (T x T): a Python float, since a
+        # NumPy float64 scalar would promote float32 to float64 and double every later layer's cost.
+        scale = 1.0 / float(np.sqrt(d))
+        qkv[:, :c] *= scale
+        q, k, v = qkv.reshape(b, t, 3, h, d).transpose(2, 0, 3, 1, 4)  # each (B, H, T, d); q scaled
         scores = q @ k.transpose(0, 1, 3, 2)
-        scores *= scale
         scores += self._mask(t, scores.dtype)
         probs = softmax(scores, inplace=True)
         heads = probs @ v  # (B, H, T, d)
@@ -109,9 +111,9 @@ class CausalSelfAttention(Layer):
         p["b_proj"].grad += g.sum(axis=0)
         d_heads = (g @ p["W_proj"].data.T).reshape(b, t, h, d).transpose(0, 2, 1, 3)
         d_scores = softmax_backward(probs, d_heads @ v.transpose(0, 1, 3, 2), inplace=True)
-        d_scores *= scale
         dq = d_scores @ k
-        dk = d_scores.transpose(0, 1, 3, 2) @ q
+        dq *= scale  # through the scaling of the queries
+        dk = d_scores.transpose(0, 1, 3, 2) @ q  # q is already scaled
         dv = probs.transpose(0, 1, 3, 2) @ d_heads
         dqkv = np.stack([dq, dk, dv]).transpose(1, 3, 0, 2, 4).reshape(b * t, 3 * c)
         p["W_qkv"].grad += x.reshape(b * t, c).T @ dqkv
