@@ -46,7 +46,8 @@ class LoopResult:
     sample: str
 
 
-def random_windows(ids: np.ndarray, batch: int, seq_len: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def random_windows(ids: np.ndarray, batch: int, seq_len: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """`batch` windows at random offsets: inputs (B, T) and the next character at each position (B, T)."""
     starts = rng.integers(0, len(ids) - seq_len, size=batch)
     windows = ids[starts[:, None] + np.arange(seq_len + 1)]

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 from pydantic import Field
 
 from labs.catalog._language import LoopConfig, LoopResult, early_stop_feedback, train_language_model
-from labs.catalog._ngram import AddK, KneserNey
+from labs.catalog._ngram import validation_losses
 from labs.catalog.base import Lab, LabParams, Outcome, RunContext
 from labs.datasets import load_text
 from labs.grading import CheckSpec, partial_credit
@@ -33,7 +32,8 @@ class Params(LabParams):
     cell: Literal["rnn", "lstm", "gru"] = Field("lstm", description="recurrent cell: vanilla tanh RNN, LSTM or GRU")
     hidden: int = Field(128, ge=8, le=512, description="hidden state size: how much the network can remember")
     embedding: int = Field(32, ge=0, le=256, description="embedding width per character; 0 feeds one-hot vectors")
-    seq_len: int = Field(64, ge=4, le=256, description="characters per training window (steps of backprop through time)")
+    seq_len: int = Field(64, ge=4, le=256,
+                         description="characters per training window (steps of backprop through time)")
     lr: float = Field(0.004, gt=0, le=10, description="Adam learning rate (peak, after warm-up)")
     steps: int = Field(700, ge=1, le=20000, description="training steps, each on 32 windows")
 
@@ -64,9 +64,7 @@ class RnnCharsLab(Lab):
 
     def run(self, params: Params, ctx: RunContext) -> Outcome:
         corpus = load_text(N_CHARS)
-        history = np.concatenate([corpus.train[-(NGRAM_ORDER - 1):], corpus.val])
-        baseline = AddK(corpus.train, NGRAM_ORDER, corpus.vocab_size).loss(history, NGRAM_ORDER - 1)
-        kneser_ney = KneserNey(corpus.train, NGRAM_ORDER, corpus.vocab_size).loss(history, NGRAM_ORDER - 1)
+        baseline, kneser_ney = validation_losses(corpus.train, corpus.val, NGRAM_ORDER, corpus.vocab_size)
         model = CharRNN(corpus.vocab_size, params.hidden, cell=params.cell,
                         embedding_dim=params.embedding or None, rng=ctx.rng)
         ctx.start(total_steps=params.steps, dataset_hash=corpus.sha256)
@@ -77,14 +75,14 @@ class RnnCharsLab(Lab):
         result = train_language_model(model, corpus, cfg, ctx)
         return self._grade(ctx, result, baseline, kneser_ney, params)
 
-    def _grade(self, ctx: RunContext, result: LoopResult, baseline: float, kneser_ney: float, params: Params) -> Outcome:
+    def _grade(self, ctx: RunContext, result: LoopResult, baseline: float, kneser_ney: float,
+               params: Params) -> Outcome:
         val, gap = result.val_loss, result.val_loss - result.train_loss
         beats = val < baseline
+        advice = (f" (the stronger Kneser-Ney 4-gram reaches {kneser_ney:.3f})." if beats else
+                  "; try a gated cell (lstm, gru), an embedding, more steps or a better learning rate.")
         results = [
-            ctx.check("beats-ngram", beats,
-                      f"validation loss {val:.3f} vs the add-k 4-gram's {baseline:.3f}"
-                      + (" (Kneser-Ney 4-gram: %.3f)." % kneser_ney if beats else
-                         "; try a gated cell (lstm, gru), an embedding, more steps or a better learning rate.")),
+            ctx.check("beats-ngram", beats, f"validation loss {val:.3f} vs the add-k 4-gram's {baseline:.3f}{advice}"),
             ctx.check("val-loss", partial_credit(val, FLOOR_VAL_LOSS, TARGET_VAL_LOSS),
                       f"validation loss {val:.3f} per character (full marks at {TARGET_VAL_LOSS})."),
             ctx.check("generalises", partial_credit(gap, 2 * MAX_GAP, MAX_GAP),

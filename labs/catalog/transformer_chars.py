@@ -7,11 +7,10 @@ in a minute. Graded on the validation loss per character, with the smoothed 4-gr
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
 from labs.catalog._language import LoopConfig, LoopResult, early_stop_feedback, train_language_model
-from labs.catalog._ngram import AddK
+from labs.catalog._ngram import validation_losses
 from labs.catalog.base import Lab, LabParams, Outcome, RunContext
 from labs.datasets import load_text
 from labs.grading import CheckSpec, partial_credit
@@ -67,8 +66,7 @@ class TransformerCharsLab(Lab):
 
     def run(self, params: Params, ctx: RunContext) -> Outcome:
         corpus = load_text(N_CHARS)
-        history = np.concatenate([corpus.train[-(NGRAM_ORDER - 1):], corpus.val])
-        baseline = AddK(corpus.train, NGRAM_ORDER, corpus.vocab_size).loss(history, NGRAM_ORDER - 1)
+        baseline, _ = validation_losses(corpus.train, corpus.val, NGRAM_ORDER, corpus.vocab_size)
         model = TinyGPT(corpus.vocab_size, params.context, n_layer=params.layers, n_head=params.heads,
                         dim=params.width, rng=ctx.rng)
         ctx.start(total_steps=params.steps, dataset_hash=corpus.sha256)

@@ -10,7 +10,7 @@ from labs.catalog._ngram import AddK, KneserNey
 from labs.catalog.base import RunContext
 from labs.catalog.scaling_laws import fit_power_law
 from labs.datasets import load_text
-from labs.events import Finished, Progress, Sample, Started
+from labs.events import Progress, Sample, Started
 from labs.nn.language_models import CharRNN
 
 
