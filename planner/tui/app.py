@@ -62,7 +62,7 @@ class PathLabApp(App[None]):
         ("Skill map (dashboard)", "dashboard", "Tracks, nodes, next up and readiness"),
         ("Roles and plan", "plan", "Every role's readiness; change target role or hours"),
         ("History of attempts", "history", "Every lab attempt; open, compare"),
-        ("Export a report", "export", "Write Markdown, HTML or JSON"),
+        ("Export a report", "export", "Write Markdown, HTML, JSON or CSV"),
         ("Switch learner", "learners", "Pick another learner or add one"),
         ("Cancel the running lab", "cancel_run", "Stop training and record it cancelled"),
         ("Help: every key", "help", "The keys of every screen"),

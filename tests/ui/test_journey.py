@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from .helpers import SIZE, passed_quiz, wait_for
 from .scripted import EndlessRun
 
@@ -135,20 +137,34 @@ async def test_quitting_mid_training_exits_and_records_cancelled(make, ada, ui_s
     assert attempt.status == "cancelled"
 
 
-async def test_export_writes_the_chosen_format_where_asked(make, ada, tmp_path: Path):
+@pytest.mark.parametrize("downs, suffix, starts", [(2, "json", "{"), (3, "csv", "learner,node,lab")])
+async def test_export_writes_the_chosen_format_where_asked(make, ada, tmp_path: Path, downs, suffix, starts):
     app = make()
-    target = tmp_path / "out" / "ada.json"
+    target = tmp_path / "out" / f"ada.{suffix}"
     target.parent.mkdir()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("e")
         await pilot.pause()
-        await pilot.press("down", "down", "enter")  # Markdown -> HTML -> JSON
+        await pilot.press(*["down"] * downs, "enter")  # Markdown -> HTML -> JSON -> CSV
         app.screen.query_one("#path").value = str(target)
         await pilot.click("#write")
         await pilot.pause()
-    assert target.read_text().lstrip().startswith("{")
-    assert "Ada" in target.read_text()
+    assert target.read_text().lstrip().startswith(starts)
+
+
+async def test_compare_refuses_attempts_of_different_labs(make, ada, ui_store):
+    app = make()
+    for lab, node in (("gd-linear", "gradient-descent"), ("ffnn-digits", "ffnn")):
+        ui_store.start_attempt(ada.id, lab, node, mode="explore", params={}, seed=0, pid=0, app_version="t")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("h")
+        await pilot.pause()
+        await pilot.press("space", "down", "space", "c")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HistoryScreen"
+        assert any("same lab" in n.message for n in app._notifications)
 
 
 async def test_two_numeric_questions_in_a_row_each_get_an_answer_box(make, ada, ui_store):

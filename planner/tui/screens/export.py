@@ -1,4 +1,6 @@
-"""Export a progress report: pick Markdown, HTML or JSON and a path; the app writes it and says where."""
+"""Export a progress report: pick Markdown, HTML, JSON or CSV and a path; the app writes it and says
+where. Any error (a folder that does not exist, no permission) is shown in the dialog, never raised.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
-FORMATS = (("md", "Markdown"), ("html", "HTML"), ("json", "JSON"))
+FORMATS = (("md", "Markdown"), ("html", "HTML"), ("json", "JSON"), ("csv", "CSV (a row per check)"))
 
 
 def default_path(learner_name: str, fmt: str, folder: Path | None = None) -> Path:

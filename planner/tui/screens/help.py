@@ -20,7 +20,7 @@ palette: every action below, plus themes and the key panel.
 | `m` | the skill map (dashboard) |
 | `p` | roles and plan: readiness, path, projected date; change target role or hours |
 | `h` | history of lab attempts |
-| `e` | export a report (Markdown, HTML, JSON) |
+| `e` | export a report (Markdown, HTML, JSON, CSV) |
 | `l` | switch learner, or add one |
 | `?` / `F1` | this help |
 | `escape` | back |
@@ -41,6 +41,7 @@ palette: every action below, plus themes and the key panel.
 | `1` `2` `3` | the lesson, quiz and lab tabs |
 | `s` | start the quiz |
 | `r` | open the lab |
+| `w` | write it yourself (labs with implement mode) |
 
 ## Quiz
 | key | does |
@@ -56,12 +57,21 @@ palette: every action below, plus themes and the key panel.
 | `ctrl+x` | cancel the run |
 | `ctrl+d` | reset every value to its default |
 
+## Write it yourself (implement mode)
+| key | does |
+|---|---|
+| `w` | write the scaffold into your workspace (asks before replacing your file; the old one is kept as .bak) |
+| `g` | grade your file in the sandbox: structure, values, gradients, then training |
+| `n` | the next hint |
+| `t` | watch the file: grade again on every save (press again to stop) |
+| `s` | the reference solution, once your own code passed |
+
 ## History
 | key | does |
 |---|---|
 | `enter` | open the attempt: curves and grades |
 | `space` | mark an attempt for comparison (mark two) |
-| `c` | compare the two marked attempts: overlaid curves, hyperparameter diff |
+| `c` | compare the two marked attempts (of one lab): overlaid curves, hyperparameter diff |
 | `1`…`5` | sort by lab, when, score, status |
 """
 

@@ -36,7 +36,7 @@ class HistoryScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("[dim]enter opens · space marks two to compare (c) · 1-5 or click a heading to sort[/]",
+        yield Static("[dim]enter opens · space marks two of one lab to compare (c) · 1-5 or click a heading to sort[/]",
                      id="history-help")
         yield DataTable(id="attempts", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -105,6 +105,12 @@ class HistoryScreen(Screen[None]):
     def action_compare(self) -> None:
         if len(self.marked) != 2:
             self.notify("Mark two attempts with space first.", severity="warning")
+            return
+        store = self.app.store  # type: ignore[attr-defined]
+        labs = [store.attempt(attempt_id).lab_id for attempt_id in self.marked]
+        if labs[0] != labs[1]:  # different labs share no curves or hyperparameters worth overlaying
+            self.notify(f"Compare two attempts of the same lab: #{self.marked[0]} is {labs[0]}, "
+                        f"#{self.marked[1]} is {labs[1]}.", severity="warning", timeout=6)
             return
         from planner.tui.screens.compare import CompareScreen
 

@@ -27,7 +27,10 @@ def run_status(live: Any) -> str:
     """'Training · epoch 3/10 · 4s elapsed · ETA 9s' (or how the run ended)."""
     position = live.epoch if live.unit == "epoch" and live.epoch is not None else live.step
     total = live.total_steps or "?"
-    clock = f"{format_duration(live.elapsed_s)} elapsed"
+    seconds = live.elapsed_s  # a fast lab may end before reporting any time; then its duration says
+    if not live.running:
+        seconds = max(seconds, getattr(live.outcome, "duration_s", 0) or 0)
+    clock = f"{format_duration(seconds)} elapsed"
     if live.error:
         return f"[$error]Could not run:[/] {live.error}"
     if live.running:
@@ -56,6 +59,8 @@ class LabScreen(Screen[None]):
         yield Header()
         with Horizontal(id="lab-body"):
             with VerticalScroll(id="lab-form"):
+                with VerticalScroll(id="result", classes="panel"):  # on top of the form: the charts keep
+                    yield Static(id="result-text")                  # their room even at 80x24
                 yield Static(f"[b]{self.lab.title}[/]", classes="title")
                 yield ParamsForm(self.lab, id="params")
                 with Horizontal(classes="actions"):
@@ -67,8 +72,6 @@ class LabScreen(Screen[None]):
                 yield MetricChart("Loss", is_loss, x_label=self.lab.unit, id="chart")
                 yield MetricChart("Metrics", lambda n: not is_loss(n), x_label=self.lab.unit, id="metric-chart")
                 yield Log(id="samples", max_lines=200)
-                with VerticalScroll(id="result", classes="panel"):
-                    yield Static(id="result-text")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -143,6 +146,8 @@ class LabScreen(Screen[None]):
         if live.running or live.outcome is None:
             result.display = False
             return
+        if not result.display:
+            self.query_one("#lab-form", VerticalScroll).scroll_home(animate=False)
         result.display = True
         self.query_one("#result-text", Static).update(
             outcome_markup(live.outcome, self.app.curriculum))  # type: ignore[attr-defined]

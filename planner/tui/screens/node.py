@@ -48,9 +48,9 @@ def lab_summary(lab: Any, attempts: list[Any]) -> str:
 class NodeScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("1", "tab('lesson')", "Lesson"),
-        Binding("2", "tab('quiz')", "Quiz"),
-        Binding("3", "tab('lab')", "Lab"),
+        Binding("1", "tab('lesson')", "Lesson", show=False),  # the tab titles show these keys
+        Binding("2", "tab('quiz')", "Quiz", show=False),
+        Binding("3", "tab('lab')", "Lab", show=False),
         Binding("s", "start_quiz", "Start quiz"),
         Binding("r", "open_lab", "Open lab"),
         Binding("w", "implement", "Write it yourself"),
@@ -70,17 +70,17 @@ class NodeScreen(Screen[None]):
         yield Header()
         yield Static(id="node-head")
         with TabbedContent(id="node-tabs"):
-            with TabPane("Lesson", id="lesson-tab"):
+            with TabPane("1 Lesson", id="lesson-tab"):
                 with VerticalScroll(id="lesson"):
                     text = app.curriculum.lesson_text(self.node_id) if node.lesson else ""
                     yield Markdown(text or node.description or node.summary or "No lesson for this node.")
-            with TabPane("Quiz", id="quiz-tab"):
+            with TabPane("2 Quiz", id="quiz-tab"):
                 with VerticalScroll(id="node-quiz"):
                     yield Static(id="quiz-summary")
                     with Horizontal(classes="actions"):
                         yield Button("Start quiz (s)", id="start-quiz", variant="primary",
                                      disabled=app.curriculum.quiz_for(self.node_id) is None)
-            with TabPane("Lab", id="lab-tab"):
+            with TabPane("3 Lab", id="lab-tab"):
                 with VerticalScroll(id="node-lab"):
                     yield Static(id="lab-summary")
                     yield Markdown(id="lab-description")
@@ -93,6 +93,14 @@ class NodeScreen(Screen[None]):
     def on_mount(self) -> None:
         self.refresh_data()
         self._fill_lab_description()
+        self.query_one("#lesson").focus()  # so ↑↓ and page keys scroll the lesson straight away
+
+    @on(TabbedContent.TabActivated)
+    def _focus_pane(self, event: TabbedContent.TabActivated) -> None:
+        """Focus the shown pane's scroller, so the keys scroll what the learner is looking at."""
+        pane = {"lesson-tab": "#lesson", "quiz-tab": "#node-quiz", "lab-tab": "#node-lab"}.get(event.pane.id or "")
+        if pane:
+            self.query_one(pane).focus()
 
     def refresh_data(self) -> None:
         """Redraw state, mastery, quiz and lab summaries after something was recorded."""
@@ -157,8 +165,15 @@ class NodeScreen(Screen[None]):
         return self.node.lab in TASKS
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Show `w` in the footer only where there is something to write."""
-        return self.has_implement if action == "implement" else True
+        """Show a key in the footer only where it does something: no quiz, no `s`; no lab, no `r`."""
+        app: Any = self.app
+        if action == "start_quiz":
+            return app.curriculum.quiz_for(self.node_id) is not None
+        if action == "open_lab":
+            return self.node.lab is not None
+        if action == "implement":
+            return self.has_implement
+        return True
 
     @on(Button.Pressed, "#implement")
     def action_implement(self) -> None:

@@ -42,7 +42,7 @@ class ParamField(Vertical):
         yield Label(f"[b]{spec.name}[/]  [dim]{spec.bounds_text()}[/]")
         if spec.choices:
             yield Select([(c, c) for c in spec.choices], value=str(self.initial), allow_blank=False,
-                         id=f"param-{spec.name}")
+                         id=f"param-{spec.name}", compact=True)
         else:
             yield Input(_text(self.initial), id=f"param-{spec.name}", compact=True)
         if spec.description:
