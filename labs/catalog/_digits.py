@@ -84,7 +84,7 @@ def random_shifts(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def train_on_digits(model: Layer, data: Digits, *, optimizer: OptimizerName, lr: float, weight_decay: float,
                     batch_size: int, epochs: int, rng: np.random.Generator, images: bool,
-                    ctx: RunContext | None, augment: bool = False) -> DigitsResult:
+                    ctx: RunContext | None, augment: bool = False, cosine: bool = False) -> DigitsResult:
     """Train `model` on the digits (flat for an MLP, (n,1,8,8) images when `images`) and measure it.
 
     Emits per-epoch train_loss / val_loss / val_accuracy through ctx (when given) and test_accuracy at the
@@ -94,7 +94,7 @@ def train_on_digits(model: Layer, data: Digits, *, optimizer: OptimizerName, lr:
     opt = make_optimizer(optimizer, model, lr, weight_decay)
     t0 = time.perf_counter()
     fit(model, opt, (x_tr, data.train.y, x_val, data.val.y), epochs=epochs, batch_size=batch_size, rng=rng,
-        ctx=ctx, augment=random_shifts if augment else None)
+        ctx=ctx, augment=random_shifts if augment else None, cosine=cosine)
     seconds = time.perf_counter() - t0
     result = DigitsResult(
         train_accuracy=accuracy(model, x_tr, data.train.y),

@@ -1,8 +1,9 @@
-"""capstone-ml-engineer: ship a digits classifier that reaches 0.985 test accuracy within a time budget.
+"""capstone-ml-engineer: ship a digits classifier that reaches 0.98 test accuracy within a time budget.
 
-The learner picks the model family (MLP or ConvNet) and its training. Calibrated: a ConvNet with 32/64
-filters trained 30 epochs with Adam 0.002 gets 0.986-0.989 in about 5 s on one core; the MLP family tops
-out near 0.98, so choosing the architecture is part of the job.
+The learner picks the model family (MLP or ConvNet) and its training. Calibrated over ten seeds: a
+ConvNet with 32/64 filters trained 30 epochs with Adam from 0.003 on a cosine schedule gets 0.978-0.992
+(8 of 10 seeds reach 0.985, hence the 0.98 bar: at most 7 errors in 355) in about 5 s on one core; the
+MLP family tops out near 0.98, so choosing the architecture is part of the job.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from labs.catalog.base import Lab, Outcome, RunContext
 from labs.datasets import load_digits
 from labs.grading import CheckSpec, partial_credit
 
-TARGET, FLOOR = 0.985, 0.95
+TARGET, FLOOR = 0.98, 0.95
 BUDGET_S = 60.0  # training wall-clock allowed
 
 
@@ -27,6 +28,8 @@ class Params(CNNParams):
     hidden: int = Field(64, ge=0, le=512, description="cnn: dense units before the output; mlp: hidden width")
     mlp_layers: int = Field(1, ge=1, le=4, description="mlp: number of hidden layers")
     weight_decay: float = Field(0.0, ge=0, le=1, description="L2 pull of the weights towards zero (Adam)")
+    lr: float = Field(0.003, gt=0, le=10, description="learning rate (Adam); the starting rate with cosine")
+    schedule: Literal["constant", "cosine"] = Field("cosine", description="keep the rate, or anneal it to 0")
 
 
 def build(p: Params, rng):
@@ -44,7 +47,7 @@ class CapstoneMlEngineerLab(Lab):
     node_id = "ml-engineer"
     dataset = "digits"
     description = (
-        f"Deliver a handwritten-digit classifier that reaches **{TARGET} test accuracy** (at most 5 errors "
+        f"Deliver a handwritten-digit classifier that reaches **{TARGET} test accuracy** (at most 7 errors "
         f"in 355) and trains within **{BUDGET_S:g} s**. Choose the family (MLP or ConvNet), its size and "
         "its training; the validation curve is yours to read, the test set is scored once at the end."
     )
@@ -62,7 +65,8 @@ class CapstoneMlEngineerLab(Lab):
         ctx.start(total_steps=params.epochs, dataset_hash=data.sha256)
         model, images = build(params, ctx.rng)
         r = train_on_digits(model, data, optimizer="adam", lr=params.lr, weight_decay=params.weight_decay,
-                            batch_size=params.batch_size, epochs=params.epochs, rng=ctx.rng, images=images, ctx=ctx)
+                            batch_size=params.batch_size, epochs=params.epochs, rng=ctx.rng, images=images, ctx=ctx,
+                            cosine=params.schedule == "cosine")
         errors = round((1 - r.test_accuracy) * len(data.test))
         results = [
             ctx.check("test_accuracy", partial_credit(r.test_accuracy, FLOOR, TARGET),
