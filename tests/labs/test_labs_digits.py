@@ -39,7 +39,7 @@ def test_ml_engineer_capstone_rejects_an_mlp_below_the_bar():
     assert check(finished, "test_accuracy").status != "passed"
 
 
-def test_cv_engineer_capstone_without_training_fails_robustness():
+def test_cv_engineer_capstone_with_a_token_convnet_fails():
     finished, _ = train("capstone-cv-engineer", filters1=2, filters2=0, hidden=0, epochs=1, augment=False)
     assert finished.status == "failed" and check(finished, "test_accuracy").status != "passed"
 
