@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
 FORMATS = (("md", "Markdown"), ("html", "HTML"), ("json", "JSON"), ("csv", "CSV (a row per check)"))
 
@@ -40,6 +40,7 @@ class ExportScreen(ModalScreen[Path | None]):
             with Horizontal(classes="actions"):
                 yield Button("Write report", id="write", variant="primary")
                 yield Button("Close", id="close")
+        yield Footer()  # a dialog's keys too, not the keys of the screen beneath
 
     def on_mount(self) -> None:
         self.query_one("#path", Input).value = str(default_path(self.app.learner.name, "md"))  # type: ignore[attr-defined]

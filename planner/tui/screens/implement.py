@@ -92,11 +92,10 @@ class ImplementScreen(Screen[None]):
         app: Any = self.app
         exists = self.path.exists()
         state = "[$success]written[/]" if exists else "[$warning]not written yet: press w[/]"
-        lines = [f"[b]Write it yourself · {escape(self.title_text)}[/]  "
-                 f"[dim]every check must pass · a pass is mastery[/]",
-                 f"Your file: [b]{escape(str(self.path))}[/] ({state})",
-                 f"Write: {', '.join(f.name for f in self.implement_task.functions)}",
-                 "[dim]Edit it in any editor; g grades it, t grades it again on every save.[/]"]
+        lines = [f"[b]Write it yourself · {escape(self.title_text)}[/]",
+                 f"Your file: [b]{escape(str(self.path))}[/] ({state}); edit it in any editor",
+                 f"Write: {', '.join(f.name for f in self.implement_task.functions)} "
+                 "[dim]· every check must pass; a pass is mastery[/]"]
         entry = app.progress().get(self.node_id)
         if entry is not None and entry.state == "locked":
             lines.append("[$warning]This node is still locked:[/] your grade is recorded all the same.")
@@ -245,6 +244,7 @@ class SolutionScreen(ModalScreen[None]):
         with VerticalScroll(id="solution-body"):
             yield Static(Syntax(self.source, "python", line_numbers=True, word_wrap=True,
                                 background_color="default"))
+        yield Footer()
 
     def on_mount(self) -> None:
         body = self.query_one("#solution-body")

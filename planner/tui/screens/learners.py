@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 NEW = "__new__"
@@ -31,6 +31,7 @@ class LearnersScreen(ModalScreen[None]):
         with Vertical(classes="dialog"):
             yield Static("Switch learner", classes="title")
             yield OptionList(*options, id="learner-list")
+        yield Footer()
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
