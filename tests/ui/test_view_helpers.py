@@ -67,3 +67,13 @@ def test_flat_chart_ranges_get_room_and_real_ranges_are_kept():
     low, high = padded((0.5, 0.5))
     assert low < 0.5 < high
     assert padded((0.0, 2.0)) == (0.0, 2.0) and padded(None) == (None, None)
+
+
+def test_a_numeric_choice_goes_to_the_lab_as_its_literal_member():
+    from labs.catalog import get_lab
+    from planner.tui.widgets.params_form import choice_value
+
+    cnn = get_lab("cnn-digits")
+    value = choice_value(cnn, "kernel_size", "3")
+    assert value == 3 and cnn.validate_params({"kernel_size": value}).kernel_size == 3
+    assert choice_value(get_lab("ffnn-digits"), "activation", "relu") == "relu"

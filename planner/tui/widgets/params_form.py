@@ -2,7 +2,7 @@
 
 Each field is validated on its own through the lab's pydantic `Params` (via `Lab.validate_params`),
 so a bad value is named under its input before anything runs; `ParamsForm.values()` returns the raw
-strings for the service, which validates the whole set again.
+strings (a choice as its Literal member) for the service, which validates the whole set again.
 """
 
 from __future__ import annotations
@@ -29,6 +29,21 @@ def field_error(lab: Any, name: str, raw: str) -> str | None:
     return None
 
 
+def choice_value(lab: Any, name: str, text: str) -> Any:
+    """The member of a choice parameter's Literal whose text is `text` (3 for '3' in Literal[1, 3, 5]).
+
+    The catalogue lists choices as text, but its validation accepts only the Literal's own members,
+    so a numeric choice sent as text would be refused; a text choice comes back unchanged.
+    """
+    from typing import get_args
+
+    field = lab.Params.model_fields.get(name)
+    for member in get_args(field.annotation) if field is not None else ():
+        if str(member) == text:
+            return member
+    return text
+
+
 class ParamField(Vertical):
     """One hyperparameter: 'lr  (> 0 and <= 10)', an input, its help, and its error if any."""
 
@@ -53,6 +68,13 @@ class ParamField(Vertical):
     def raw(self) -> str:
         widget = self.query_one(f"#param-{self.spec.name}")
         return str(widget.value)
+
+    @property
+    def value(self) -> Any:
+        """What the service gets: the text typed, or for a choice the Literal member it names."""
+        if self.spec.choices:
+            return choice_value(self.lab, self.spec.name, self.raw)
+        return self.raw.strip()
 
     def check(self) -> str | None:
         """Validate the current value, show the error under the input, and return it."""
@@ -104,8 +126,8 @@ class ParamsForm(Widget):
                 out[field.spec.name] = error
         return out
 
-    def values(self) -> dict[str, str]:
-        return {field.spec.name: field.raw.strip() for field in self.query(ParamField)}
+    def values(self) -> dict[str, Any]:
+        return {field.spec.name: field.value for field in self.query(ParamField)}
 
     def reset(self) -> None:
         for field in self.query(ParamField):
