@@ -3,7 +3,8 @@
 One factor is switched on and off (dropout, or a wide versus narrow hidden layer) while everything else
 is held fixed; each arm is trained with several seeds, and the effect on test accuracy is reported as
 mean +- standard deviation per arm, the difference, its standard error and whether it exceeds the noise
-(|t| >= 2, roughly a 95 % test). The grade rewards a sound experiment, not a particular answer.
+(|t| >= 2, roughly a 95 % test). The grade rewards a sound experiment, not a particular answer; arms
+that never trained properly make any comparison meaningless, so that check is required.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class CapstoneResearchScientistLab(Lab):
     Params = Params
     checks = (
         CheckSpec(id="replicated", title=f"At least {MIN_SEEDS} seeds per arm", points=40, required=True),
-        CheckSpec(id="trained", title=f"Both arms reach {MIN_ACCURACY} on average", points=30),
+        CheckSpec(id="trained", title=f"Both arms reach {MIN_ACCURACY} on average", points=30, required=True),
         CheckSpec(id="resolution", title=f"Standard error of the effect below {MAX_STD_ERROR}", points=30),
     )
     pass_mark = 70.0
