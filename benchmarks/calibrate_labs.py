@@ -2,6 +2,7 @@
 
     python benchmarks/calibrate_labs.py                      # all labs, 10 seeds, writes CALIBRATION.md
     python benchmarks/calibrate_labs.py --labs gd-linear cnn-digits --seeds 3 --out /tmp/cal.md
+    python benchmarks/calibrate_labs.py --labs gd-linear --update   # re-run some labs, keep the other rows
 
 Runs go through `labs.runner.run_lab`, i.e. a worker process per run, exactly as a learner's do, one at a
 time (the machine's cores are shared). "Good settings" are a lab's defaults, except for the estimation
@@ -101,22 +102,43 @@ def calibrate(lab: Lab, n_seeds: int) -> tuple[str, list[str], bool]:
     return row, bad_rows, ok
 
 
-def render(rows: list[str], bad_rows: list[str], command: str, load: tuple, seconds: float) -> str:
+GOOD_HEAD = ["| lab | settings | passed | headline metric, mean ± std (min–max) | seconds median / max |",
+             "|---|---|---|---|---|"]
+BAD_HEAD = ["| lab | settings | outcome |", "|---|---|---|"]
+
+
+def provenance(command: str, load: tuple, seconds: float, verb: str = "Made") -> str:
+    return (f"{verb} by `{command}` on {time.strftime('%Y-%m-%d %H:%M')} "
+            f"({platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} cores; load average "
+            f"{load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end: other engineers' jobs shared "
+            f"the cores, so times are upper bounds; total {seconds / 60:.1f} min).")
+
+
+def render(rows: list[str], bad_rows: list[str], runs: list[str]) -> str:
     return "\n".join([
-        "# Lab calibration", "",
-        f"Made by `{command}` on {time.strftime('%Y-%m-%d %H:%M')} "
-        f"({platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} cores; load average "
-        f"{load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end: other engineers' jobs shared the "
-        f"cores, so times are upper bounds; total {seconds / 60:.1f} min).", "",
+        "# Lab calibration", "", *runs, "",
         "Each run is a worker process (`labs.runner.run_lab`), BLAS single-threaded. A lab is calibrated when "
         f"its good settings pass in at least {PASSES_NEEDED:.0%} of seeds and every bad setting fails on both "
         "seeds tried.", "",
-        "## Good settings", "",
-        "| lab | settings | passed | headline metric, mean ± std (min–max) | seconds median / max |",
-        "|---|---|---|---|---|", *rows, "",
-        "## Bad settings (seeds 0 and 1; scores in brackets)", "",
-        "| lab | settings | outcome |", "|---|---|---|", *bad_rows, "",
+        "## Good settings", "", *GOOD_HEAD, *rows, "",
+        "## Bad settings (seeds 0 and 1; scores in brackets)", "", *BAD_HEAD, *bad_rows, "",
     ])
+
+
+def parse(text: str) -> tuple[list[str], list[str], list[str]]:
+    """(provenance lines, good rows, bad rows) of an existing CALIBRATION.md."""
+    runs, good, bad, section = [], [], [], None
+    for line in text.splitlines():
+        if line.startswith(("Made by ", "Updated by ")):
+            runs.append(line)
+        section = "good" if line.startswith("## Good") else "bad" if line.startswith("## Bad") else section
+        if line.startswith("| ") and line not in GOOD_HEAD + BAD_HEAD:
+            (good if section == "good" else bad).append(line)
+    return runs, good, bad
+
+
+def row_lab(row: str) -> str:
+    return row.split("|")[1].strip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labs", nargs="*", help="lab ids (default: every lab)")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("CALIBRATION.md"))
+    parser.add_argument("--update", action="store_true", help="replace only the re-run labs' rows in --out")
     args = parser.parse_args(argv)
     labs = [get_lab(i) for i in args.labs] if args.labs else all_labs()
     load, t0 = os.getloadavg(), time.perf_counter()
@@ -134,7 +157,14 @@ def main(argv: list[str] | None = None) -> int:
         bad_rows.extend(bad)
         all_ok &= ok
     command = "python benchmarks/calibrate_labs.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    args.out.write_text(render(rows, bad_rows, command.strip(), load, time.perf_counter() - t0))
+    runs = [provenance(command.strip(), load, time.perf_counter() - t0)]
+    if args.update and args.out.exists():  # keep the rows of labs not re-run, and the earlier provenance
+        rerun = {lab.id for lab in labs}
+        old_runs, old_good, old_bad = parse(args.out.read_text())
+        runs = old_runs + [runs[0].replace("Made by ", "Updated by ", 1)]
+        rows = sorted([r for r in old_good if row_lab(r) not in rerun] + rows, key=row_lab)
+        bad_rows = sorted([r for r in old_bad if row_lab(r) not in rerun] + bad_rows, key=row_lab)
+    args.out.write_text(render(rows, bad_rows, runs))
     print(f"wrote {args.out}; {'all labs calibrated' if all_ok else 'SOME LABS ARE NOT CALIBRATED'}")
     return 0 if all_ok else 1
 
