@@ -22,7 +22,10 @@ Writing a lab (one module per lab under labs/catalog/, exporting `LAB = MyLab()`
 `Lab.train(params, seed, emit)` is the fixed entry point the worker calls: it runs `run`, turns a
 `Diverged` into a failed `Finished` whose feedback says to lower the learning rate, grades the results
 and returns the `Finished` event (the worker emits it). Metric names are stable snake_case:
-train_loss, val_loss, val_accuracy, test_accuracy, ... Progress is emitted at most every few steps.
+train_loss, val_loss, val_accuracy, test_accuracy, ... Progress is emitted at most every few steps;
+`ctx.guard(step, name, value)` checks the steps in between, `ctx.sample(step, text)` shows text (generated
+samples, a report), `ctx.rng` is the run's seeded generator. Code shared by several labs lives in
+`_`-prefixed modules of the package, which the catalogue does not scan for labs.
 
 `Lab.validate_params(raw)` turns `--set key=value` strings (or JSON values) into `Params`, raising
 `ParamError` with a message that names the key, the value and the allowed range.
