@@ -40,7 +40,8 @@ async def _grade(app, pilot) -> None:
     await wait_for(pilot, lambda: app.grading is None, timeout=30)
 
 
-async def test_scaffold_fails_clearly_then_the_reference_passes_and_masters_the_node(make, ada, ui_store, tmp_path):
+async def test_scaffold_fails_clearly_then_the_reference_passes_and_masters_the_node(make, ada, ui_store,
+                                                                                      tmp_path):
     app = _app(make, tmp_path)
     file = tmp_path / "workspace" / get_task(LAB).filename
     async with app.run_test(size=SIZE) as pilot:

@@ -77,3 +77,11 @@ def test_a_numeric_choice_goes_to_the_lab_as_its_literal_member():
     value = choice_value(cnn, "kernel_size", "3")
     assert value == 3 and cnn.validate_params({"kernel_size": value}).kernel_size == 3
     assert choice_value(get_lab("ffnn-digits"), "activation", "relu") == "relu"
+
+
+def test_printed_output_keeps_the_last_lines_and_says_how_many_were_cut():
+    from planner.tui.screens.implement import OUTPUT_LINES, printed_markup
+
+    assert printed_markup("  \n") == ""
+    text = printed_markup("\n".join(f"line {i}" for i in range(OUTPUT_LINES + 5)))
+    assert f"line {OUTPUT_LINES + 4}" in text and "line 4\n" not in text and f"of {OUTPUT_LINES + 5} lines" in text

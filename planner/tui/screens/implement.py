@@ -34,6 +34,16 @@ OUTPUT_LINES = 12
 """lines of the learner's own prints shown under the grade"""
 
 
+def printed_markup(output: str) -> str:
+    """What the learner's code printed, its last OUTPUT_LINES lines, to go under the grade ('' if none)."""
+    lines = output.strip().splitlines()
+    if not lines:
+        return ""
+    shown = lines[-OUTPUT_LINES:]
+    cut = f" [dim](last {len(shown)} of {len(lines)} lines)[/]" if len(lines) > len(shown) else ""
+    return "\n\n[b]Your code printed[/]" + cut + "\n" + "\n".join(f"[dim]│[/] {escape(line)}" for line in shown)
+
+
 class ImplementScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -120,16 +130,12 @@ class ImplementScreen(Screen[None]):
             return
         self.refresh_data()
         self._show_status()
+        result_text = self.query_one("#impl-result-text", Static)
         if message.error:
-            self.query_one("#impl-result-text", Static).update(f"[$error]Could not grade:[/] {escape(message.error)}")
+            result_text.update(f"[$error]Could not grade:[/] {escape(message.error)}")
             return
         text = outcome_markup(message.result.outcome, self.app.curriculum)  # type: ignore[attr-defined]
-        output = message.result.output.strip().splitlines()
-        if output:
-            shown = output[-OUTPUT_LINES:]
-            text += "\n\n[b]Your code printed[/]" + (f" [dim](last {len(shown)} lines)[/]" if len(output) > len(shown) else "")
-            text += "\n" + "\n".join(f"[dim]│[/] {escape(line)}" for line in shown)
-        self.query_one("#impl-result-text", Static).update(text)
+        result_text.update(text + printed_markup(message.result.output))
         self.query_one("#impl-result", VerticalScroll).scroll_home(animate=False)
 
     # ---- actions --------------------------------------------------------------------------------
@@ -153,7 +159,7 @@ class ImplementScreen(Screen[None]):
 
         try:
             started = start(self.lab_id, self.app.workspace, force=force)  # type: ignore[attr-defined]
-        except WorkspaceError as exc:
+        except (WorkspaceError, OSError) as exc:  # e.g. the old file could not be moved to its .bak
             self.notify(str(exc), title="Scaffold", severity="error", timeout=8)
             return
         kept = f"\nYour previous file is kept as {started.backup.name}." if started.backup else ""
@@ -168,7 +174,8 @@ class ImplementScreen(Screen[None]):
         self._start_grading(again_if_busy=False)
 
     def _start_grading(self, *, again_if_busy: bool) -> None:
-        if self.app.start_grading(self.lab_id, self.node_id, again_if_busy=again_if_busy):  # type: ignore[attr-defined]
+        app: Any = self.app
+        if app.start_grading(self.lab_id, self.node_id, again_if_busy=again_if_busy):
             self._show_status()
 
     @on(Button.Pressed, "#hint")
