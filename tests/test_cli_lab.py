@@ -109,3 +109,13 @@ def test_kill_9_of_a_running_lab_leaves_it_interrupted(db: Path):
         attempt = store.attempt(running[0].id)
         assert attempt.status == "interrupted" and attempt.passed is False
         assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_set_values_arrive_as_text_and_numeric_choices_still_match():
+    """`--set kernel_size=3` is the text "3"; the lab's Literal[1, 3, 5] must accept it, and refuse 4."""
+    from labs.catalog import ParamError, get_lab
+
+    cnn = get_lab("cnn-digits")
+    assert cnn.validate_params({"kernel_size": "3"}).kernel_size == 3
+    with pytest.raises(ParamError, match="kernel_size='4'.*one of 1, 3, 5"):
+        cnn.validate_params({"kernel_size": "4"})

@@ -209,6 +209,7 @@ class Lab(ABC):
         if unknown:
             raise ParamError(f"lab {self.id}: unknown parameter {', '.join(map(repr, unknown))}; "
                              f"valid keys: {', '.join(specs) or '(none)'}")
+        raw = {key: _choice_value(self.Params.model_fields[key].annotation, value) for key, value in raw.items()}
         try:
             return self.Params.model_validate(raw)
         except ValidationError as exc:
@@ -228,6 +229,15 @@ class Lab(ABC):
 
     def __repr__(self) -> str:
         return f"<Lab {self.id}>"
+
+
+def _choice_value(annotation: Any, value: Any) -> Any:
+    """`--set kernel_size=3` arrives as the text "3": match it to the choice it spells (Literal[1, 3, 5])."""
+    if isinstance(value, str) and get_origin(annotation) is Literal:
+        for choice in get_args(annotation):
+            if not isinstance(choice, str) and str(choice) == value.strip():
+                return choice
+    return value
 
 
 def _param_spec(name: str, field: Any) -> ParamSpec:
