@@ -4,6 +4,10 @@ The network reads text one character at a time and predicts the next; its hidden
 remembers of the past. Graded on the validation loss per character (held-out text at the end of the
 corpus) against a smoothed 4-gram counted on the same training text: a recurrent net that cannot beat
 counting four-character sequences has not learned anything counting could not.
+
+Calibration (seeds 1-10 at the defaults, on the shared 2-core machine at load 3-4): 10/10 passed,
+validation loss 1.707-1.767 (add-k 4-gram 1.922, Kneser-Ney 1.669), 18-41 s. Failing as they should:
+lr=10 (diverges at step 38), lr=1e-5 (3.95), steps=40 (2.68); a vanilla one-hot RNN stops at 1.95.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ class RnnCharsLab(Lab):
         "step of the window. Choose the cell (vanilla `rnn`, `lstm`, `gru`), the hidden size, an "
         "embedding (or one-hot input), the window length, learning rate and steps. You pass when the "
         "validation loss per character beats a **smoothed 4-gram** counted on the same text. Watch the "
-        "samples: spelling arrives before grammar. A vanilla one-hot RNN barely ties the 4-gram; gated "
+        "samples: spelling arrives before grammar. A vanilla one-hot RNN falls just short of the 4-gram; gated "
         "cells with an embedding beat it."
     )
     Params = Params

@@ -5,6 +5,11 @@ axes, validation loss against N falls on a near straight line, loss = a * N^-alp
 empirical law behind "bigger models are better" and behind how compute is planned for large ones.
 N counts the non-embedding parameters (the blocks), as Kaplan et al. do: embeddings grow with the
 vocabulary, not with what the model can compute, and would bend the line for small models.
+
+Calibration (seeds 1-10 at the defaults, on the shared 2-core machine at load 3-4): 10/10 passed,
+alpha 0.039-0.056, R^2 0.91-0.998, 29-43 s. Failing as they should: lr=10 (diverges), lr=1e-5 and
+steps=30 (the largest model stays above 2.4, so the fit earns nothing; untrained models also line
+up on a power law, R^2 0.97, which is why the "learned" check gates the others).
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Token and position embeddings, a stack of pre-norm blocks (causal self-attention, then a GELU MLP),
 and a head over the 65 characters: the architecture of the large models, at a size a laptop trains
 in a minute. Graded on the validation loss per character, with the smoothed 4-gram as the yardstick.
+
+Calibration (seeds 1-10 at the defaults, on the shared 2-core machine at load 3-4): 10/10 passed,
+validation loss 1.828-1.889, 19-61 s (about 20 ms a step when the machine is quiet). Failing as they
+should: lr=10 (diverges at step 7), lr=1e-5 (3.61), steps=60 (2.48).
 """
 
 from __future__ import annotations
