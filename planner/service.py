@@ -42,6 +42,14 @@ _FLUSH_EVERY_S = 0.5
 _FLUSH_POINTS = 500
 
 
+RIVALS = {"transformer-chars": "rnn-chars", "capstone-llm-engineer": "rnn-chars"}
+"""Labs whose result is compared with the learner's best attempt at another lab."""
+
+
+def _joined(*parts: str) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
 class LabLocked(Exception):
     """The lab's node is locked; `missing` are the prerequisites still to complete."""
 
@@ -132,6 +140,32 @@ class Service:
         return LabSession(self, learner, lab_id, node_id, validated, seed, process, before,
                           mode="practice" if practice else "explore",
                           test_out=bool(practice and node is not None and node.state == "locked"))
+
+    def comparison(self, learner: Learner, lab_id: str, metrics: Mapping[str, float],
+                   attempt_id: int | None = None) -> str:
+        """One honest sentence comparing a language model with the learner's best recorded rival, if any.
+
+        The labs cannot see the database, so the comparison the transformer lab promises ("against your
+        best RNN") is made here, from the recorded validation losses (lower is better).
+        """
+        rival_lab = RIVALS.get(lab_id)
+        val = metrics.get("val_loss")
+        if rival_lab is None or val is None:
+            return ""
+        rivals = [a for a in self.store.attempts(learner.id, lab_id=rival_lab)
+                  if a.id != attempt_id and a.status in ("passed", "failed") and "val_loss" in a.metrics]
+        if not rivals:
+            return f"Run {rival_lab} too, and this result is compared with your best recurrent network."
+        best = min(rivals, key=lambda a: a.metrics["val_loss"])
+        diff = val - best.metrics["val_loss"]
+        cell = best.params.get("cell")
+        what = f"your best {cell.upper() if cell else 'RNN'} (attempt {best.id})"
+        if abs(diff) < 0.005:
+            verdict = "the same, to within 0.005"
+        else:
+            verdict = f"{abs(diff):.3f} {'lower (better)' if diff < 0 else 'higher (worse)'}"
+        return (f"Against {what}: validation loss {val:.3f} vs {best.metrics['val_loss']:.3f} per character, "
+                f"{verdict}.")
 
     # -- quizzes ---------------------------------------------------------------------------------
     def submit_quiz(self, learner: Learner, node_id: str, answers: Mapping[str, Any], seed: int | None,
@@ -256,6 +290,7 @@ class LabSession:
                 metrics: dict[str, float], feedback: str, duration_s: float | None) -> None:
         attempt_id = self._ensure_row()
         self._flush()
+        feedback = _joined(feedback, self.svc.comparison(self.learner, self.lab_id, metrics, attempt_id))
         if duration_s is None:
             started = self.svc.store.attempt(attempt_id).started_at
             duration_s = (datetime.now(timezone.utc) - started).total_seconds()

@@ -160,3 +160,21 @@ def _right_answer(question: Any) -> Any:
         return question.answer
     right = [i for i, o in enumerate(question.options) if o.correct]
     return right[0] if question.kind == "single" else right
+
+
+def test_a_transformer_result_is_compared_with_the_learners_best_rnn(store, curriculum, learner):
+    def run(lab_id, val_loss, params=None):
+        done = Finished(status="passed", grade=grade([evaluate(SPEC, 1.0, "ok")], pass_mark=70),
+                        metrics={"train_loss": val_loss - 0.1, "val_loss": val_loss}, feedback="Done.")
+        svc, _ = service_with(store, curriculum, [Started(lab_id=lab_id, total_steps=1), done])
+        return svc, svc.start_lab(learner, lab_id, params or {}, seed=0, practice=True).wait()
+
+    _, alone = run("transformer-chars", 1.85)
+    assert "Run rnn-chars too" in alone.feedback
+    run("rnn-chars", 1.90, {"cell": "gru"})
+    _, best_rnn = run("rnn-chars", 1.72, {"cell": "lstm"})
+    _, gpt = run("transformer-chars", 1.80)
+    assert gpt.feedback.startswith("Done.")
+    assert f"your best LSTM (attempt {best_rnn.attempt_id})" in gpt.feedback
+    assert "1.800 vs 1.720" in gpt.feedback and "0.080 higher (worse)" in gpt.feedback
+    assert store.attempt(gpt.attempt_id).feedback == gpt.feedback
