@@ -185,16 +185,19 @@ class Service:
                                          passed=result.passed, answers=rows,
                                          started_at=started_at or finished, finished_at=finished)
         self.store.touch_learner(learner.id)
-        unlocked, completed = _changes(before, self.progress(learner))
+        unlocked, completed = progress_changes(before, self.progress(learner))
         return QuizOutcome(quiz_attempt_id=quiz_id, node_id=node_id, score=result.score,
                            passed=result.passed, points=result.points, max_points=result.max_points,
                            results=list(result.results), unlocked=unlocked, completed=completed)
 
 
-def _changes(before: dict[str, NodeProgress], after: dict[str, NodeProgress]) -> tuple[list[str], list[str]]:
-    unlocked = [n for n, p in after.items() if before[n].state == "locked" and p.state != "locked"
-                and p.state != "completed"]
-    completed = [n for n, p in after.items() if p.state == "completed" and before[n].state != "completed"]
+def progress_changes(before: dict[str, NodeProgress],
+                     after: dict[str, NodeProgress]) -> tuple[list[str], list[str]]:
+    """(nodes that unlocked, nodes that completed) between two progress snapshots."""
+    unlocked = [n for n, p in after.items()
+                if n in before and before[n].state == "locked" and p.state not in ("locked", "completed")]
+    completed = [n for n, p in after.items()
+                 if p.state == "completed" and (n not in before or before[n].state != "completed")]
     return unlocked, completed
 
 
@@ -298,7 +301,7 @@ class LabSession:
                                       feedback=feedback, checks=grade.checks if grade else [],
                                       duration_s=duration_s)
         after = self.svc.progress(self.learner)
-        unlocked, completed = _changes(self.before, after)
+        unlocked, completed = progress_changes(self.before, after)
         self.outcome = LabOutcome(
             attempt_id=attempt_id, lab_id=self.lab_id, node_id=self.node_id, status=status, score=score,
             passed=passed, grade=grade, metrics=metrics, feedback=feedback, duration_s=duration_s,

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from planner.service import LabOutcome, Service
+from planner.service import LabOutcome, Service, progress_changes
 
 
 class ImplementResult(BaseModel):
@@ -63,12 +63,3 @@ def grade_in_thread(db_path: Path, curriculum: Any, runner_factory: Any, learner
         mastery_after=after[node_id].mastery if node_id in after else "none",
         unlocked=unlocked, completed=completed)
     return ImplementResult(outcome=outcome, output=graded.output, code_hash=graded.code_hash)
-
-
-def progress_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """(nodes that unlocked, nodes that completed) between two progress snapshots, as a lab run reports."""
-    unlocked = [n for n, p in after.items()
-                if n in before and before[n].state == "locked" and p.state not in ("locked", "completed")]
-    completed = [n for n, p in after.items()
-                 if p.state == "completed" and (n not in before or before[n].state != "completed")]
-    return unlocked, completed
