@@ -1,8 +1,8 @@
 """What the language labs share: text windows, validation loss, the training loop and text samples.
 
-Not a lab (no LAB), so the catalogue skips it. The loop is Adam with a warm-up then cosine decay and
-global gradient-norm clipping, the recipe that trains both recurrent nets and transformers without
-per-lab tuning. It watches the clock: the schedule advances with whichever is further along, the
+Not a lab (no LAB), so the catalogue skips it. The loop is Adam (AdamW when given a weight decay) with
+a warm-up then cosine decay and global gradient-norm clipping, the recipe that trains both recurrent
+nets and transformers without per-lab tuning. Evaluation and sampling run in eval mode (no dropout). It watches the clock: the schedule advances with whichever is further along, the
 steps or the time budget, and the run stops when the budget is spent. On a slow or busy machine a
 run therefore still anneals its learning rate and is graded on what it reached, never killed. When
 the clock is not the limit (the defaults, on an idle machine), a seed gives bit-identical results.
@@ -10,6 +10,7 @@ the clock is not the limit (the defaults, on an idle machine), a seed gives bit-
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field
 from labs.catalog.base import RunContext
 from labs.grading import CheckResult
 from labs.datasets import TextCorpus
-from labs.nn import Adam, Layer, SequenceCrossEntropy, WarmupCosine, clip_grad_norm
+from labs.nn import AdamW, Layer, SequenceCrossEntropy, WarmupCosine, clip_grad_norm
 from labs.nn.language_models import CharRNN
 
 BLOW_UP_LOSS = 50.0  # nats per character; chance on 65 characters is ln 65 = 4.2
@@ -32,6 +33,8 @@ class LoopConfig(BaseModel):
     lr: float = Field(gt=0)
     warmup: int = Field(ge=0)
     clip: float = Field(1.0, gt=0)
+    weight_decay: float = Field(0.0, ge=0, description="AdamW's decoupled decay; 0 is plain Adam")
+    final_lr_ratio: float = Field(0.1, gt=0, le=1, description="the cosine ends at lr * this; 1 keeps lr constant")
     eval_every: int = Field(gt=0)
     sample_every: int = Field(0, ge=0, description="0: one sample at the end only")
     time_budget_s: float = Field(gt=0, description="seconds this training may take, from its first step")
@@ -54,6 +57,19 @@ def random_windows(ids: np.ndarray, batch: int, seq_len: int,
     return windows[:, :-1], windows[:, 1:]
 
 
+def _in_eval_mode(fn):
+    """Run `fn(model, ...)` with dropout (and any other training-only behaviour) off, then back on."""
+    @functools.wraps(fn)
+    def wrapper(model: Layer, *args, **kwargs):
+        model.eval()
+        try:
+            return fn(model, *args, **kwargs)
+        finally:
+            model.train()
+    return wrapper
+
+
+@_in_eval_mode
 def evaluate(model: Layer, ids: np.ndarray, seq_len: int) -> float:
     """Mean loss per character over `ids`, read as contiguous streams in chunks of `seq_len`.
 
@@ -79,6 +95,7 @@ def evaluate(model: Layer, ids: np.ndarray, seq_len: int) -> float:
     return total / count
 
 
+@_in_eval_mode
 def sample_text(model: Layer, corpus: TextCorpus, rng: np.random.Generator, n: int = 200,
                 temperature: float = 0.8) -> str:
     """n characters generated after a newline (the start of a speech)."""
@@ -91,9 +108,9 @@ def train_language_model(model: Layer, corpus: TextCorpus, cfg: LoopConfig, ctx:
     """Train on corpus.train, reporting train/val loss every `eval_every` steps (numbered from
     step_offset + 1, so several models can share one run's chart); returns the final figures."""
     params = model.parameters()
-    opt = Adam(params, lr=cfg.lr)
+    opt = AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = WarmupCosine(lr=cfg.lr, total_steps=cfg.steps, warmup_steps=min(cfg.warmup, cfg.steps - 1),
-                            min_lr=cfg.lr / 10)
+                            min_lr=cfg.lr * cfg.final_lr_ratio)
     loss_fn, rng = SequenceCrossEntropy(), ctx.rng
     interval_losses: list[float] = []
     train_loss = val_loss = float("nan")
