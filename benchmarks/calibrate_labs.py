@@ -32,7 +32,7 @@ from labs.nn.language_models import TinyGPT  # noqa: E402
 from labs.runner import run_lab  # noqa: E402
 
 PASSES_NEEDED = 0.9
-HEADLINE = ("test_accuracy", "val_accuracy", "train_accuracy", "val_loss", "train_loss")
+HEADLINE = ("test_accuracy", "val_accuracy", "train_accuracy", "val_loss", "train_loss", "effect")
 _GPT = TinyGPT.count_parameters(65, 128, 4, 128)
 GOOD = {  # the estimation labs' correct answers
     "model-size": {"parameters": 17226, "flops": 34048, "memory_kb": 68.904},
