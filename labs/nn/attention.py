@@ -4,12 +4,18 @@ Attention lets every position read from every earlier position, weighting them b
 matches their keys. "Causal" means position t never sees t+1..T-1, so a language model trained to
 predict the next token cannot cheat by looking at it.
 
-Speed choices, each measured:
+Speed choices, each measured (tiny GPT: batch 32, context 64, 4 heads of 16):
 - queries, keys and values come from one matmul, x @ W_qkv (C, 3C);
-- the heads are a batch axis, (B, H, T, d), so all heads are one batched matmul;
+- the heads are a batch axis, (B, H, T, d), so all heads are one batched matmul; the batched products
+  write straight into the (B, T, H, d) layout the next matmul reads (`out=` a transposed view), which
+  saves the copies a merge or an np.stack of the head gradients would make;
 - the causal mask is a precomputed additive matrix (0 on and below the diagonal, -inf above), added to
   the scores: an order of magnitude faster than writing -inf through a boolean mask each step;
-- the softmax subtracts the row maximum (never -inf: the diagonal is always visible) before exp.
+- each softmax row is shifted by its diagonal score rather than by its maximum: softmax is unchanged
+  by any shift, and a max over 8192 rows of 64 cost 0.5 ms, the whole softmax now 0.5 ms. A guard
+  falls back to the row maximum when the shift could overflow (see `causal_softmax`);
+- row sums in the softmax and its backward are a matrix-vector product with ones (BLAS), 6x faster
+  than `sum(axis=-1)` over short rows.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from labs.nn.core import Layer, Parameter
-from labs.nn.layers import GELU, Linear
+from labs.nn.layers import GELU, Linear, row_sums
 from labs.nn.normalization import LayerNorm
 
 
@@ -42,9 +48,37 @@ def softmax_backward(probs: np.ndarray, grad: np.ndarray, *, inplace: bool = Fal
 
     With `inplace`, `grad` is overwritten by the result."""
     out = grad if inplace else grad.copy()
-    out -= (grad * probs).sum(axis=-1, keepdims=True)
+    out -= row_sums(grad * probs)[..., None]
     out *= probs
     return out
+
+
+# How far a visible score may exceed its row's diagonal score for the diagonal shift below to be safe:
+# exp(80) = 5.5e34 is still a finite float32, so no exp overflows.
+_SHIFT_MARGIN = 80.0
+
+
+def causal_softmax(q: np.ndarray, k: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """softmax(q @ k^T + mask) over the last axis: the attention probabilities (..., T, T).
+
+    Each row t is shifted by its DIAGONAL score q_t . k_t (always visible) instead of its maximum: that
+    value is read, not searched for, and the row then holds exp(0) = 1, so its sum is at least 1 and
+    never underflows. No exp overflows if no visible score exceeds the diagonal by _SHIFT_MARGIN;
+    Cauchy-Schwarz bounds every visible score of row t by |q_t| * max_{s<=t} |k_s|, cheap to compute.
+    Rows where that bound is too loose use their exact maximum instead. Every choice depends on
+    positions <= t only, so earlier outputs stay exactly unchanged when a later token changes."""
+    scores = q @ k.transpose(*range(k.ndim - 2), -1, -2)
+    diagonal = np.einsum("...ii->...i", scores).copy()  # (..., T)
+    bound = np.sqrt(row_sums(q * q) * np.maximum.accumulate(row_sums(k * k), axis=-1))
+    shift = diagonal
+    if float((bound - diagonal).max()) > _SHIFT_MARGIN:  # rare: large, very different scores
+        row_max = (scores + mask).max(axis=-1)
+        shift = np.where(bound - diagonal > _SHIFT_MARGIN, row_max, diagonal)
+    scores -= shift[..., None]
+    scores += mask
+    np.exp(scores, out=scores)
+    scores *= 1.0 / row_sums(scores)[..., None]
+    return scores
 
 
 class CausalSelfAttention(Layer):
@@ -93,11 +127,10 @@ class CausalSelfAttention(Layer):
         scale = 1.0 / float(np.sqrt(d))
         qkv[:, :c] *= scale
         q, k, v = qkv.reshape(b, t, 3, h, d).transpose(2, 0, 3, 1, 4)  # each (B, H, T, d); q scaled
-        scores = q @ k.transpose(0, 1, 3, 2)
-        scores += self._mask(t, scores.dtype)
-        probs = softmax(scores, inplace=True)
-        heads = probs @ v  # (B, H, T, d)
-        merged = heads.transpose(0, 2, 1, 3).reshape(b * t, c)
+        probs = causal_softmax(q, k, self._mask(t, qkv.dtype))
+        merged = np.empty((b, t, h, d), dtype=qkv.dtype)  # the heads side by side, as W_proj reads them
+        np.matmul(probs, v, out=merged.transpose(0, 2, 1, 3))
+        merged = merged.reshape(b * t, c)
         self.cache = (x, q, k, v, probs, merged, scale)
         return (merged @ self.params["W_proj"].data + self.params["b_proj"].data).reshape(b, t, c)
 
@@ -111,11 +144,14 @@ class CausalSelfAttention(Layer):
         p["b_proj"].grad += g.sum(axis=0)
         d_heads = (g @ p["W_proj"].data.T).reshape(b, t, h, d).transpose(0, 2, 1, 3)
         d_scores = softmax_backward(probs, d_heads @ v.transpose(0, 1, 3, 2), inplace=True)
-        dq = d_scores @ k
+        # dq, dk, dv go straight into their columns of one (B, T, 3, H, d) array: no np.stack copy.
+        dqkv = np.empty((b, t, 3, h, d), dtype=g.dtype)
+        dq, dk, dv = dqkv.transpose(2, 0, 3, 1, 4)
+        np.matmul(d_scores, k, out=dq)
         dq *= scale  # through the scaling of the queries
-        dk = d_scores.transpose(0, 1, 3, 2) @ q  # q is already scaled
-        dv = probs.transpose(0, 1, 3, 2) @ d_heads
-        dqkv = np.stack([dq, dk, dv]).transpose(1, 3, 0, 2, 4).reshape(b * t, 3 * c)
+        np.matmul(d_scores.transpose(0, 1, 3, 2), q, out=dk)  # q is already scaled
+        np.matmul(probs.transpose(0, 1, 3, 2), d_heads, out=dv)
+        dqkv = dqkv.reshape(b * t, 3 * c)
         p["W_qkv"].grad += x.reshape(b * t, c).T @ dqkv
         p["b_qkv"].grad += dqkv.sum(axis=0)
         return (dqkv @ p["W_qkv"].data.T).reshape(b, t, c)
