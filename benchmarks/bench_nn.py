@@ -223,12 +223,20 @@ def train_text_ours(model, cfg: Config) -> Run:
     return Run(min(times), float((model.forward(x).argmax(axis=-1) == y).mean()), peak_rss_mb())
 
 
-def ours_lstm(cfg: Config) -> Run:
+def ours_charrnn(cfg: Config, cell: str) -> Run:
     from labs.nn import CharRNN
 
     vocab = load_chars()[2]
-    return train_text_ours(CharRNN(vocab, 128, cell="lstm", embedding_dim=32, rng=np.random.default_rng(cfg.seed)),
+    return train_text_ours(CharRNN(vocab, 128, cell=cell, embedding_dim=32, rng=np.random.default_rng(cfg.seed)),
                            cfg)
+
+
+def ours_rnn(cfg: Config) -> Run:
+    return ours_charrnn(cfg, "rnn")
+
+
+def ours_lstm(cfg: Config) -> Run:
+    return ours_charrnn(cfg, "lstm")
 
 
 def ours_gpt(cfg: Config) -> Run:
@@ -261,24 +269,33 @@ def train_text_torch(model, cfg: Config) -> Run:
     return Run(min(times), float((predicted == y).mean()), peak_rss_mb(), note=f"torch {torch.__version__}")
 
 
-def torch_lstm(cfg: Config) -> Run:
+def torch_charrnn(cfg: Config, cell: str) -> Run:
     import torch
     from torch import nn
 
     torch.set_num_threads(1)
     torch.manual_seed(cfg.seed)
     vocab = load_chars()[2]
+    recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM}[cell]  # nn.RNN is the tanh (Elman) cell, like ours
 
-    class CharLSTM(nn.Module):
+    class CharModel(nn.Module):
         def __init__(self):
             super().__init__()
-            self.embed, self.lstm = nn.Embedding(vocab, 32), nn.LSTM(32, 128, batch_first=True)
+            self.embed, self.rnn = nn.Embedding(vocab, 32), recurrent(32, 128, batch_first=True)
             self.head = nn.Linear(128, vocab)
 
         def forward(self, idx):
-            return self.head(self.lstm(self.embed(idx))[0])
+            return self.head(self.rnn(self.embed(idx))[0])
 
-    return train_text_torch(CharLSTM(), cfg)
+    return train_text_torch(CharModel(), cfg)
+
+
+def torch_rnn(cfg: Config) -> Run:
+    return torch_charrnn(cfg, "rnn")
+
+
+def torch_lstm(cfg: Config) -> Run:
+    return torch_charrnn(cfg, "lstm")
 
 
 def torch_gpt(cfg: Config) -> Run:
@@ -321,6 +338,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "mlp": Benchmark("MLP 64-128-10, ReLU, Adam", ours_mlp, torch_mlp, target_ratio=0.3),
     "cnn": Benchmark("ConvNet conv3(8)-pool-conv3(16)-pool-64-10, ReLU, max pool, Adam", ours_cnn, torch_cnn,
                      target_ratio=0.5),
+    "rnn": Benchmark(f"char RNN (tanh), embedding 32, hidden 128, window {SEQ_LEN}, Adam (epoch = {TEXT_STEPS} steps)",
+                     ours_rnn, torch_rnn, target_ratio=0.6),
     "lstm": Benchmark(f"char LSTM, embedding 32, hidden 128, window {SEQ_LEN}, Adam (epoch = {TEXT_STEPS} steps)",
                       ours_lstm, torch_lstm, target_ratio=0.6),
     "gpt": Benchmark(f"tiny GPT, 2 blocks, width 64, 4 heads, context {SEQ_LEN}, Adam (epoch = {TEXT_STEPS} steps)",
