@@ -58,6 +58,7 @@ class Run:
     test_accuracy: float
     peak_rss_mb: float      # the child process's peak resident memory (imports included)
     note: str = ""
+    last_loss: float = float("nan")  # mean training loss over the last epoch: both sides learn alike
 
 
 @dataclass
@@ -105,18 +106,18 @@ def train_ours(model, cfg: Config, images: bool) -> Run:
         x_train, x_test = x_train.reshape(-1, 1, 8, 8), x_test.reshape(-1, 1, 8, 8)
     loss, opt = SoftmaxCrossEntropy(), Adam(model.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
-    times = []
+    times, losses = [], []
     for _ in range(cfg.epochs):
-        start = time.perf_counter()
+        start, losses = time.perf_counter(), []
         for idx in batches(len(y_train), cfg.batch_size, rng):
             opt.zero_grad()
-            loss.forward(model.forward(x_train[idx]), y_train[idx])
+            losses.append(loss.forward(model.forward(x_train[idx]), y_train[idx]))
             model.backward(loss.backward())
             opt.step()
         times.append(time.perf_counter() - start)
     model.eval()
     accuracy = float((model.forward(x_test).argmax(axis=1) == y_test).mean())
-    return Run(min(times), accuracy, peak_rss_mb())
+    return Run(min(times), accuracy, peak_rss_mb(), last_loss=float(np.mean(losses)))
 
 
 def ours_mlp(cfg: Config) -> Run:
@@ -147,18 +148,20 @@ def train_torch(make_model: Callable, cfg: Config, images: bool) -> Run:
     rng = np.random.default_rng(cfg.seed)
     times = []
     for _ in range(cfg.epochs):
-        start = time.perf_counter()
+        start, losses = time.perf_counter(), []
         for idx in batches(len(y_train), cfg.batch_size, rng):
             index = torch.from_numpy(idx)
             opt.zero_grad()
-            loss_fn(model(xt[index]), yt[index]).backward()
+            value = loss_fn(model(xt[index]), yt[index])
+            value.backward()
+            losses.append(value.item())
             opt.step()
         times.append(time.perf_counter() - start)
     model.eval()
     with torch.no_grad():
         predicted = model(torch.from_numpy(np.ascontiguousarray(x_test))).argmax(dim=1).numpy()
     return Run(min(times), float((predicted == y_test).mean()), peak_rss_mb(),
-               note=f"torch {torch.__version__}")
+               note=f"torch {torch.__version__}", last_loss=float(np.mean(losses)))
 
 
 def torch_mlp(cfg: Config) -> Run:
@@ -212,15 +215,16 @@ def train_text_ours(model, cfg: Config) -> Run:
     rng = np.random.default_rng(cfg.seed)
     times = []
     for _ in range(min(cfg.epochs, TEXT_EPOCHS)):
-        start = time.perf_counter()
+        start, losses = time.perf_counter(), []
         for x, y in text_batches(train, cfg, rng):
             opt.zero_grad()
-            loss.forward(model.forward(x), y)
+            losses.append(loss.forward(model.forward(x), y))
             model.backward(loss.backward())
             opt.step()
         times.append(time.perf_counter() - start)
     x, y = val_windows(val)
-    return Run(min(times), float((model.forward(x).argmax(axis=-1) == y).mean()), peak_rss_mb())
+    return Run(min(times), float((model.forward(x).argmax(axis=-1) == y).mean()), peak_rss_mb(),
+               last_loss=float(np.mean(losses)))
 
 
 def ours_charrnn(cfg: Config, cell: str) -> Run:
@@ -256,17 +260,20 @@ def train_text_torch(model, cfg: Config) -> Run:
     rng = np.random.default_rng(cfg.seed)
     times = []
     for _ in range(min(cfg.epochs, TEXT_EPOCHS)):
-        start = time.perf_counter()
+        start, losses = time.perf_counter(), []
         for x, y in text_batches(train, cfg, rng):
             opt.zero_grad()
             logits = model(torch.from_numpy(x))
-            loss_fn(logits.reshape(-1, vocab), torch.from_numpy(y).reshape(-1)).backward()
+            value = loss_fn(logits.reshape(-1, vocab), torch.from_numpy(y).reshape(-1))
+            value.backward()
+            losses.append(value.item())
             opt.step()
         times.append(time.perf_counter() - start)
     x, y = val_windows(val)
     with torch.no_grad():
         predicted = model(torch.from_numpy(x)).argmax(dim=-1).numpy()
-    return Run(min(times), float((predicted == y).mean()), peak_rss_mb(), note=f"torch {torch.__version__}")
+    return Run(min(times), float((predicted == y).mean()), peak_rss_mb(), note=f"torch {torch.__version__}",
+               last_loss=float(np.mean(losses)))
 
 
 def torch_charrnn(cfg: Config, cell: str) -> Run:
@@ -369,19 +376,22 @@ def run_in_child(name: str, side: str, cfg: Config) -> Run | None:
 def render(results: dict[str, dict[str, Run | None]], cfg: Config, command: str, torch_note: str,
            repeats: int) -> str:
     lines = [
-        "# labs.nn vs PyTorch (CPU) on the digits",
+        "# labs.nn vs PyTorch (CPU): digits and tiny Shakespeare",
         "",
-        f"Made by `{command}` on {platform.machine()} / Python {platform.python_version()} / NumPy "
+        f"Made by `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')}, {platform.machine()} / Python {platform.python_version()} / NumPy "
         f"{np.__version__}, {torch_note}; one thread each; best of {repeats} alternating runs per side; "
         f"{cfg.epochs} epochs, batch {cfg.batch_size}, "
         f"Adam lr {cfg.lr}, seed {cfg.seed}. Epoch time is the fastest epoch (the least disturbed by other "
         "load on a shared machine); memory is each run's peak RSS in its own process (interpreter and "
-        f"imports included). Load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+        "imports included). Accuracy is on the digits test split, or next-character accuracy on the "
+        "validation text; last loss is the mean training loss over the final epoch (the two sides start from "
+        "different random weights, so it agrees within noise, not exactly). Load average during the run: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
         "on a loaded machine the ratios move by tens of percent from run to run.",
         "",
         "| benchmark | ours s/epoch | torch s/epoch | ratio ours/torch | target | ours acc | torch acc "
-        "| ours peak MB | torch peak MB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| ours last loss | torch last loss | ours peak MB | torch peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
         ours, theirs = runs.get("ours"), runs.get("torch")
@@ -396,45 +406,145 @@ def render(results: dict[str, dict[str, Run | None]], cfg: Config, command: str,
             f"| {name}: {BENCHMARKS[name].description} | {cell(ours, 'epoch_s', '.4f')} | "
             f"{cell(theirs, 'epoch_s', '.4f')} | {'n/a' if ratio is None else f'{ratio:.2f}'} | "
             f"<= {target} ({verdict}) | {cell(ours, 'test_accuracy', '.3f')} | "
-            f"{cell(theirs, 'test_accuracy', '.3f')} | "
-            f"{cell(ours, 'peak_rss_mb', '.0f')} | {cell(theirs, 'peak_rss_mb', '.0f')} |"
+            f"{cell(theirs, 'test_accuracy', '.3f')} | {cell(ours, 'last_loss', '.3f')} | "
+            f"{cell(theirs, 'last_loss', '.3f')} | {cell(ours, 'peak_rss_mb', '.0f')} | {cell(theirs, 'peak_rss_mb', '.0f')} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def profile_convnet(batch_size: int, repeats: int = 200) -> str:
-    """Microseconds per layer (forward, backward) of one ConvNet training step: where our time goes."""
-    from labs.nn import Adam, ConvNet, SoftmaxCrossEntropy
+# -- where our time goes: one training step, layer by layer, in a child process like the runs ------
+PROFILE_REPEATS = {"cnn": 200, "lstm": 20, "gpt": 20}
 
-    model = ConvNet(filters=(8, 16), hidden=64, rng=np.random.default_rng(0))
-    x = np.random.default_rng(0).random((batch_size, 1, 8, 8), dtype=np.float32)
-    y = np.arange(batch_size) % 10
-    loss, opt = SoftmaxCrossEntropy(), Adam(model.parameters())
-    layers = list(model.children.items())
-    fwd, bwd = np.zeros(len(layers)), np.zeros(len(layers))
-    for _ in range(repeats):
-        h = x
-        for k, (_, layer) in enumerate(layers):
+
+def leaf_layers(layer, prefix: str = ""):
+    """(dotted name, layer) for every layer without children: the ones that do the arithmetic."""
+    for name, child in layer.children.items():
+        if child.children:
+            yield from leaf_layers(child, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", child
+
+
+def time_calls(layer, log: dict[str, list[float]]) -> None:
+    """Make this layer object's forward and backward append their durations to log["forward"/"backward"]."""
+    for pass_name in ("forward", "backward"):
+        def timed(*args, _method=getattr(layer, pass_name), _times=log[pass_name], **kwargs):
             start = time.perf_counter()
-            h = layer.forward(h)
-            fwd[k] += time.perf_counter() - start
-        loss.forward(h, y)
-        g = loss.backward()
-        for k in reversed(range(len(layers))):
-            start = time.perf_counter()
-            g = layers[k][1].backward(g)
-            bwd[k] += time.perf_counter() - start
-    start = time.perf_counter()
+            out = _method(*args, **kwargs)
+            _times.append(time.perf_counter() - start)
+            return out
+
+        setattr(layer, pass_name, timed)
+
+
+def profile_step(title: str, model, x: np.ndarray, y: np.ndarray, loss, repeats: int) -> str:
+    """Fastest microseconds per leaf layer (forward, backward), the loss, Adam and the whole step: the
+    minimum, like the epoch times, is the figure least disturbed by other load on a shared machine."""
+    from labs.nn import Adam
+
+    opt = Adam(model.parameters())
+    leaves = list(leaf_layers(model))
+    logs = {name: {"forward": [], "backward": []} for name, _ in leaves}
+    for name, layer in leaves:
+        time_calls(layer, logs[name])
+    parts: dict[str, list[float]] = {"loss, forward and backward": [], "Adam step": [], "whole step": []}
     for _ in range(repeats):
+        start = time.perf_counter()
+        opt.zero_grad()
+        out = model.forward(x)
+        mark = time.perf_counter()
+        loss.forward(out, y)
+        grad = loss.backward()
+        parts["loss, forward and backward"].append(time.perf_counter() - mark)
+        model.backward(grad)
+        mark = time.perf_counter()
         opt.step()
-    adam = (time.perf_counter() - start) / repeats
-    rows = [f"| {name} {type(layer).__name__} | {f * 1e6 / repeats:.0f} | {b * 1e6 / repeats:.0f} |"
-            for (name, layer), f, b in zip(layers, fwd, bwd)]
+        parts["Adam step"].append(time.perf_counter() - mark)
+        parts["whole step"].append(time.perf_counter() - start)
+
+    def us(values: list[float]) -> float:
+        return min(values) * 1e6 if values else 0.0
+
+    rows = [f"| {name} {type(layer).__name__} | {us(logs[name]['forward']):.0f} | {us(logs[name]['backward']):.0f} |"
+            for name, layer in leaves]
+    accounted = sum(us(v) for log in logs.values() for v in log.values()) + us(parts["loss, forward and backward"]) \
+        + us(parts["Adam step"])
+    rows += [f"| {name} | {us(v):.0f} | |" for name, v in parts.items()]
+    rows.append(f"| rest of the step (glue between layers: residual adds, reshapes, zero_grad) | {us(parts['whole step']) - accounted:.0f} | |")
     return "\n".join([
-        f"## Profile: our ConvNet, one step of batch {batch_size} (microseconds, mean of {repeats})", "",
+        f"## Profile: {title} (microseconds, fastest of {repeats})", "",
         "| layer | forward | backward |", "|---|---|---|", *rows,
-        f"| Adam step (all parameters) | {adam * 1e6:.0f} | |",
     ]) + "\n"
+
+
+def lstm_matmul_floor(batch: int, steps: int = SEQ_LEN, embed: int = 32, hidden: int = 128,
+                      repeats: int = 10) -> float:
+    """Seconds the char LSTM's matrix products alone take, same shapes and BLAS, nothing else: the input
+    projection, T recurrent products forward and T backward, and the three gradient products."""
+    rng = np.random.default_rng(0)
+    x, d = rng.random((steps * batch, embed), np.float32), rng.random((steps, batch, 4 * hidden), np.float32)
+    h, w_x = rng.random((steps, batch, hidden), np.float32), rng.random((embed, 4 * hidden), np.float32)
+    w_h, w_h_t = rng.random((hidden, 4 * hidden), np.float32), rng.random((4 * hidden, hidden), np.float32)
+    out_f, out_b = np.empty((batch, 4 * hidden), np.float32), np.empty((batch, hidden), np.float32)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        x @ w_x
+        for t in range(steps):
+            np.matmul(h[t], w_h, out=out_f)
+        for t in range(steps):
+            np.matmul(d[t], w_h_t, out=out_b)
+        flat = d.reshape(-1, 4 * hidden)
+        x.T @ flat, h.reshape(-1, hidden).T @ flat, flat @ w_x.T
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def run_profile(name: str, cfg: Config) -> dict:
+    """In a worker: {"markdown": the profile table, "floor_s": the LSTM's matmul floor or None}."""
+    from labs.nn import CharRNN, ConvNet, SequenceCrossEntropy, SoftmaxCrossEntropy, TinyGPT
+
+    rng = np.random.default_rng(cfg.seed)
+    if name == "cnn":
+        model = ConvNet(filters=(8, 16), hidden=64, rng=rng)
+        x, y = rng.random((cfg.batch_size, 1, 8, 8), dtype=np.float32), np.arange(cfg.batch_size) % 10
+        title, loss = f"our ConvNet, one step of batch {cfg.batch_size}", SoftmaxCrossEntropy()
+    else:
+        train, _, vocab = load_chars()
+        x, y = next(text_batches(train, cfg, rng))
+        loss = SequenceCrossEntropy()
+        if name == "lstm":
+            model, title = CharRNN(vocab, 128, cell="lstm", embedding_dim=32, rng=rng), "our char LSTM"
+        else:
+            model, title = TinyGPT(vocab, SEQ_LEN, n_layer=2, n_head=4, dim=64, rng=rng), "our tiny GPT"
+        title += f", one step of batch {cfg.batch_size} x {SEQ_LEN} characters"
+    markdown = profile_step(title, model, x, y, loss, PROFILE_REPEATS[name])
+    return {"markdown": markdown, "floor_s": lstm_matmul_floor(cfg.batch_size) if name == "lstm" else None}
+
+
+def profile_in_child(name: str, cfg: Config) -> dict | None:
+    cmd = [sys.executable, __file__, "--profile-worker", name, json.dumps(asdict(cfg))]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        print(f"  profile {name} failed:\n{done.stderr.strip()}", file=sys.stderr)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def lstm_note(results: dict[str, dict[str, Run | None]], floor_s: float) -> str:
+    """Why the LSTM target is out of reach, from this run's own figures."""
+    ours, theirs = results["lstm"].get("ours"), results["lstm"].get("torch")
+    floor_ms = floor_s * 1e3
+    text = (f"The char LSTM's matrix products alone (the same shapes through NumPy's OpenBLAS, nothing else) "
+            f"take {floor_ms:.1f} ms per step here")
+    if ours and theirs:
+        ours_ms, torch_ms = ours.epoch_s / TEXT_STEPS * 1e3, theirs.epoch_s / TEXT_STEPS * 1e3
+        text += (f"; our whole step took {ours_ms:.1f} ms and torch's {torch_ms:.1f} ms, so a ratio of "
+                 f"{BENCHMARKS['lstm'].target_ratio} would leave {BENCHMARKS['lstm'].target_ratio * torch_ms:.1f} ms "
+                 f"for everything, and the floor alone is a ratio of {floor_ms / torch_ms:.2f}")
+    return text + (". About 1.1 GFLOP per step (8 products of 2048x512 by 128 or 32, 128 small recurrent "
+                   "ones) cannot go faster than the BLAS runs them; the elementwise work of the time loop "
+                   "and the weight-gradient products are where the rest goes (profile below).\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -445,7 +555,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="child runs per side; the fastest is kept")
     parser.add_argument("--no-write", action="store_true", help="print the table, do not write RESULTS.md")
     parser.add_argument("--worker", nargs=3, metavar=("NAME", "SIDE", "CONFIG"), help=argparse.SUPPRESS)
+    parser.add_argument("--profile-worker", nargs=2, metavar=("NAME", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+
+    if args.profile_worker:
+        name, cfg_json = args.profile_worker
+        print(json.dumps(run_profile(name, Config(**json.loads(cfg_json)))))
+        return 0
 
     if args.worker:
         name, side, cfg_json = args.worker
@@ -473,7 +589,12 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/bench_nn.py" + ("" if argv is None else " " + " ".join(argv))
     if argv is None and len(sys.argv) > 1:
         command = "python benchmarks/bench_nn.py " + " ".join(sys.argv[1:])
-    table = render(results, cfg, command, torch_note, args.repeats) + "\n" + profile_convnet(cfg.batch_size)
+    table = render(results, cfg, command, torch_note, args.repeats)
+    for name in [n for n in PROFILE_REPEATS if n in results]:
+        profile = profile_in_child(name, cfg)
+        if profile and profile["floor_s"] is not None:
+            table += "\n" + lstm_note(results, profile["floor_s"])
+        table += "\n" + profile["markdown"] if profile else ""
     print(table)
     if not args.no_write:
         RESULTS.write_text(table)

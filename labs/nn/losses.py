@@ -59,20 +59,20 @@ def softmax_cross_entropy(
     np.exp(grad, out=grad)
     sums = row_sums(grad)
     picked = shifted_target - np.log(sums)  # log p of each target
-    # The gradient of the mean: (softmax - one_hot) * w_i / sum(w), with w_i = 1 when unweighted.
+    # The gradient of the mean: (softmax - one_hot) * w_i / sum(w), with w_i = 1/n when unweighted.
     if weights is None:
         n = len(targets)
-        scale = np.full(n, 1.0 / n, dtype=grad.dtype)
-        value = -picked.sum(dtype=np.float64) / n
-    else:
-        total = float(weights.sum())
-        if total <= 0:
-            raise ValueError("the loss mask selects no positions: at least one must be valid")
-        scale = (weights / total).astype(grad.dtype)
-        value = -(picked * weights).sum(dtype=np.float64) / total
+        sums *= n
+        grad /= sums[:, None]
+        grad[rows, targets] -= 1.0 / n
+        return float(-picked.sum(dtype=np.float64) / n), grad
+    total = float(weights.sum())
+    if total <= 0:
+        raise ValueError("the loss mask selects no positions: at least one must be valid")
+    scale = (weights / total).astype(grad.dtype)
     grad *= (scale / sums)[:, None]
     grad[rows, targets] -= scale
-    return float(value), grad
+    return float(-(picked * weights).sum(dtype=np.float64) / total), grad
 
 
 def _same_shape(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
