@@ -425,13 +425,15 @@ def leaf_layers(layer, prefix: str = ""):
             yield f"{prefix}{name}", child
 
 
-def time_calls(layer, log: dict[str, list[float]]) -> None:
-    """Make this layer object's forward and backward append their durations to log["forward"/"backward"]."""
+def time_calls(layer, log: dict[str, list[float]], spent: list[float]) -> None:
+    """Make this layer object's forward and backward append their durations to log["forward"/"backward"]
+    and add them to spent[0], the time inside leaf layers during the current step."""
     for pass_name in ("forward", "backward"):
         def timed(*args, _method=getattr(layer, pass_name), _times=log[pass_name], **kwargs):
             start = time.perf_counter()
             out = _method(*args, **kwargs)
             _times.append(time.perf_counter() - start)
+            spent[0] += _times[-1]
             return out
 
         setattr(layer, pass_name, timed)
@@ -445,10 +447,13 @@ def profile_step(title: str, model, x: np.ndarray, y: np.ndarray, loss, repeats:
     opt = Adam(model.parameters())
     leaves = list(leaf_layers(model))
     logs = {name: {"forward": [], "backward": []} for name, _ in leaves}
+    spent = [0.0]
     for name, layer in leaves:
-        time_calls(layer, logs[name])
+        time_calls(layer, logs[name], spent)
     parts: dict[str, list[float]] = {"loss, forward and backward": [], "Adam step": [], "whole step": []}
+    rest = []  # per step: the whole step minus the time inside layers, the loss and Adam
     for _ in range(repeats):
+        spent[0] = 0.0
         start = time.perf_counter()
         opt.zero_grad()
         out = model.forward(x)
@@ -461,16 +466,16 @@ def profile_step(title: str, model, x: np.ndarray, y: np.ndarray, loss, repeats:
         opt.step()
         parts["Adam step"].append(time.perf_counter() - mark)
         parts["whole step"].append(time.perf_counter() - start)
+        rest.append(parts["whole step"][-1] - spent[0] - parts["loss, forward and backward"][-1]
+                    - parts["Adam step"][-1])
 
     def us(values: list[float]) -> float:
         return min(values) * 1e6 if values else 0.0
 
     rows = [f"| {name} {type(layer).__name__} | {us(logs[name]['forward']):.0f} | {us(logs[name]['backward']):.0f} |"
             for name, layer in leaves]
-    accounted = sum(us(v) for log in logs.values() for v in log.values()) + us(parts["loss, forward and backward"]) \
-        + us(parts["Adam step"])
     rows += [f"| {name} | {us(v):.0f} | |" for name, v in parts.items()]
-    rows.append(f"| rest of the step (glue between layers: residual adds, reshapes, zero_grad) | {us(parts['whole step']) - accounted:.0f} | |")
+    rows.append(f"| rest of the step (glue between layers: residual adds, reshapes, zero_grad) | {us(rest):.0f} | |")
     return "\n".join([
         f"## Profile: {title} (microseconds, fastest of {repeats})", "",
         "| layer | forward | backward |", "|---|---|---|", *rows,
