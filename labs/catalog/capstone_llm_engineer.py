@@ -4,8 +4,21 @@ The transformer-chars lab on the same 50 KB of Shakespeare (so results compare),
 engineer turns: size (layers, width, heads, context), the learning rate with its warm-up and schedule,
 AdamW's weight decay and residual dropout. The bar is stricter than transformer-chars' 1.95, and the
 harder yardstick is the interpolated Kneser-Ney 4-gram (~1.67 nats/char on this split), not add-k.
+Training stops at the budget and is graded on what it reached, so a busy machine costs the budget
+check's 15 points, never the run: on target and within the gap, that still passes at 70.
 
-Calibration: see CALIBRATION below (filled in from measured runs).
+Calibration (defaults, seeds 1-10, two seeds at a time on the shared 2-core machine at load 3.4-3.9,
+single-threaded BLAS as the runner sets it):
+
+    seed       1     2     3     4     5     6     7     8     9     10
+    val loss 1.713 1.730 1.724 1.728 1.717 1.732 1.725 1.733 1.706 1.730
+    run s      88    90    96    94    79    78    93    92    90   91
+
+10/10 pass at 85 (all but the Kneser-Ney check), 78-96 s of the 180 s budget; without dropout and decay
+the same model overfits (3000 steps: train 1.19, val 1.90, best 1.79 on the way). Beating Kneser-Ney
+(1.669) takes engineering: width 96 with the default regularisers reached 1.653 in 2500 steps (136 s)
+but with a 0.26 gap, so more dropout or fewer steps. Failing as they should: lr=10 (diverges
+at once), lr=1e-5 (3.25), steps=200 (2.35).
 """
 
 from __future__ import annotations
@@ -25,10 +38,10 @@ from labs.grading import CheckSpec, partial_credit
 from labs.nn import Dropout, Sequential
 from labs.nn.language_models import TinyGPT
 
-TARGET_VAL_LOSS = 1.75  # full marks (and required)
+TARGET_VAL_LOSS = 1.75  # full marks (and required); the defaults reach 1.71-1.73
 FLOOR_VAL_LOSS = 2.10  # no marks: transformer-chars' level, not an engineer's
 MAX_GAP = 0.15  # validation minus training loss above this is overfitting
-BUDGET_S = 150.0  # training wall-clock allowed; the run stops here and is graded on what it reached
+BUDGET_S = 180.0  # training wall-clock allowed; the run stops here and is graded on what it reached
 TIME_LIMIT_S = 240.0  # the runner's hard limit: the budget plus n-gram counts, evaluation and samples
 
 
@@ -36,7 +49,7 @@ class Params(TransformerParams):
     """transformer-chars' knobs (layers, width, heads, context, lr; heads must divide the width), longer
     training, and the regularisers a model this size needs on 45 KB of text."""
 
-    steps: int = Field(2500, ge=1, le=50000, description="training steps, each on 16 windows of `context` characters")
+    steps: int = Field(2000, ge=1, le=50000, description="training steps, each on 16 windows of `context` characters")
     warmup: int = Field(100, ge=0, le=5000, description="steps of linear warm-up from ~0 to lr")
     schedule: Literal["cosine", "constant"] = Field("cosine", description="after warm-up: anneal to lr/10, or keep lr")
     weight_decay: float = Field(0.1, ge=0, le=1, description="AdamW decoupled decay: each step w *= 1 - lr * wd")
@@ -67,8 +80,8 @@ class CapstoneLlmEngineerLab(Lab):
     )
     Params = Params
     checks = (
-        CheckSpec(id="val-loss", title=f"Validation loss at or below {TARGET_VAL_LOSS:.2f}", points=55, required=True),
-        CheckSpec(id="beats-kneser-ney", title="Validation loss beats the Kneser-Ney 4-gram", points=20),
+        CheckSpec(id="val-loss", title=f"Validation loss at or below {TARGET_VAL_LOSS:.2f}", points=60, required=True),
+        CheckSpec(id="beats-kneser-ney", title="Validation loss beats the Kneser-Ney 4-gram", points=15),
         CheckSpec(id="generalises", title=f"Validation - training loss at most {MAX_GAP}", points=10),
         CheckSpec(id="time-budget", title=f"Trains every planned step within {BUDGET_S:g} s", points=15),
     )
