@@ -5,8 +5,8 @@ scale however deep the network is. `eps` sits inside the square root, so a const
 gives a finite output of beta rather than a division by zero.
 
 Speed: the per-row means are matrix-vector products (`row_sums`), not `mean(axis=-1)`, which NumPy
-computes row by row; intermediate results are updated in place (measured ~2x faster both ways on
-(2048, 64) activations).
+computes row by row; intermediate results are updated in place (on (2048, 64) activations: forward
+0.31 -> 0.19 ms, backward 0.50 -> 0.41 ms).
 """
 
 from __future__ import annotations

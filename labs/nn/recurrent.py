@@ -14,7 +14,7 @@ Speed (char LSTM, batch 32, hidden 128): a step's matmul takes ~30 us, so a doze
 1-3 us each per step cost as much as the maths. Each trick below was measured:
 - the input projections x_t @ W_x do not depend on the state: all T of them are one matmul before the
   time loop (2.6-2.9x faster than one per step); the weight gradients are one matmul each after the
-  backward loop (these three large products are now a third of the LSTM's time);
+  backward loop (these three large products are now about a quarter of the LSTM's time);
 - every array the loop writes is allocated once, time-major (T, B, ...), and filled with `out=`: the
   gate pre-activations are activated in place inside the projection buffer, which becomes the cache;
 - a sigmoid is 0.5 * tanh(a / 2) + 0.5. Halving the sigmoid gates' columns of the projections once
