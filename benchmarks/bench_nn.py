@@ -547,9 +547,10 @@ def lstm_note(results: dict[str, dict[str, Run | None]], floor_s: float) -> str:
         text += (f"; our whole step took {ours_ms:.1f} ms and torch's {torch_ms:.1f} ms, so a ratio of "
                  f"{BENCHMARKS['lstm'].target_ratio} would leave {BENCHMARKS['lstm'].target_ratio * torch_ms:.1f} ms "
                  f"for everything, and the floor alone is a ratio of {floor_ms / torch_ms:.2f}")
-    return text + (". About 1.1 GFLOP per step (8 products of 2048x512 by 128 or 32, 128 small recurrent "
-                   "ones) cannot go faster than the BLAS runs them; the elementwise work of the time loop "
-                   "and the weight-gradient products are where the rest goes (profile below).\n")
+    return text + (". Those products are about 1.0 GFLOP per step (the input projection, 2 x 64 recurrent "
+                   "products of 32x128 by 128x512, and three gradient products over all 2048 positions), and no "
+                   "Python above them can make the BLAS run them faster; the elementwise work of the time loop "
+                   "is most of the rest (profile below).\n")
 
 
 def main(argv: list[str] | None = None) -> int:
