@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from labs.nn.core import Layer, Parameter
-from labs.nn.layers import GELU, Linear, row_sums
+from labs.nn.layers import GELU, Linear, column_sums, row_sums
 from labs.nn.normalization import LayerNorm
 
 
@@ -142,7 +142,7 @@ class CausalSelfAttention(Layer):
         p = self.params
         g = grad_out.reshape(b * t, c)
         p["W_proj"].grad += merged.T @ g
-        p["b_proj"].grad += g.sum(axis=0)
+        p["b_proj"].grad += column_sums(g)
         d_merged = (g @ p["W_proj"].data.T).reshape(b, t, h, d)
         d_heads = d_merged.transpose(0, 2, 1, 3)
         # Softmax backward is p * (dp - sum_s dp_s p_s) with dp = d_heads @ v^T; that row sum equals
@@ -161,7 +161,7 @@ class CausalSelfAttention(Layer):
         np.matmul(probs.transpose(0, 1, 3, 2), d_heads, out=dv)
         dqkv = dqkv.reshape(b * t, 3 * c)
         p["W_qkv"].grad += x.reshape(b * t, c).T @ dqkv
-        p["b_qkv"].grad += dqkv.sum(axis=0)
+        p["b_qkv"].grad += column_sums(dqkv)
         return (dqkv @ p["W_qkv"].data.T).reshape(b, t, c)
 
 

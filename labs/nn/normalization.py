@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from labs.nn.core import Layer, Parameter
-from labs.nn.layers import row_sums
+from labs.nn.layers import column_sums, row_sums
 
 
 class LayerNorm(Layer):
@@ -46,8 +46,8 @@ class LayerNorm(Layer):
         gamma, beta = self.params["gamma"], self.params["beta"]
         inv_dim = 1.0 / self.dim
         along = grad_out * x_hat
-        gamma.grad += along.reshape(-1, self.dim).sum(axis=0)
-        beta.grad += grad_out.reshape(-1, self.dim).sum(axis=0)
+        gamma.grad += column_sums(along)
+        beta.grad += column_sums(grad_out)
         # d/dx of the normalisation: remove the gradient's mean and its component along x_hat,
         #   inv_std * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)),  g_hat = grad_out * gamma.
         g_hat = grad_out * gamma.data

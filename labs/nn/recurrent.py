@@ -32,6 +32,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from labs.nn.core import Layer, Parameter
+from labs.nn.layers import column_sums
 
 CellName = Literal["rnn", "lstm", "gru"]
 State = tuple[np.ndarray, ...]
@@ -135,9 +136,9 @@ class Recurrent(Layer):
         p = self.params
         p["W_x"].grad += x_tm.reshape(steps * batch, -1).T @ flat_dxp
         p["W_h"].grad += h_prev.reshape(steps * batch, -1).T @ flat_dhp
-        p["b"].grad += flat_dxp.sum(axis=0)
+        p["b"].grad += column_sums(flat_dxp)
         if self.hidden_bias:
-            p["b_h"].grad += flat_dhp.sum(axis=0)
+            p["b_h"].grad += column_sums(flat_dhp)
         return (flat_dxp @ p["W_x"].data.T).reshape(steps, batch, -1).transpose(1, 0, 2)
 
     # -- the cell --------------------------------------------------------------------------------
