@@ -106,5 +106,5 @@ def build_demo(store: Store, curriculum: Curriculum, *, on_step: Callable[[str],
                 on_step(f"{prefix}: skipped, {exc}")
                 continue
             result = session.wait()
-            on_step(f"{prefix}: {result.status} {result.score:.0f}/100 in {result.duration_s:.1f}s")
+            on_step(f"{prefix}: {result.status} {result.score:.0f}/100 in {result.duration_s:.2g} s of training")
     return store.learner_by_id(learner.id)  # type: ignore[return-value]
