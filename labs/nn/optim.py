@@ -2,8 +2,16 @@
 
 An optimiser holds a list of Parameters; `step()` moves each one AGAINST its gradient (w -= lr * g:
 the minus sign is the whole of gradient descent) and `zero_grad()` clears the gradients, which layers
-accumulate. State buffers (momentum, Adam moments) are allocated once in the parameter's dtype and
-every update runs in place, so a training step allocates nothing per parameter.
+accumulate.
+
+Why the state is flat: NumPy pays a fixed ~1 us per call whatever the array size, and Adam is a dozen
+elementwise passes. Done tensor by tensor, the digits MLP's 4 small tensors cost 48 calls (43 us of a
+~90 us training step). So the optimiser lays all parameters of one dtype end to end in ONE flat vector
+(`_FlatGroup`): the gradients are gathered into it with a single concatenate, the moments live in flat
+buffers allocated once, every pass runs over the whole vector in place (`out=`), and only the final
+`w -= update` is per tensor, through views. `Parameter.data` is never replaced, so arrays callers hold
+stay live and `load_state_dict`/`astype` (which swap in new arrays) keep working; a change of shape or
+dtype re-lays the groups and restarts the state.
 
 Schedules are small immutable objects with `lr_at(step)`; set `optimizer.lr = schedule.lr_at(step)`.
 """
@@ -19,6 +27,35 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from labs.nn.core import Parameter
 
 
+class _FlatGroup:
+    """The parameters of one dtype, laid end to end: a flat gradient vector gathered each step, a flat
+    `update` vector the optimiser fills, and per-parameter views of `update` to apply it."""
+
+    def __init__(self, params: list[Parameter]):
+        self.params = params
+        self.dtype = params[0].data.dtype
+        bounds = np.cumsum([0] + [p.data.size for p in params]).tolist()
+        self.size = bounds[-1]
+        self.grad = np.empty(self.size, self.dtype)
+        self.update = np.empty(self.size, self.dtype)
+        self.update_views = [self.update[a:b].reshape(p.data.shape)
+                             for p, a, b in zip(params, bounds[:-1], bounds[1:])]
+
+    def gather_grads(self) -> np.ndarray:
+        """Copy every gradient into the flat vector: one call, one pass."""
+        return np.concatenate([p.grad.ravel() for p in self.params], out=self.grad)
+
+    def gather_data(self, out: np.ndarray) -> np.ndarray:
+        return np.concatenate([p.data.ravel() for p in self.params], out=out)
+
+    def apply_update(self, keep: float = 1.0) -> None:
+        """w = keep * w - update for each parameter, in place (keep < 1 is AdamW's decoupled decay)."""
+        for p, update in zip(self.params, self.update_views):
+            if keep != 1.0:
+                p.data *= keep
+            p.data -= update
+
+
 class Optimizer:
     def __init__(self, params: Iterable[Parameter], lr: float):
         self.params = list(params)
@@ -27,7 +64,9 @@ class Optimizer:
         if not lr > 0:
             raise ValueError(f"learning rate must be positive, got {lr}")
         self.lr = float(lr)
-        self._buffers: dict[tuple[int, str], np.ndarray] = {}
+        self._layout: tuple = ()
+        self._groups: list[_FlatGroup] = []
+        self._buffers: dict[tuple[int, str], np.ndarray] = {}  # (group index, name) -> flat state
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -36,13 +75,23 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
-    def _buffer(self, index: int, name: str, p: Parameter) -> np.ndarray:
-        """A zero-initialised state array for parameter `index`, re-made if the parameter changed dtype
-        or shape (e.g. after `Layer.astype`)."""
+    def _flat_groups(self) -> list[_FlatGroup]:
+        """The parameters grouped by dtype, re-laid (and the state restarted) only when a parameter
+        changed shape or dtype, e.g. after `Layer.astype`; `load_state_dict` keeps the moments."""
+        layout = tuple((p.data.shape, p.data.dtype) for p in self.params)
+        if layout != self._layout:
+            by_dtype: dict[np.dtype, list[Parameter]] = {}
+            for p in self.params:
+                by_dtype.setdefault(p.data.dtype, []).append(p)
+            self._layout, self._buffers = layout, {}
+            self._groups = [_FlatGroup(group) for group in by_dtype.values()]
+        return self._groups
+
+    def _buffer(self, index: int, name: str, group: _FlatGroup) -> np.ndarray:
+        """Flat zero-initialised state `name` for group `index`, allocated on first use."""
         buf = self._buffers.get((index, name))
-        if buf is None or buf.dtype != p.data.dtype or buf.shape != p.data.shape:
-            buf = np.zeros_like(p.data)
-            self._buffers[(index, name)] = buf
+        if buf is None:
+            buf = self._buffers[(index, name)] = np.zeros(group.size, group.dtype)
         return buf
 
 
@@ -60,20 +109,19 @@ class SGD(Optimizer):
         self.momentum, self.weight_decay = momentum, weight_decay
 
     def step(self) -> None:
-        for i, p in enumerate(self.params):
-            scratch = self._buffer(i, "scratch", p)
-            direction = p.grad
+        for i, group in enumerate(self._flat_groups()):
+            direction = group.gather_grads()  # our own copy: safe to modify in place
             if self.weight_decay:
-                np.multiply(p.data, self.weight_decay, out=scratch)
-                scratch += p.grad
-                direction = scratch
+                decay = group.gather_data(out=group.update)
+                decay *= self.weight_decay
+                direction += decay
             if self.momentum:
-                velocity = self._buffer(i, "velocity", p)
+                velocity = self._buffer(i, "velocity", group)
                 velocity *= self.momentum
                 velocity += direction
                 direction = velocity
-            np.multiply(direction, self.lr, out=scratch)
-            p.data -= scratch
+            np.multiply(direction, self.lr, out=group.update)
+            group.apply_update()
 
 
 class Adam(Optimizer):
@@ -94,33 +142,38 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         self.t += 1
-        step_size = self.lr / (1 - self.beta1 ** self.t)
-        root_correction = math.sqrt(1 - self.beta2 ** self.t)
-        for i, p in enumerate(self.params):
-            m, v, scratch = (self._buffer(i, name, p) for name in ("m", "v", "scratch"))
-            grad = p.grad
+        # w -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / c1, v_hat = v / c2. Multiplying top and
+        # bottom by sqrt(c2) leaves alpha * m / (sqrt(v) + eps_hat): both corrections become two
+        # scalars per step instead of two passes per tensor.
+        root_c2 = math.sqrt(1 - self.beta2 ** self.t)
+        alpha = self.lr * root_c2 / (1 - self.beta1 ** self.t)
+        eps_hat = self.eps * root_c2
+        for i, group in enumerate(self._flat_groups()):
+            m, v = self._buffer(i, "m", group), self._buffer(i, "v", group)
+            scratch = group.update  # free until the last pass fills it with the update
+            grad = group.gather_grads()
             if self.weight_decay:
-                grad = self._buffer(i, "decayed", p)
-                np.multiply(p.data, self.weight_decay, out=grad)
-                grad += p.grad
-            m *= self.beta1
-            np.multiply(grad, 1 - self.beta1, out=scratch)
-            m += scratch
-            v *= self.beta2
+                decay = group.gather_data(out=scratch)
+                decay *= self.weight_decay
+                grad += decay
+            # moving averages written as "move a fraction (1 - beta) of the way to the new value":
+            # v += (1 - b2)(g^2 - v) first, while grad is still g; then m += (1 - b1)(g - m) in grad
             np.multiply(grad, grad, out=scratch)
+            scratch -= v
             scratch *= 1 - self.beta2
             v += scratch
-            # w -= lr * m_hat / (sqrt(v_hat) + eps), with the corrections folded into two scalars
+            np.subtract(grad, m, out=grad)
+            grad *= 1 - self.beta1
+            m += grad
             np.sqrt(v, out=scratch)
-            scratch /= root_correction
-            scratch += self.eps
+            scratch += eps_hat
             np.divide(m, scratch, out=scratch)
-            scratch *= step_size
-            self._decay(p)
-            p.data -= scratch
+            scratch *= alpha
+            group.apply_update(self._keep())
 
-    def _decay(self, p: Parameter) -> None:
-        """Adam has no decoupled decay; AdamW overrides this."""
+    def _keep(self) -> float:
+        """The factor each weight keeps before the update: 1 for Adam; AdamW decays it."""
+        return 1.0
 
 
 class AdamW(Adam):
@@ -134,9 +187,8 @@ class AdamW(Adam):
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         self.decoupled_weight_decay = weight_decay
 
-    def _decay(self, p: Parameter) -> None:
-        if self.decoupled_weight_decay:
-            p.data *= 1 - self.lr * self.decoupled_weight_decay
+    def _keep(self) -> float:
+        return 1 - self.lr * self.decoupled_weight_decay
 
 
 def clip_grad_norm(params: Iterable[Parameter], max_norm: float) -> float:
