@@ -7,7 +7,8 @@
 Each (benchmark, framework) pair runs in its own child process, so peak memory (ru_maxrss) is that run's
 alone and torch's import never weighs on the NumPy figures. Both frameworks run on ONE thread
 (OMP/OpenBLAS/MKL threads = 1, torch.set_num_threads(1)): the machine is shared, and one thread makes
-the comparison about the code, not about who grabs more cores.
+the comparison about the code, not about who grabs more cores. After the timings, the layer-by-layer
+profiles at the end of RESULTS.md come from benchmarks/profile_nn.py, run in a child per model.
 
 To add a benchmark (e.g. an RNN or a tiny GPT), add an entry to BENCHMARKS: a `Benchmark` with two
 functions `ours(cfg) -> Run` and `torch(cfg) -> Run`. Without torch installed (`pip install .[bench]`)
@@ -418,123 +419,13 @@ def render(results: dict[str, dict[str, Run | None]], cfg: Config, command: str,
     return "\n".join(lines) + "\n"
 
 
-# -- where our time goes: one training step, layer by layer, in a child process like the runs ------
-PROFILE_REPEATS = {"cnn": 200, "lstm": 20, "gpt": 20}
-
-
-def leaf_layers(layer, prefix: str = ""):
-    """(dotted name, layer) for every layer without children: the ones that do the arithmetic."""
-    for name, child in layer.children.items():
-        if child.children:
-            yield from leaf_layers(child, f"{prefix}{name}.")
-        else:
-            yield f"{prefix}{name}", child
-
-
-def time_calls(layer, log: dict[str, list[float]], spent: list[float]) -> None:
-    """Make this layer object's forward and backward append their durations to log["forward"/"backward"]
-    and add them to spent[0], the time inside leaf layers during the current step."""
-    for pass_name in ("forward", "backward"):
-        def timed(*args, _method=getattr(layer, pass_name), _times=log[pass_name], **kwargs):
-            start = time.perf_counter()
-            out = _method(*args, **kwargs)
-            _times.append(time.perf_counter() - start)
-            spent[0] += _times[-1]
-            return out
-
-        setattr(layer, pass_name, timed)
-
-
-def profile_step(title: str, model, x: np.ndarray, y: np.ndarray, loss, repeats: int) -> str:
-    """Fastest microseconds per leaf layer (forward, backward), the loss, Adam and the whole step: the
-    minimum, like the epoch times, is the figure least disturbed by other load on a shared machine."""
-    from labs.nn import Adam
-
-    opt = Adam(model.parameters())
-    leaves = list(leaf_layers(model))
-    logs = {name: {"forward": [], "backward": []} for name, _ in leaves}
-    spent = [0.0]
-    for name, layer in leaves:
-        time_calls(layer, logs[name], spent)
-    parts: dict[str, list[float]] = {"loss, forward and backward": [], "Adam step": [], "whole step": []}
-    rest = []  # per step: the whole step minus the time inside layers, the loss and Adam
-    for _ in range(repeats):
-        spent[0] = 0.0
-        start = time.perf_counter()
-        opt.zero_grad()
-        out = model.forward(x)
-        mark = time.perf_counter()
-        loss.forward(out, y)
-        grad = loss.backward()
-        parts["loss, forward and backward"].append(time.perf_counter() - mark)
-        model.backward(grad)
-        mark = time.perf_counter()
-        opt.step()
-        parts["Adam step"].append(time.perf_counter() - mark)
-        parts["whole step"].append(time.perf_counter() - start)
-        rest.append(parts["whole step"][-1] - spent[0] - parts["loss, forward and backward"][-1]
-                    - parts["Adam step"][-1])
-
-    def us(values: list[float]) -> float:
-        return min(values) * 1e6 if values else 0.0
-
-    rows = [f"| {name} {type(layer).__name__} | {us(logs[name]['forward']):.0f} | {us(logs[name]['backward']):.0f} |"
-            for name, layer in leaves]
-    rows += [f"| {name} | {us(v):.0f} | |" for name, v in parts.items()]
-    rows.append(f"| rest of the step (glue between layers: residual adds, reshapes, zero_grad) | {us(rest):.0f} | |")
-    return "\n".join([
-        f"## Profile: {title} (microseconds, fastest of {repeats})", "",
-        "| layer | forward | backward |", "|---|---|---|", *rows,
-    ]) + "\n"
-
-
-def lstm_matmul_floor(batch: int, steps: int = SEQ_LEN, embed: int = 32, hidden: int = 128,
-                      repeats: int = 10) -> float:
-    """Seconds the char LSTM's matrix products alone take, same shapes and BLAS, nothing else: the input
-    projection, T recurrent products forward and T backward, and the three gradient products."""
-    rng = np.random.default_rng(0)
-    x, d = rng.random((steps * batch, embed), np.float32), rng.random((steps, batch, 4 * hidden), np.float32)
-    h, w_x = rng.random((steps, batch, hidden), np.float32), rng.random((embed, 4 * hidden), np.float32)
-    w_h, w_h_t = rng.random((hidden, 4 * hidden), np.float32), rng.random((4 * hidden, hidden), np.float32)
-    out_f, out_b = np.empty((batch, 4 * hidden), np.float32), np.empty((batch, hidden), np.float32)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        x @ w_x
-        for t in range(steps):
-            np.matmul(h[t], w_h, out=out_f)
-        for t in range(steps):
-            np.matmul(d[t], w_h_t, out=out_b)
-        flat = d.reshape(-1, 4 * hidden)
-        x.T @ flat, h.reshape(-1, hidden).T @ flat, flat @ w_x.T
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def run_profile(name: str, cfg: Config) -> dict:
-    """In a worker: {"markdown": the profile table, "floor_s": the LSTM's matmul floor or None}."""
-    from labs.nn import CharRNN, ConvNet, SequenceCrossEntropy, SoftmaxCrossEntropy, TinyGPT
-
-    rng = np.random.default_rng(cfg.seed)
-    if name == "cnn":
-        model = ConvNet(filters=(8, 16), hidden=64, rng=rng)
-        x, y = rng.random((cfg.batch_size, 1, 8, 8), dtype=np.float32), np.arange(cfg.batch_size) % 10
-        title, loss = f"our ConvNet, one step of batch {cfg.batch_size}", SoftmaxCrossEntropy()
-    else:
-        train, _, vocab = load_chars()
-        x, y = next(text_batches(train, cfg, rng))
-        loss = SequenceCrossEntropy()
-        if name == "lstm":
-            model, title = CharRNN(vocab, 128, cell="lstm", embedding_dim=32, rng=rng), "our char LSTM"
-        else:
-            model, title = TinyGPT(vocab, SEQ_LEN, n_layer=2, n_head=4, dim=64, rng=rng), "our tiny GPT"
-        title += f", one step of batch {cfg.batch_size} x {SEQ_LEN} characters"
-    markdown = profile_step(title, model, x, y, loss, PROFILE_REPEATS[name])
-    return {"markdown": markdown, "floor_s": lstm_matmul_floor(cfg.batch_size) if name == "lstm" else None}
+# -- where our time goes: benchmarks/profile_nn.py, run in a child like the benchmarks --------------
+PROFILED = ("mlp", "cnn", "lstm", "gpt")  # the models whose step profile_nn.py breaks down layer by layer
 
 
 def profile_in_child(name: str, cfg: Config) -> dict | None:
-    cmd = [sys.executable, __file__, "--profile-worker", name, json.dumps(asdict(cfg))]
+    """profile_nn.py's {"markdown", "floor_s"} for one model, from a fresh interpreter (None if it failed)."""
+    cmd = [sys.executable, str(Path(__file__).with_name("profile_nn.py")), name, json.dumps(asdict(cfg))]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         print(f"  profile {name} failed:\n{done.stderr.strip()}", file=sys.stderr)
@@ -567,13 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="child runs per side; the fastest is kept")
     parser.add_argument("--no-write", action="store_true", help="print the table, do not write RESULTS.md")
     parser.add_argument("--worker", nargs=3, metavar=("NAME", "SIDE", "CONFIG"), help=argparse.SUPPRESS)
-    parser.add_argument("--profile-worker", nargs=2, metavar=("NAME", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    if args.profile_worker:
-        name, cfg_json = args.profile_worker
-        print(json.dumps(run_profile(name, Config(**json.loads(cfg_json)))))
-        return 0
 
     if args.worker:
         name, side, cfg_json = args.worker
@@ -602,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None and len(sys.argv) > 1:
         command = "python benchmarks/bench_nn.py " + " ".join(sys.argv[1:])
     table = render(results, cfg, command, torch_note, args.repeats)
-    for name in [n for n in PROFILE_REPEATS if n in results]:
+    for name in [n for n in PROFILED if n in results]:
         profile = profile_in_child(name, cfg)
         if profile and profile["floor_s"] is not None:
             table += "\n" + lstm_note(results, profile["floor_s"])
