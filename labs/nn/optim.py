@@ -9,9 +9,12 @@ elementwise passes. Done tensor by tensor, the digits MLP's 4 small tensors cost
 ~90 us training step). So the optimiser lays all parameters of one dtype end to end in ONE flat vector
 (`_FlatGroup`): the gradients are gathered into it with a single concatenate, the moments live in flat
 buffers allocated once, every pass runs over the whole vector in place (`out=`), and only the final
-`w -= update` is per tensor, through views. `Parameter.data` is never replaced, so arrays callers hold
-stay live and `load_state_dict`/`astype` (which swap in new arrays) keep working; a change of shape or
-dtype re-lays the groups and restarts the state.
+`w -= update` is per tensor, through views (MLP: 43 -> 21 us per step, tiny GPT: 373 -> 180 us).
+`Parameter.data` is never replaced, so arrays callers hold stay live and `load_state_dict`/`astype`
+(which swap in new arrays) keep working; a change of shape or dtype re-lays the groups and restarts
+the state. (Rebinding every p.data and p.grad to views of the flat vectors would also save the
+gather and the per-tensor update, ~4 us of the MLP's 21, but would silently detach any array a
+caller held; not worth it.)
 
 Schedules are small immutable objects with `lr_at(step)`; set `optimizer.lr = schedule.lr_at(step)`.
 """
