@@ -88,7 +88,11 @@ class Optimizer:
                 by_dtype.setdefault(p.data.dtype, []).append(p)
             self._layout, self._buffers = layout, {}
             self._groups = [_FlatGroup(group) for group in by_dtype.values()]
+            self._restart()
         return self._groups
+
+    def _restart(self) -> None:
+        """Called when the state was dropped; optimisers with more state than buffers reset it here."""
 
     def _buffer(self, index: int, name: str, group: _FlatGroup) -> np.ndarray:
         """Flat zero-initialised state `name` for group `index`, allocated on first use."""
@@ -143,7 +147,11 @@ class Adam(Optimizer):
         self.eps, self.weight_decay = eps, weight_decay
         self.t = 0
 
+    def _restart(self) -> None:
+        self.t = 0  # fresh moments need a fresh bias correction, or the first step is mis-scaled
+
     def step(self) -> None:
+        groups = self._flat_groups()
         self.t += 1
         # w -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / c1, v_hat = v / c2. Multiplying top and
         # bottom by sqrt(c2) leaves alpha * m / (sqrt(v) + eps_hat): both corrections become two
@@ -151,7 +159,7 @@ class Adam(Optimizer):
         root_c2 = math.sqrt(1 - self.beta2 ** self.t)
         alpha = self.lr * root_c2 / (1 - self.beta1 ** self.t)
         eps_hat = self.eps * root_c2
-        for i, group in enumerate(self._flat_groups()):
+        for i, group in enumerate(groups):
             m, v = self._buffer(i, "m", group), self._buffer(i, "v", group)
             scratch = group.update  # free until the last pass fills it with the update
             grad = group.gather_grads()
