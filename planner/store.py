@@ -53,6 +53,10 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _UNSET: Any = object()
 
 
+BUSY_TIMEOUT_MS = 5000
+"""How long a write waits for another process's write lock before giving up with a StoreError."""
+
+
 class StoreError(Exception):
     """The database cannot be used (wrong file, newer schema, no permission); the message names it."""
 
@@ -223,7 +227,7 @@ class Store:
         conn = _connect(path)
         try:
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
             store = cls(sqlite_utils.Database(conn), path)
             store._migrate()
@@ -242,11 +246,31 @@ class Store:
     def transaction(self) -> Iterator["Store"]:
         """Group several writes into one transaction: all land, or none (nested calls are savepoints).
 
-        Every method below already writes atomically; this is for use cases that make several calls which
-        must stand or fall together, such as importing a learner's whole history.
+        Every write method below runs in one; callers use it for calls that must stand or fall together,
+        such as importing a learner's whole history. The outer transaction takes the write lock up front
+        (BEGIN IMMEDIATE): a deferred one that first reads and then writes fails at once when another
+        process holds the lock, whereas this waits up to the busy timeout (5 s) and then says so.
         """
-        with self.db.atomic():
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():  # a savepoint inside the caller's transaction
+                yield self
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path} is busy: another program (another PathLab?) is writing to it "
+                             f"and did not finish within the {self._busy_timeout_s():g} s we waited ({exc}); try again in a moment") from None
+        try:
             yield self
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _busy_timeout_s(self) -> float:
+        return self.db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -257,7 +281,7 @@ class Store:
 
     def _migrate(self) -> None:
         for version in range(self.schema_version, SCHEMA_VERSION):
-            with self.db.atomic():
+            with self.transaction():
                 MIGRATIONS[version](self.db)
                 self.db.execute(f"PRAGMA user_version = {version + 1}")
 
@@ -293,7 +317,7 @@ class Store:
         if self.get_learner(name) is not None:
             raise ValueError(f"a learner named {name!r} already exists")
         try:
-            with self.db.atomic():
+            with self.transaction():
                 row_id = self.db["learners"].insert(
                     {"name": name, "target_role": target_role, "hours_per_week": hours,
                      "created_at": now(), "last_active_at": None}
@@ -331,12 +355,12 @@ class Store:
                 raise ValueError(f"a learner named {new_name!r} already exists")
             changes["name"] = new_name
         if changes:
-            with self.db.atomic():
+            with self.transaction():
                 self.db["learners"].update(learner.id, changes)
         return self.learner_by_id(learner.id)  # type: ignore[return-value]
 
     def touch_learner(self, learner_id: int) -> None:
-        with self.db.atomic():
+        with self.transaction():
             self.db.execute("UPDATE learners SET last_active_at = ? WHERE id = ?", [now(), learner_id])
 
     # -- lab attempts --------------------------------------------------------------------------
@@ -354,18 +378,18 @@ class Store:
                "seed": None if seed is None else int(seed), "status": "running",
                "started_at": iso(started_at), "app_version": app_version, "dataset_hash": dataset_hash,
                "code_hash": code_hash, "pid": pid}
-        with self.db.atomic():
+        with self.transaction():
             return int(self.db["attempts"].insert(row).last_pk)
 
     def add_metrics(self, attempt_id: int, rows: Iterable[MetricPoint]) -> None:
         records = [{"attempt_id": attempt_id, "step": int(p.step), "epoch": p.epoch,
                     "split": p.split, "name": p.name, "value": float(p.value)} for p in rows]
         if records:
-            with self.db.atomic():
+            with self.transaction():
                 self.db["attempt_metrics"].insert_all(records, batch_size=500)
 
     def add_sample(self, attempt_id: int, step: int, text: str) -> None:
-        with self.db.atomic():
+        with self.transaction():
             self.db["attempt_samples"].insert({"attempt_id": attempt_id, "step": int(step), "text": text})
 
     def finish_attempt(self, attempt_id: int, *, status: str, score: float | None, passed: bool,
@@ -383,7 +407,7 @@ class Store:
                        "points": float(c.points), "max_points": float(c.max_points),
                        "status": c.status, "message": c.message, "required": int(c.required)}
                       for i, c in enumerate(checks)]
-        with self.db.atomic():
+        with self.transaction():
             self.db["attempts"].update(attempt_id, changes)
             self.db.execute("DELETE FROM attempt_checks WHERE attempt_id = ?", [attempt_id])
             if check_rows:
@@ -443,7 +467,7 @@ class Store:
         dead = [attempt_id for attempt_id, pid in running if not is_alive(pid)]
         if dead:
             stamp = now()
-            with self.db.atomic():
+            with self.transaction():
                 self.db.conn.executemany("UPDATE attempts SET status = 'interrupted', passed = 0, "
                                          "finished_at = ? WHERE id = ?", [(stamp, i) for i in dead])
         return len(dead)
@@ -454,7 +478,7 @@ class Store:
                     finished_at: datetime) -> int:
         if self.learner_by_id(learner_id) is None:
             raise NotFoundError(f"no learner with id {learner_id}")
-        with self.db.atomic():
+        with self.transaction():
             quiz_id = int(self.db["quiz_attempts"].insert(
                 {"learner_id": learner_id, "node_id": node_id, "seed": seed, "score": float(score),
                  "passed": int(bool(passed)), "started_at": iso(started_at),
@@ -484,5 +508,5 @@ class Store:
         return None if row is None else row["value"]
 
     def set_state(self, key: str, value: str) -> None:
-        with self.db.atomic():
+        with self.transaction():
             self.db["app_state"].upsert({"key": key, "value": str(value)}, pk="key")

@@ -24,6 +24,7 @@ Registering a command group (one line at the bottom of this file, imported only 
 from __future__ import annotations
 
 import importlib
+import sqlite3
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,6 +138,8 @@ class LazyGroup(click.Group):
         except Exception as exc:
             if isinstance(exc, _user_errors()):
                 raise click.ClickException(str(exc)) from None
+            if isinstance(exc, sqlite3.Error):  # a damaged or unreadable database file: say so, no traceback
+                raise click.ClickException(f"database problem ({type(exc).__name__}): {exc}") from None
             raise
 
 
