@@ -219,10 +219,17 @@ def measured_pace(curriculum: Curriculum, progress: Mapping[str, NodeProgress]) 
 
 def projected_finish(remaining_hours: float, hours_per_week: float, today: date,
                      pace: float | None = None) -> date:
-    """The day the remaining estimated hours are done at `hours_per_week`, scaled by the learner's pace."""
+    """The day the remaining estimated hours are done at `hours_per_week`, scaled by the learner's pace.
+
+    Capped at `date.max` (9999-12-31) when the work would outlast the calendar.
+    """
     if not hours_per_week > 0:
         raise ValueError(f"hours per week must be more than 0, got {hours_per_week}")
     if pace is not None and not pace > 0:
         raise ValueError(f"pace must be more than 0, got {pace}")
     hours = max(0.0, remaining_hours) * (pace if pace is not None else 1.0)
-    return today + timedelta(days=math.ceil(hours / hours_per_week * 7))
+    days = hours / hours_per_week * 7
+    # A valid but tiny weekly budget (1e-9 h) puts the date past the calendar: say "never" as date.max.
+    if days >= (date.max - today).days:
+        return date.max
+    return today + timedelta(days=math.ceil(days))

@@ -143,6 +143,12 @@ def test_projected_finish_from_the_estimates_and_from_a_pace():
     assert plan.projected_finish(1, 7, today) == date(2026, 1, 2)
 
 
+@pytest.mark.parametrize("hours, pace", [(1e-9, None), (0.01, 1e12)])
+def test_projected_finish_beyond_the_calendar_is_the_last_date_not_a_crash(hours, pace):
+    # 1e-9 h/week passes the 0 < h <= 168 check; the date must not overflow (it crashed `pathlab plan`).
+    assert plan.projected_finish(500, hours, date(2026, 1, 1), pace) == date.max
+
+
 @pytest.mark.parametrize("hours, pace", [(0, None), (-3, None), (5, 0.0)])
 def test_projected_finish_rejects_impossible_rates(hours, pace):
     with pytest.raises(ValueError, match="more than 0"):
