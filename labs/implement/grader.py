@@ -3,14 +3,15 @@
 `grade_file` never imports the learner's code: it starts `python -m labs.implement.sandbox` with the job,
 reads the child's output on a thread (keeping at most `OUTPUT_CAP` bytes and killing a child that floods
 more than `FLOOD_LIMIT`), waits at most `timeout_s` of wall-clock time, then reads the result file the
-child rewrote after every check. Whatever happened to the child, the learner gets every check: the ones it
+child rewrote after every check (sealed with a fresh key sent on its stdin: a result file the
+learner's code wrote itself is rejected, see protocol.py). Whatever happened to the child, the learner gets every check: the ones it
 finished with their points, the rest skipped with the reason (a time-out, a crash, an exit, memory).
 """
 
 from __future__ import annotations
 
-import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 
 import labs
 from labs.grading import CheckResult, Grade, grade, skipped
-from labs.implement.protocol import Job
+from labs.implement.protocol import Job, unseal
 from labs.implement.tasks import get_task
 
 OUTPUT_CAP = 8_000
@@ -80,21 +81,29 @@ def grade_file(lab_id: str, path: Path | str, *, timeout_s: float = DEFAULT_TIME
         result_path = Path(tmp) / "result.json"
         job = Job(lab_id=lab_id, path=str(path), result_path=str(result_path), memory_mb=memory_mb,
                   cpu_s=max(2, int(timeout_s) + 1), train_budget_s=min(train_budget_s, timeout_s))
-        problem, output = _run_child(job, Path(tmp), timeout_s)
-        state = _read_state(result_path)
+        key = secrets.token_hex(32).encode()
+        problem, output = _run_child(job, key, Path(tmp), timeout_s)
+        state = _read_state(result_path, key)
+        if state is None:
+            problem, state = FORGED, _empty_state()
     duration = time.perf_counter() - start
     return _assemble(task, state, problem, output, duration)
 
 
-def _run_child(job: Job, workdir: Path, timeout_s: float) -> tuple[str | None, str]:
+def _run_child(job: Job, key: bytes, workdir: Path, timeout_s: float) -> tuple[str | None, str]:
     """Run the sandbox; the problem that stopped it early (None when it finished) and its output."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": _labs_root()}
     proc = subprocess.Popen(
         [sys.executable, "-m", "labs.implement.sandbox", job.model_dump_json()],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         cwd=workdir, env=env, start_new_session=True,
     )
+    try:
+        proc.stdin.write(key + b"\n")
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass  # the child died at once: its exit status says why
     output = _Output(proc.stdout, OUTPUT_CAP)
     deadline = time.monotonic() + timeout_s
     problem = None
@@ -107,8 +116,7 @@ def _run_child(job: Job, workdir: Path, timeout_s: float) -> tuple[str | None, s
             problem = f"grading was stopped after {timeout_s:g} s (an endless loop, or code far too slow)"
             break
         time.sleep(0.02)
-    if problem:
-        _kill(proc)
+    _kill(proc)  # also after a normal exit: nothing the learner's code forked outlives grading
     proc.wait()
     output.thread.join(timeout=2)
     if problem is None and proc.returncode != 0:
@@ -137,11 +145,20 @@ def _exit_problem(code: int, job: Job) -> str:
     return f"the grading process exited with code {code} before finishing (os._exit in your code?)"
 
 
-def _read_state(path: Path) -> dict:
+FORGED = "the results file was not written by the grader (your code wrote it?), so no check counts"
+
+
+def _read_state(path: Path, key: bytes) -> dict | None:
+    """The sandbox's last state; an empty one when it wrote none, None when the file is not sealed."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {"checks": [], "running": None, "metrics": {}, "aborted": None, "done": False}
+        text = path.read_text()
+    except OSError:
+        return _empty_state()
+    return unseal(text, key)
+
+
+def _empty_state() -> dict:
+    return {"checks": [], "running": None, "metrics": {}, "aborted": None, "done": False}
 
 
 def _assemble(task, state: dict, problem: str | None, output: str, duration: float) -> ImplementGrade:

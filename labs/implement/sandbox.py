@@ -5,6 +5,8 @@ file and runs the task's checks in order. After every check it rewrites the resu
 before each it records which check is running: if the learner's code hangs, crashes the interpreter or
 exits, the parent still knows what was earned and where it stopped. The result file is the only channel
 the parent trusts; the learner's prints go to stdout, which the parent reads separately with a cap.
+Every write is sealed (protocol.seal) with the key the parent sends as the first line on stdin, read
+before the learner's file is imported, so a result file the learner's code writes is rejected.
 
 Result file: {"checks": [CheckResult...], "running": check id or null, "metrics": {...},
               "aborted": null or {"kind": "exit" | "memory", "message": ...}, "done": bool}
@@ -15,7 +17,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
-import json
 import os
 import resource
 import sys
@@ -26,7 +27,7 @@ from types import ModuleType
 
 from labs.grading import CheckResult, CheckSpec, evaluate, skipped
 from labs.implement.checks.common import CheckFailed, where
-from labs.implement.protocol import Job
+from labs.implement.protocol import Job, seal
 from labs.implement.scaffold import unwritten_functions
 from labs.implement.tasks import STRUCTURE, TRAIN, Task, get_task
 
@@ -50,8 +51,8 @@ def limit_resources(job: Job) -> None:
 class Recorder:
     """Keeps the results so far and rewrites the result file after every change."""
 
-    def __init__(self, path: str):
-        self.path = Path(path)
+    def __init__(self, path: str, key: bytes):
+        self.path, self._key = Path(path), key
         self.state: dict = {"checks": [], "running": None, "metrics": {}, "aborted": None, "done": False}
 
     def running(self, check_id: str | None) -> None:
@@ -70,7 +71,7 @@ class Recorder:
 
     def _write(self) -> None:
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state))
+        tmp.write_text(seal(self.state, self._key))
         os.replace(tmp, self.path)
 
 
@@ -184,8 +185,9 @@ def _run(spec: CheckSpec, module: ModuleType, check, rec: Recorder) -> CheckResu
 
 def main(argv: list[str]) -> int:
     job = Job.model_validate_json(argv[0])
+    key = sys.stdin.buffer.readline().strip()  # before the learner's code can read stdin
     limit_resources(job)
-    rec = Recorder(job.result_path)
+    rec = Recorder(job.result_path, key)
     aborted = None
     start = time.perf_counter()
     try:

@@ -95,3 +95,22 @@ def test_an_exception_in_a_function_fails_only_its_checks_and_points_at_the_line
     assert checks["forward:relu_forward"].status == "failed"
     assert f"line {line} of your file" in message and exception.split("(")[0] in message
     assert checks["gradient:relu_backward"].status == "passed"
+
+
+FORGERY = '''
+import json, os
+from pathlib import Path
+from labs.grading import evaluate
+from labs.implement.tasks import get_task
+state = {"checks": [evaluate(s, 1.0, "ok").model_dump() for s in get_task("ffnn-digits").checks],
+         "running": None, "metrics": {}, "aborted": None, "done": True}
+Path("result.json").write_text(json.dumps(state))  # the sandbox's working directory holds the result file
+os._exit(0)
+'''
+
+
+def test_a_file_that_writes_its_own_result_file_cannot_forge_a_pass(tmp_path):
+    result = grade_source(tmp_path, LAB, FORGERY)
+    assert result.status == "error" and result.grade.score == 0
+    assert not any(c.status == "passed" for c in result.grade.checks)
+    assert "not written by the grader" in result.feedback
