@@ -329,12 +329,24 @@ def _find_cycles(nodes: dict[str, Node]) -> list[list[str]]:
     return cycles
 
 
+def _lesson_problem(path: Path, name: str) -> str | None:
+    """Why the app could not show this lesson (missing, or not UTF-8 as `lesson_text` reads it), or None."""
+    if not path.is_file():
+        return f"lesson file not found: lessons/{name}"
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"lessons/{name} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+    return None
+
+
 def _file_problems(root: Path, nodes: Iterable[Node], lab_ids: set[str] | None) -> list[Problem]:
     out: list[Problem] = []
     for node in nodes:
-        if node.lesson and not (root / "lessons" / node.lesson).is_file():
-            out.append(Problem(file=node.file, node_id=node.id, field="lesson",
-                               message=f"lesson file not found: lessons/{node.lesson}"))
+        if node.lesson:
+            message = _lesson_problem(root / "lessons" / node.lesson, node.lesson)
+            if message:
+                out.append(Problem(file=node.file, node_id=node.id, field="lesson", message=message))
         if node.quiz and not (root / "quizzes" / node.quiz).is_file():
             out.append(Problem(file=node.file, node_id=node.id, field="quiz",
                                message=f"quiz file not found: quizzes/{node.quiz}"))

@@ -90,6 +90,14 @@ def test_every_graph_problem_is_reported_at_once(curriculum_copy):
     assert len(problems) == 5
 
 
+def test_a_lesson_that_is_not_utf8_is_a_problem_not_a_crash_later(curriculum_copy):
+    # `curriculum check` said OK, then opening the node in the app raised UnicodeDecodeError.
+    (curriculum_copy / "lessons" / "ffnn.md").write_bytes(b"# ffnn\n\xff\xfe caf\xe9\n")
+    problems = _problems(curriculum_copy)
+    assert len(problems) == 1
+    assert "[ffnn] lesson: lessons/ffnn.md is not UTF-8 text" in problems[0]
+
+
 def test_lab_ids_are_only_checked_when_given(curriculum_copy):
     _append(curriculum_copy / "curriculum" / "20-models.toml",
             NODE.format(id="new-node", prereqs="[]") + 'lab = "not-a-lab"\n')
