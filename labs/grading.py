@@ -8,6 +8,7 @@ first failure first, so the learner reads what to fix before what went well.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -44,13 +45,18 @@ _ORDER = {"failed": 0, "partial": 1, "skipped": 2, "passed": 3}
 
 
 def evaluate(spec: CheckSpec, fraction: float, message: str) -> CheckResult:
-    """A check's result from the fraction (0..1) of its points earned; 1 passes, 0 fails, between is partial."""
-    fraction = min(1.0, max(0.0, float(fraction)))
-    status: CheckStatus = "passed" if fraction >= 1.0 else ("failed" if fraction <= 0.0 else "partial")
+    """A check's result from the fraction (0..1) of its points earned; 1 passes, 0 fails, between is partial.
+
+    The status follows the rounded points, so a check never shows its full points as `partial` (which
+    would fail a required check on a 100/100 grade). A non-finite fraction earns nothing."""
+    fraction = float(fraction)
+    fraction = min(1.0, max(0.0, fraction)) if math.isfinite(fraction) else 0.0
+    points = round(spec.points * fraction, 4)
+    status: CheckStatus = "passed" if points >= spec.points else ("failed" if points <= 0.0 else "partial")
     return CheckResult(
         id=spec.id,
         title=spec.title,
-        points=round(spec.points * fraction, 4),
+        points=points,
         max_points=spec.points,
         status=status,
         message=message,
@@ -67,16 +73,22 @@ def skipped(spec: CheckSpec, message: str) -> CheckResult:
 
 
 def partial_credit(value: float, floor: float, target: float) -> float:
-    """Share of points for a metric between `floor` (0) and `target` (1); works for either direction."""
+    """Share of points for a metric between `floor` (0) and `target` (1); works for either direction.
+    A non-finite value (a diverged metric) earns nothing, whichever direction is better."""
+    if not math.isfinite(value):
+        return 0.0
     if target == floor:
         return 1.0 if value == target else 0.0
     return min(1.0, max(0.0, (value - floor) / (target - floor)))
 
 
 def grade(results: list[CheckResult], pass_mark: float) -> Grade:
+    """The score is rounded *down* to 2 decimals and the verdict taken on it, so 69.996 shows as 69.99 and
+    fails a pass mark of 70 instead of being shown, and passed, as 70. (The 1e-9 absorbs float sums such as
+    7 * 0.1 landing a hair under an exact score.)"""
     total = sum(r.max_points for r in results)
     earned = sum(r.points for r in results)
-    score = round(100.0 * earned / total, 2) if total else 0.0
+    score = math.floor(10_000.0 * earned / total + 1e-9) / 100 if total else 0.0
     required_ok = all(r.status == "passed" for r in results if r.required)
     ordered = sorted(results, key=lambda r: _ORDER[r.status])
     return Grade(score=score, passed=bool(score >= pass_mark and required_ok), pass_mark=pass_mark, checks=ordered)
