@@ -10,6 +10,7 @@ from labs.events import Progress, Sample, Started
 from planner.tui.live_run import LiveRun
 from planner.tui.screens.compare import params_diff
 from planner.tui.screens.export import default_path
+from planner.tui.screens.quiz import parse_number
 from planner.tui.screens.welcome import parse_hours
 from planner.tui.symbols import STATE_SYMBOL, format_duration, legend_markup, mastery_bar
 from planner.tui.widgets.metric_chart import padded
@@ -85,3 +86,16 @@ def test_printed_output_keeps_the_last_lines_and_says_how_many_were_cut():
     assert printed_markup("  \n") == ""
     text = printed_markup("\n".join(f"line {i}" for i in range(OUTPUT_LINES + 5)))
     assert f"line {OUTPUT_LINES + 4}" in text and "line 4\n" not in text and f"of {OUTPUT_LINES + 5} lines" in text
+
+
+@pytest.mark.parametrize("text, value", [("1168", 1168.0), (" 1,168 ", 1168.0), ("100,480", 100480.0),
+                                         ("1,000,000.5", 1000000.5), ("0.8", 0.8), ("1.2e18", 1.2e18)])
+def test_a_numeric_quiz_answer_reads_thousands_separators(text, value):
+    assert parse_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["0,8", "2,6", "12,34", "1,0000", "abc", ""])
+def test_a_decimal_comma_is_refused_not_read_as_a_bigger_number(text):
+    # "0,8" used to become 8.0 (the comma dropped): a right answer in a decimal-comma locale graded wrong.
+    with pytest.raises(ValueError, match="number"):
+        parse_number(text)

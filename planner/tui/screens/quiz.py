@@ -9,12 +9,14 @@ for its explanation; the whole set goes to `Service.submit_quiz`, which grades a
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, OptionList, SelectionList, Static
@@ -35,6 +37,26 @@ class Checklist(SelectionList[int]):
 
     def action_submit(self) -> None:
         self.post_message(self.Submitted(list(self.selected)))
+
+
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def parse_number(text: str) -> float:
+    """A typed numeric answer; commas only as thousands separators (`1,168`), never as a decimal point.
+
+    Dropping every comma read a decimal-comma "0,8" as 8, grading a right answer wrong; it is refused instead.
+    """
+    text = text.strip()
+    if "," in text:
+        if not _GROUPED.fullmatch(text):
+            raise ValueError(f"{text!r} is not a number: use a point for decimals (0.8) and commas only "
+                             f"between groups of three digits (1,168)")
+        text = text.replace(",", "")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number; type digits, e.g. 1168") from None
 
 
 def feedback_markup(result: Any) -> str:
@@ -117,10 +139,9 @@ class QuizScreen(Screen[None]):
     @on(Input.Submitted, "#answer-numeric")
     def _numeric(self, event: Input.Submitted) -> None:
         try:
-            value = float(event.value.replace(",", "").strip())
-        except ValueError:
-            self.query_one("#quiz-feedback", Static).update(
-                f"[$error]{event.value.strip()!r} is not a number; type digits, e.g. 1168.[/]")
+            value = parse_number(event.value)
+        except ValueError as exc:
+            self.query_one("#quiz-feedback", Static).update(f"[$error]{escape(str(exc))}.[/]")
             return
         self._answer(value)
 
