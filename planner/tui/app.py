@@ -118,7 +118,7 @@ class PathLabApp(App[None]):
         """Make `learner` current, remember them for next start, and show their dashboard."""
         from planner.tui.screens.dashboard import DashboardScreen
 
-        self.learner = learner
+        self.learner = self._with_known_role(learner)
         self.store.set_state(LAST_LEARNER_KEY, str(learner.id))
         self.sub_title = learner.name
         self.invalidate_progress()
@@ -128,8 +128,16 @@ class PathLabApp(App[None]):
 
     def reload_learner(self) -> None:
         """Read the learner again after a change (target role, hours) and redraw what depends on it."""
-        self.learner = self.store.learner_by_id(self.learner.id)
+        self.learner = self._with_known_role(self.store.learner_by_id(self.learner.id))
         self.invalidate_progress()
+
+    def _with_known_role(self, learner: Any) -> Any:
+        """The learner as the screens see them: a target role this curriculum lacks (from an import or
+        another --data folder) reads as none, so the app opens and offers a choice instead of crashing."""
+        role = self.curriculum.nodes.get(learner.target_role) if learner.target_role else None
+        if learner.target_role and (role is None or role.kind != "role"):
+            return learner.model_copy(update={"target_role": None})
+        return learner
 
     # ---- progress, shared by screens ---------------------------------------------------------
 

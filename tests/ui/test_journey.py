@@ -187,3 +187,19 @@ async def test_two_numeric_questions_in_a_row_each_get_an_answer_box(make, ada, 
             await pilot.pause()
     [attempt] = ui_store.quiz_attempts(ada.id, "backpropagation")
     assert attempt.score > 0.5
+
+
+async def test_a_target_role_missing_from_the_curriculum_opens_as_no_role(make, ui_store):
+    # An imported file (or another --data folder) can carry a role this curriculum lacks; the app
+    # crashed on start with UnknownRoleError. It opens on the dashboard, offering to choose a role.
+    learner = ui_store.add_learner("Imported", target_role="astronaut", hours_per_week=5)
+    ui_store.set_state("last_learner", str(learner.id))
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DashboardScreen"
+        assert app.learner.target_role is None
+        await pilot.press("p")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "PlanScreen"
+    assert ui_store.learner_by_id(learner.id).target_role == "astronaut"  # the stored value is not touched
