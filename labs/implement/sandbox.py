@@ -6,7 +6,9 @@ before each it records which check is running: if the learner's code hangs, cras
 exits, the parent still knows what was earned and where it stopped. The result file is the only channel
 the parent trusts; the learner's prints go to stdout, which the parent reads separately with a cap.
 Every write is sealed (protocol.seal) with the key the parent sends as the first line on stdin, read
-before the learner's file is imported, so a result file the learner's code writes is rejected.
+before the learner's file is imported, so a result file the learner's code writes is rejected. And every
+result is recorded only after checking that the learner's code has not replaced any of the grader's
+functions (integrity.py); if it has, grading stops and no check counts.
 
 Result file: {"checks": [CheckResult...], "running": check id or null, "metrics": {...},
               "aborted": null or {"kind": "exit" | "memory", "message": ...}, "done": bool}
@@ -27,13 +29,14 @@ from types import ModuleType
 
 from labs.grading import CheckResult, CheckSpec, evaluate, skipped
 from labs.implement.checks.common import CheckFailed, where
+from labs.implement.integrity import Fingerprint
 from labs.implement.protocol import Job, seal
 from labs.implement.scaffold import unwritten_functions
 from labs.implement.tasks import STRUCTURE, TRAIN, Task, get_task
 
 
 class Aborted(Exception):
-    """Grading cannot go on (the learner's code exited or ran out of memory)."""
+    """Grading cannot go on (the learner's code exited, ran out of memory or changed the grader)."""
 
     def __init__(self, kind: str, message: str):
         super().__init__(message)
@@ -54,16 +57,23 @@ class Recorder:
     def __init__(self, path: str, key: bytes):
         self.path, self._key = Path(path), key
         self.state: dict = {"checks": [], "running": None, "metrics": {}, "aborted": None, "done": False}
+        self.fingerprint: Fingerprint | None = None  # taken just before the learner's file is imported
 
     def running(self, check_id: str | None) -> None:
         self.state["running"] = check_id
         self._write()
 
     def add(self, result: CheckResult) -> None:
+        changed = self.fingerprint.changed() if self.fingerprint else None
+        if changed:
+            raise Aborted("tamper", f"your code replaced the grader's {changed}, so grading stopped and no "
+                                    "check counts; a graded file must only define its functions")
         self.state["checks"].append(result.model_dump())
         self._write()
 
     def finish(self, aborted: Aborted | None = None) -> None:
+        if aborted and aborted.kind == "tamper":
+            self.state["checks"], self.state["metrics"] = [], {}
         self.state["running"] = None
         self.state["aborted"] = {"kind": aborted.kind, "message": aborted.message} if aborted else None
         self.state["done"] = True
@@ -139,13 +149,14 @@ def _blocked_functions(task: Task, module: ModuleType, source: str) -> dict[str,
 
 # -- stages 2 to 4 ---------------------------------------------------------------------------------------
 def run_checks(task: Task, job: Job, rec: Recorder) -> None:
+    checks = importlib.import_module(f"labs.implement.checks.{task.module}")
+    rec.fingerprint = Fingerprint.take()
     module, blocked = structure(task, Path(job.path), rec)
     rest = [s for s in task.checks if s.id != STRUCTURE]
     if module is None:
         for spec in rest:
             rec.add(skipped(spec, "skipped: your file does not import"))
         return
-    checks = importlib.import_module(f"labs.implement.checks.{task.module}")
     for spec in rest:
         if spec.id == TRAIN:
             not_passed = [r["id"] for r in rec.state["checks"] if r["status"] != "passed"]

@@ -3,12 +3,13 @@ clear message and status `error`, keeping the points earned before it and skippi
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from labs.implement.tasks import STRUCTURE
-from tests.implement.helpers import by_id, grade_source, solution_source, with_mistake
+from tests.implement.helpers import by_id, grade_source, scaffold_source, solution_source, with_mistake
 
 LAB = "ffnn-digits"
 FIRST_LINE = "    return x @ W + b\n"  # linear_forward's body: the first function the grader calls
@@ -114,3 +115,22 @@ def test_a_file_that_writes_its_own_result_file_cannot_forge_a_pass(tmp_path):
     assert result.status == "error" and result.grade.score == 0
     assert not any(c.status == "passed" for c in result.grade.checks)
     assert "not written by the grader" in result.feedback
+
+
+PATCHES = {
+    "the check table": "import labs.implement.checks.ffnn_digits as c\n"
+                       "c.CHECKS = {name: (lambda module: 'ok') for name in c.CHECKS}\n"
+                       "c.train = lambda module, budget_s: (1.0, 'ok', {})\n",
+    "a comparison": "import labs.implement.checks.ffnn_digits as c\n"
+                    "c.expect_array = c.expect_gradients = lambda *a, **k: 'ok'\n",
+    "numpy": "import numpy\nnumpy.allclose = lambda *a, **k: True\n",
+}
+
+
+@pytest.mark.parametrize("patch", PATCHES.values(), ids=PATCHES.keys())
+def test_a_file_that_replaces_the_graders_code_gets_no_points(tmp_path, patch):
+    wrong = re.sub(r"raise NotImplementedError\(.*\)", "return None", scaffold_source(LAB))  # "written", all wrong
+    result = grade_source(tmp_path, LAB, wrong + patch)
+    assert result.status == "error" and result.grade.score == 0
+    assert not any(c.status == "passed" for c in result.grade.checks)
+    assert "replaced the grader's" in result.feedback
