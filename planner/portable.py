@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -48,11 +48,13 @@ class Curve(_Model):
 class PortableAttempt(_Model):
     lab_id: str
     node_id: str
-    mode: str
+    # Checked here, not only by the store, so a bad value is named with its file and attempt number.
+    mode: Literal["explore", "practice", "implement"]
     test_out: bool = False
     params: dict[str, Any] = Field(default_factory=dict)
     seed: int | None = None
-    status: str
+    status: Literal["passed", "failed", "cancelled", "error", "interrupted"] = Field(
+        description="a final status (FINAL_STATUSES): running attempts are never exported")
     score: float | None = None
     passed: bool = False
     metrics: dict[str, float] = Field(default_factory=dict)

@@ -67,6 +67,14 @@ def test_same_name_with_other_history_asks_for_a_rename(seeded, fresh):
     ('{"format_version": 99}', "format_version 99"),
     ('{"format_version": 1, "learner": {"name": "A"}, "attempts": [{"lab_id": 3}], "quiz_attempts": []}',
      "attempts.0.node_id"),
+    # a hand-edited mode or status got past validation and failed deep in the store, naming neither
+    # the file nor the attempt (and a 'running' status could not be finished at all)
+    ('{"format_version": 1, "learner": {"name": "A"}, "attempts": [{"lab_id": "x", "node_id": "n", '
+     '"mode": "bogus", "status": "passed", "started_at": "2026-01-01T00:00:00Z"}], "quiz_attempts": []}',
+     "attempts.0.mode"),
+    ('{"format_version": 1, "learner": {"name": "A"}, "attempts": [{"lab_id": "x", "node_id": "n", '
+     '"mode": "explore", "status": "running", "started_at": "2026-01-01T00:00:00Z"}], "quiz_attempts": []}',
+     "attempts.0.status"),
 ])
 def test_bad_files_are_named_and_explained(fresh, text, message):
     with pytest.raises(PortableError, match=message) as info:
@@ -113,3 +121,12 @@ def test_an_import_that_fails_half_way_leaves_nothing_behind(seeded, fresh, monk
     assert fresh.db.execute("SELECT count(*) FROM attempts").fetchone()[0] == 0
     monkeypatch.setattr(portable, "_add_attempt", real)
     assert import_progress(fresh, text).attempts_added == 3  # and a retry then works
+
+
+def test_the_file_accepts_exactly_the_stores_final_statuses():
+    from typing import get_args
+
+    from planner.portable import PortableAttempt
+    from planner.records import FINAL_STATUSES
+
+    assert set(get_args(PortableAttempt.model_fields["status"].annotation)) == FINAL_STATUSES
