@@ -68,11 +68,14 @@ def stratified_split(labels: np.ndarray, fractions: tuple[float, ...], seed: int
 
 
 def shuffle_split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of a random train/validation split of n samples (for the synthetic sets)."""
+    """Indices of a random train/validation split of n samples (for the synthetic sets). Each part keeps
+    at least one sample, however extreme the fraction: an empty training set would divide by zero."""
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    if n < 2:
+        raise ValueError(f"a train/validation split needs at least 2 samples, got {n}")
     perm = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, round(n * val_fraction))
+    n_val = min(n - 1, max(1, round(n * val_fraction)))
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 

@@ -77,3 +77,18 @@ def test_synthetic_sets_are_seeded_and_hashed():
 def test_shuffle_split_partitions_the_indices():
     tr, val = shuffle_split(100, 0.3, seed=0)
     assert len(val) == 30 and sorted(np.concatenate([tr, val])) == list(range(100))
+
+
+@pytest.mark.parametrize("n, fraction", [(30, 0.99), (30, 1e-9), (2, 0.5)])
+def test_shuffle_split_leaves_both_parts_non_empty(n, fraction):
+    tr, val = shuffle_split(n, fraction, seed=0)
+    assert len(tr) >= 1 and len(val) >= 1 and len(tr) + len(val) == n
+
+
+def test_a_validation_share_that_leaves_no_training_point_runs_and_fails_instead_of_crashing():
+    from labs.catalog import get_lab
+
+    lab = get_lab("capstone-data-scientist")
+    finished = lab.train(lab.validate_params({"n_per_arm": "10", "val_fraction": "0.99", "steps": "2"}), 0,
+                         lambda event: None)
+    assert finished.status == "failed" and "held-out accuracy on 29 points" in finished.feedback
