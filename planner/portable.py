@@ -20,7 +20,7 @@ import math
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from labs.grading import CheckResult
 from planner.records import FINAL_STATUSES, Learner, MetricPoint, QuizAnswer
@@ -91,6 +91,10 @@ class PortableLearner(_Model):
     target_role: str | None = None
     hours_per_week: float | None = None
 
+    # The store's own rules, applied while parsing so a bad value is named with its file and field.
+    _name = field_validator("name")(Store.clean_name)
+    _hours = field_validator("hours_per_week")(Store._check_hours)
+
 
 class ProgressFile(_Model):
     format_version: int
@@ -159,7 +163,7 @@ def parse_progress(text: str, source: str = "the progress file") -> ProgressFile
     try:
         return ProgressFile.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()[:5])
         raise PortableError(f"{source} is not a valid progress export: {problems}") from None
 
 

@@ -130,3 +130,14 @@ def test_the_file_accepts_exactly_the_stores_final_statuses():
     from planner.records import FINAL_STATUSES
 
     assert set(get_args(PortableAttempt.model_fields["status"].annotation)) == FINAL_STATUSES
+
+
+@pytest.mark.parametrize("learner, message", [('{"name": "  "}', "learner.name: a learner name cannot be empty"),
+                                              ('{"name": "A", "hours_per_week": 1000}', "learner.hours_per_week")])
+def test_a_bad_learner_in_the_file_names_the_file_and_field(fresh, learner, message):
+    # these were bare store messages ("a learner name cannot be empty") that named neither
+    text = f'{{"format_version": 1, "learner": {learner}, "attempts": [], "quiz_attempts": []}}'
+    with pytest.raises(PortableError, match=message) as info:
+        import_progress(fresh, text, source="ada.json")
+    assert "ada.json" in str(info.value)
+    assert fresh.list_learners() == []
