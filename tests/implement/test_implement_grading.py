@@ -50,6 +50,8 @@ MISTAKES = [
      ["goes UP the gradient"]),
     ("rnn-chars", "dhs[:, t] + dh_next,", "dhs[:, t],", "gradient:rnn_backward",
      ["dWh", "stops after one step"]),
+    ("cnn-digits", "edge = k - 1 - pad", "edge = k - 2", "gradient:conv2d_backward",  # pad=1 hard-coded
+     ["with pad=0", "dx has shape"]),
     ("transformer-chars", "dscores = dscores / np.sqrt(q.shape[2])", "dscores = dscores",
      "gradient:attention_backward", ["dq", "dk", "1/sqrt(d) of the scores is missing"]),
 ]

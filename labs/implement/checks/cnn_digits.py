@@ -50,14 +50,25 @@ def check_pool_forward(m: ModuleType) -> str:
 
 
 def check_conv_backward(m: ModuleType) -> str:
+    """Checked with pad=1 (the network's) and pad=0: with K=3 and pad=1, an input-gradient padding of
+    K - 1 - pad equals a hard-coded 1 (or a crop of [1:-1]), so only pad=0 tells the two apart."""
+    message = _conv_backward_at(m, PAD)
+    try:
+        _conv_backward_at(m, 0)
+    except CheckFailed as failed:
+        raise CheckFailed(f"with pad=0: {failed.message} (is `pad` hard-coded to 1 somewhere?)") from None
+    return message + "; also right with pad=0"
+
+
+def _conv_backward_at(m: ModuleType, pad: int) -> str:
     x, w, b = _conv_inputs()
-    dout = _rng().standard_normal(ref.conv2d_forward(x, w, b, PAD).shape)
+    dout = _rng().standard_normal(ref.conv2d_forward(x, w, b, pad).shape)
     names = ("x", "W", "b")
-    got = unpack("conv2d_backward", call(m, "conv2d_backward", dout, x, w, PAD), ("dx", "dW", "db"))
-    want = ref.conv2d_backward(dout, x, w, PAD)
-    flipped = ref.conv2d_backward(dout, x, w[:, :, ::-1, ::-1], PAD)[0]
+    got = unpack("conv2d_backward", call(m, "conv2d_backward", dout, x, w, pad), ("dx", "dW", "db"))
+    want = ref.conv2d_backward(dout, x, w, pad)
+    flipped = ref.conv2d_backward(dout, x, w[:, :, ::-1, ::-1], pad)[0]
     return expect_gradients(
-        "conv2d_backward", lambda x, W, b: float(np.sum(ref.conv2d_forward(x, W, b, PAD) * dout)),
+        "conv2d_backward", lambda x, W, b: float(np.sum(ref.conv2d_forward(x, W, b, pad) * dout)),
         {"x": x, "W": w, "b": b}, dict(zip(names, got)), dict(zip(names, want)), batch=N,
         mistakes={"x": {"dx used the filters unflipped: the input gradient is a full correlation of dout "
                         "with each filter turned by 180 degrees": flipped}},
