@@ -36,7 +36,7 @@ from labs.grading import Grade, Mastery
 from planner.curriculum import Curriculum
 from planner.progress import NodeProgress, node_progress
 from planner.records import Learner, MetricPoint, QuizAnswer
-from planner.store import Store
+from planner.store import Store, pid_alive
 
 _FLUSH_EVERY_S = 0.5
 _FLUSH_POINTS = 500
@@ -108,9 +108,17 @@ class Service:
         return node_progress(self.curriculum, self.store.attempts(learner.id),
                              self.store.quiz_attempts(learner.id))
 
-    def recover_interrupted(self) -> int:
-        """Mark `running` attempts whose recording process is gone as `interrupted`."""
-        return self.store.mark_interrupted()
+    def recover_interrupted(self, *, at_start: bool = False) -> int:
+        """Mark `running` attempts whose recording process is gone as `interrupted`.
+
+        `at_start=True` (a CLI command or the app opening, before any run of its own) also counts this
+        process's own pid as gone: a reused pid (in a container every `pathlab` can be PID 1) would
+        otherwise keep a killed run `running` for ever.
+        """
+        if not at_start:
+            return self.store.mark_interrupted()
+        me = os.getpid()
+        return self.store.mark_interrupted(lambda pid: pid != me and pid_alive(pid))
 
     # -- labs ------------------------------------------------------------------------------------
     def node_for_lab(self, lab_id: str) -> str:

@@ -178,3 +178,17 @@ def test_a_transformer_result_is_compared_with_the_learners_best_rnn(store, curr
     assert f"your best LSTM (attempt {best_rnn.attempt_id})" in gpt.feedback
     assert "1.800 vs 1.720" in gpt.feedback and "0.080 higher (worse)" in gpt.feedback
     assert store.attempt(gpt.attempt_id).feedback == gpt.feedback
+
+
+def test_at_start_a_running_row_left_under_our_own_pid_is_interrupted(store, curriculum, learner):
+    # In a container every `pathlab` can be PID 1: a run killed last time carries the pid of this very
+    # process, which is alive, so the row stayed `running` for ever. Before this process has started
+    # any run, a row with its pid can only be a leftover.
+    import os
+
+    stale = store.start_attempt(learner.id, "gd-linear", "gradient-descent", mode="explore", params={},
+                                seed=0, pid=os.getpid(), app_version="t")
+    svc = Service(store, curriculum)
+    assert svc.recover_interrupted() == 0  # later in a session, our own pid may be a live run
+    assert svc.recover_interrupted(at_start=True) == 1
+    assert store.attempt(stale).status == "interrupted"

@@ -134,7 +134,7 @@ def run(app: AppContext, lab_id: str, name: str | None, sets: tuple[str, ...], s
     raw = _parse_sets(sets)
     learner = app.resolve_learner(name)
     svc = Service(app.store, app.curriculum)
-    svc.recover_interrupted()
+    svc.recover_interrupted(at_start=True)
     try:
         session = svc.start_lab(learner, item.id, raw, seed, practice=practice)
     except ParamError as exc:

@@ -99,7 +99,7 @@ class PathLabApp(App[None]):
 
     def _recover(self) -> None:
         try:
-            count = self.service.recover_interrupted()
+            count = self.service.recover_interrupted(at_start=True)
         except Exception as exc:  # a database problem must not stop the app from opening
             self.notify(f"Could not check for interrupted runs: {exc}", severity="error")
             return
