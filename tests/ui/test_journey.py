@@ -203,3 +203,18 @@ async def test_a_target_role_missing_from_the_curriculum_opens_as_no_role(make, 
         await pilot.pause()
         assert type(app.screen).__name__ == "PlanScreen"
     assert ui_store.learner_by_id(learner.id).target_role == "astronaut"  # the stored value is not touched
+
+
+async def test_a_learner_name_that_looks_like_markup_is_shown_as_typed(make, ui_store):
+    # Names may hold any characters; "[/]" in one crashed the switch-learner list with a MarkupError.
+    odd = ui_store.add_learner("Bob [/] [b]x", target_role="ml-engineer", hours_per_week=5)
+    ui_store.set_state("last_learner", str(odd.id))
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("l")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "LearnersScreen"
+        option_list = app.screen.query_one("#learner-list")
+        shown = option_list._get_visual(option_list.get_option_at_index(0))
+        assert "Bob [/] [b]x" in str(getattr(shown, "plain", shown))

@@ -12,6 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
@@ -74,7 +75,7 @@ class ExportScreen(ModalScreen[Path | None]):
             text = render_report(app.store, app.curriculum, app.learner, self.fmt)
             written = write_atomic(Path(raw).expanduser(), text)
         except (ReportError, OSError, ValueError) as exc:
-            message.update(f"[$error]{exc}[/]")
+            message.update(f"[$error]{escape(str(exc))}[/]")  # the path may hold [ ]
             return
         app.notify(f"Report written to {written}", title="Export")
         self.dismiss(written)

@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
@@ -25,7 +26,7 @@ class LearnersScreen(ModalScreen[None]):
         for learner in app.store.list_learners():
             role = app.curriculum.nodes.get(learner.target_role) if learner.target_role else None
             mark = "● " if learner.id == current else "  "
-            options.append(Option(f"{mark}{learner.name}  [dim]{role.title if role else 'no target role'}[/]",
+            options.append(Option(f"{mark}{escape(learner.name)}  [dim]{role.title if role else 'no target role'}[/]",
                                   id=str(learner.id)))
         options.append(Option("+ Add a learner", id=NEW))
         with Vertical(classes="dialog"):
