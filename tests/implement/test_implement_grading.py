@@ -52,6 +52,11 @@ MISTAKES = [
      ["dWh", "stops after one step"]),
     ("cnn-digits", "edge = k - 1 - pad", "edge = k - 2", "gradient:conv2d_backward",  # pad=1 hard-coded
      ["with pad=0", "dx has shape"]),
+    ("cnn-digits", "return x.reshape(n, c, h // size, size, w // size, size).max(axis=(3, 5))",
+     "return x.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))", "forward:maxpool_forward",
+     ["with size=3", "shape"]),
+    ("cnn-digits", "blocks = x.reshape(n, c, ho, size, wo, size)", "blocks = x.reshape(n, c, ho, 2, wo, 2)",
+     "gradient:maxpool_backward", ["with size=3"]),
     ("transformer-chars", "dscores = dscores / np.sqrt(q.shape[2])", "dscores = dscores",
      "gradient:attention_backward", ["dq", "dk", "1/sqrt(d) of the scores is missing"]),
 ]

@@ -46,7 +46,18 @@ def check_pool_forward(m: ModuleType) -> str:
     mean = x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
     expect_array("maxpool_forward output", call(m, "maxpool_forward", x, 2), want,
                  mistakes={"this is the average of each block; max-pooling keeps the largest value": mean})
-    return f"out has shape {want.shape}, each value the maximum of its 2x2 block"
+    _at_size_3(lambda x3: expect_array("maxpool_forward output", call(m, "maxpool_forward", x3, 3),
+                                       ref.maxpool_forward(x3, 3)))
+    return f"out has shape {want.shape}, each value the maximum of its 2x2 block (and of 3x3 blocks with size=3)"
+
+
+def _at_size_3(check) -> str:
+    """Run `check` on a (N, C, 6, 9) input with size=3: the network pools with 2 only, so a size
+    hard-coded to 2 would pass every other check."""
+    try:
+        return check(_rng().standard_normal((N, C, 6, 9)))
+    except CheckFailed as failed:
+        raise CheckFailed(f"with size=3: {failed.message} (is the block size hard-coded to 2?)") from None
 
 
 def check_conv_backward(m: ModuleType) -> str:
@@ -76,16 +87,23 @@ def _conv_backward_at(m: ModuleType, pad: int) -> str:
 
 
 def check_pool_backward(m: ModuleType) -> str:
-    x = _rng().standard_normal((N, C, 4, 6))
-    dout = _rng().standard_normal((N, C, 2, 3))
-    got = call(m, "maxpool_backward", dout, x, 2)
-    want = ref.maxpool_backward(dout, x, 2)
-    spread = np.repeat(np.repeat(dout, 2, axis=2), 2, axis=3)
+    message = _pool_backward_at(m, _rng().standard_normal((N, C, 4, 6)), 2)
+    _at_size_3(lambda x3: _pool_backward_at(m, x3, 3))
+    return message + "; also right with size=3"
+
+
+def _pool_backward_at(m: ModuleType, x: np.ndarray, size: int) -> str:
+    n, c, h, w = x.shape
+    dout = _rng().standard_normal((n, c, h // size, w // size))
+    got = call(m, "maxpool_backward", dout, x, size)
+    want = ref.maxpool_backward(dout, x, size)
+    spread = np.repeat(np.repeat(dout, size, axis=2), size, axis=3)
     return expect_gradients(
-        "maxpool_backward", lambda x: float(np.sum(ref.maxpool_forward(x, 2) * dout)), {"x": x}, {"x": got},
+        "maxpool_backward", lambda x: float(np.sum(ref.maxpool_forward(x, size) * dout)), {"x": x}, {"x": got},
         {"x": want},
         mistakes={"x": {"dout was copied to every pixel of its block; only the block's maximum gets it": spread,
-                        "dout was shared equally over each block; only the block's maximum gets it": spread / 4}},
+                        "dout was shared equally over each block; only the block's maximum gets it":
+                            spread / size**2}},
     )
 
 
