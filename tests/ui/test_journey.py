@@ -42,6 +42,18 @@ async def test_welcome_names_a_bad_hours_value_and_creates_nobody(make, ui_store
     assert ui_store.list_learners() == []
 
 
+async def test_welcome_echoes_a_bad_value_that_looks_like_markup_as_typed(make, ui_store):
+    # The message quotes what was typed; "[/]" in it raised a MarkupError and closed the app.
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"Grace")
+        app.screen.query_one("#hours").value = "[/]"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "got '[/]'" in str(app.screen.query_one("#welcome-error").render())
+    assert ui_store.list_learners() == []
+
+
 async def test_answering_the_quiz_completes_the_node_and_unlocks_the_next(make, ada, ui_store):
     app = make()
     async with app.run_test(size=SIZE) as pilot:
@@ -218,3 +230,4 @@ async def test_a_learner_name_that_looks_like_markup_is_shown_as_typed(make, ui_
         option_list = app.screen.query_one("#learner-list")
         shown = option_list._get_visual(option_list.get_option_at_index(0))
         assert "Bob [/] [b]x" in str(getattr(shown, "plain", shown))
+

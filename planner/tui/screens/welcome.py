@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
@@ -89,10 +90,10 @@ class WelcomeScreen(Screen[None]):
             hours = parse_hours(self.query_one("#hours", Input).value)
             role = self.query_one("#role", Select).value
             learner = self.app.store.add_learner(name, target_role=role, hours_per_week=hours)  # type: ignore[attr-defined]
-        except ValueError as exc:
-            error.update(str(exc))
+        except ValueError as exc:  # the message quotes what was typed, which may hold [ ]
+            error.update(escape(str(exc)))
             return
         except Exception as exc:  # e.g. the name is taken, or the database is read-only
-            error.update(f"Could not create the learner: {exc}")
+            error.update(f"Could not create the learner: {escape(str(exc))}")
             return
         self.app.set_learner(learner)  # type: ignore[attr-defined]
