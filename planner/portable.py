@@ -213,8 +213,8 @@ def import_progress(store: Store, text: str, *, rename: str | None = None,
     with store.transaction():  # a half-imported history would look like progress that never happened
         learner, created = _target_learner(store, data, rename)
         have, have_quiz = _local_keys(store, learner)
-        new = [a for a in data.attempts if a.key() not in have]
-        new_quiz = [q for q in data.quiz_attempts if q.key() not in have_quiz]
+        new = _unseen(data.attempts, have)
+        new_quiz = _unseen(data.quiz_attempts, have_quiz)
         for a in new:
             _add_attempt(store, learner.id, a)
         for q in new_quiz:
@@ -223,3 +223,13 @@ def import_progress(store: Store, text: str, *, rename: str | None = None,
     return ImportSummary(learner=learner.name, created=created, attempts_added=len(new),
                          attempts_skipped=len(data.attempts) - len(new), quizzes_added=len(new_quiz),
                          quizzes_skipped=len(data.quiz_attempts) - len(new_quiz))
+
+
+def _unseen(rows: list, seen: set) -> list:
+    """Rows whose key is not in `seen`, each key once: a file listing one attempt twice adds it once."""
+    out = []
+    for row in rows:
+        if row.key() not in seen:
+            seen.add(row.key())
+            out.append(row)
+    return out

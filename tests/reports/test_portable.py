@@ -141,3 +141,13 @@ def test_a_bad_learner_in_the_file_names_the_file_and_field(fresh, learner, mess
         import_progress(fresh, text, source="ada.json")
     assert "ada.json" in str(info.value)
     assert fresh.list_learners() == []
+
+
+def test_an_attempt_listed_twice_in_a_file_is_imported_once(seeded, fresh):
+    store, ada = seeded
+    doc = json.loads(export_progress(store, ada))
+    doc["attempts"].append(doc["attempts"][0])
+    doc["quiz_attempts"].append(doc["quiz_attempts"][0])
+    summary = import_progress(fresh, json.dumps(doc))
+    assert (summary.attempts_added, summary.quizzes_added) == (3, 3)
+    assert (summary.attempts_skipped, summary.quizzes_skipped) == (1, 1)
