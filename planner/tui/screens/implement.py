@@ -160,7 +160,7 @@ class ImplementScreen(Screen[None]):
         try:
             started = start(self.lab_id, self.app.workspace, force=force)  # type: ignore[attr-defined]
         except (WorkspaceError, OSError) as exc:  # e.g. the old file could not be moved to its .bak
-            self.notify(str(exc), title="Scaffold", severity="error", timeout=8)
+            self.notify(str(exc), title="Scaffold", severity="error", timeout=8, markup=False)
             return
         kept = f"\nYour previous file is kept as {started.backup.name}." if started.backup else ""
         self.notify(f"Wrote {started.path}.{kept}", title="Scaffold", timeout=6)

@@ -97,7 +97,7 @@ class PlanScreen(Screen[None]):
             role = self.query_one("#target", Select).value
             app.store.update_learner(app.learner.name, target_role=role, hours_per_week=hours)
         except ValueError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         except Exception as exc:
             self.notify(f"Could not save: {exc}", severity="error")
