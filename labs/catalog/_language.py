@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from labs.catalog.base import RunContext
-from labs.grading import CheckResult
+from labs.grading import CheckResult, partial_credit
 from labs.datasets import TextCorpus
 from labs.nn import AdamW, Layer, SequenceCrossEntropy, WarmupCosine, clip_grad_norm
 from labs.nn.language_models import CharRNN
@@ -150,3 +150,12 @@ def early_stop_feedback(result: LoopResult, planned_steps: int, limit_s: float, 
     todo = " ".join(r.message for r in results if r.status != "passed")
     return (f"Stopped after {result.steps_done} of {planned_steps} steps to stay within the {limit_s:.0f} s "
             f"limit; fewer steps or a smaller network would finish. {todo}").strip()
+
+
+def generalisation_check(ctx: RunContext, result: LoopResult, max_gap: float, remedy: str) -> CheckResult:
+    """The `generalises` check every language lab scores: full credit while validation exceeds training
+    loss by at most `max_gap`, none at twice that; `remedy` says what to change when the model memorises."""
+    gap = result.val_loss - result.train_loss
+    return ctx.check("generalises", partial_credit(gap, 2 * max_gap, max_gap),
+                     f"validation exceeds training loss by {gap:.3f}"
+                     + ("." if gap <= max_gap else f"; the model memorises: {remedy}."))

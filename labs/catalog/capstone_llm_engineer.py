@@ -28,7 +28,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from labs.catalog._language import LoopConfig, LoopResult, early_stop_feedback, train_language_model
+from labs.catalog._language import (LoopConfig, LoopResult, early_stop_feedback, generalisation_check,
+                                    train_language_model)
 from labs.catalog._ngram import validation_losses
 from labs.catalog.base import Lab, Outcome, RunContext
 from labs.catalog.transformer_chars import BATCH, N_CHARS, NGRAM_ORDER
@@ -117,16 +118,14 @@ class CapstoneLlmEngineerLab(Lab):
 
     @staticmethod
     def _checks(ctx: RunContext, result: LoopResult, kneser_ney: float) -> list:
-        val, gap = result.val_loss, result.val_loss - result.train_loss
+        val = result.val_loss
         return [
             ctx.check("val-loss", partial_credit(val, FLOOR_VAL_LOSS, TARGET_VAL_LOSS),
                       f"validation loss {val:.3f} per character (pass at {TARGET_VAL_LOSS:.2f})"
                       + ("." if val <= TARGET_VAL_LOSS else "; train longer, or tune the rate and its schedule.")),
             ctx.check("beats-kneser-ney", val < kneser_ney,
                       f"validation loss {val:.3f} vs the Kneser-Ney 4-gram's {kneser_ney:.3f}."),
-            ctx.check("generalises", partial_credit(gap, 2 * MAX_GAP, MAX_GAP),
-                      f"validation exceeds training loss by {gap:.3f}"
-                      + ("." if gap <= MAX_GAP else "; the model memorises: weight decay, dropout or fewer steps.")),
+            generalisation_check(ctx, result, MAX_GAP, "weight decay, dropout or fewer steps"),
             ctx.check("time-budget", not result.stopped_early,
                       f"{result.steps_done} steps trained"
                       + (f" within {BUDGET_S:g} s." if not result.stopped_early

@@ -16,7 +16,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from labs.catalog._language import LoopConfig, LoopResult, early_stop_feedback, train_language_model
+from labs.catalog._language import (LoopConfig, LoopResult, early_stop_feedback, generalisation_check,
+                                    train_language_model)
 from labs.catalog._ngram import validation_losses
 from labs.catalog.base import Lab, LabParams, Outcome, RunContext
 from labs.datasets import load_text
@@ -81,7 +82,7 @@ class RnnCharsLab(Lab):
 
     def _grade(self, ctx: RunContext, result: LoopResult, baseline: float, kneser_ney: float,
                params: Params) -> Outcome:
-        val, gap = result.val_loss, result.val_loss - result.train_loss
+        val = result.val_loss
         beats = val < baseline
         advice = (f" (the stronger Kneser-Ney 4-gram reaches {kneser_ney:.3f})." if beats else
                   "; try a gated cell (lstm, gru), an embedding, more steps or a better learning rate.")
@@ -89,9 +90,7 @@ class RnnCharsLab(Lab):
             ctx.check("beats-ngram", beats, f"validation loss {val:.3f} vs the add-k 4-gram's {baseline:.3f}{advice}"),
             ctx.check("val-loss", partial_credit(val, FLOOR_VAL_LOSS, TARGET_VAL_LOSS),
                       f"validation loss {val:.3f} per character (full marks at {TARGET_VAL_LOSS})."),
-            ctx.check("generalises", partial_credit(gap, 2 * MAX_GAP, MAX_GAP),
-                      f"validation exceeds training loss by {gap:.3f}"
-                      + ("." if gap <= MAX_GAP else "; the network memorises: fewer steps or a smaller model.")),
+            generalisation_check(ctx, result, MAX_GAP, "fewer steps or a smaller model"),
         ]
         metrics = {"train_loss": result.train_loss, "val_loss": val, "ngram_val_loss": baseline,
                    "kneser_ney_val_loss": kneser_ney, "steps_done": result.steps_done}

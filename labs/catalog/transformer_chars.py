@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from labs.catalog._language import LoopConfig, LoopResult, early_stop_feedback, train_language_model
+from labs.catalog._language import (LoopConfig, LoopResult, early_stop_feedback, generalisation_check,
+                                    train_language_model)
 from labs.catalog._ngram import validation_losses
 from labs.catalog.base import Lab, LabParams, Outcome, RunContext
 from labs.datasets import load_text
@@ -82,16 +83,14 @@ class TransformerCharsLab(Lab):
 
     def _grade(self, ctx: RunContext, result: LoopResult, baseline: float, n_params: int,
                params: Params) -> Outcome:
-        val, gap = result.val_loss, result.val_loss - result.train_loss
+        val = result.val_loss
         results = [
             ctx.check("val-loss", partial_credit(val, FLOOR_VAL_LOSS, TARGET_VAL_LOSS),
                       f"validation loss {val:.3f} per character (pass at {TARGET_VAL_LOSS:.2f})"
                       + ("." if val <= TARGET_VAL_LOSS else "; train longer, or tune the learning rate.")),
             ctx.check("beats-ngram", val < baseline,
                       f"validation loss {val:.3f} vs the add-k 4-gram's {baseline:.3f}."),
-            ctx.check("generalises", partial_credit(gap, 2 * MAX_GAP, MAX_GAP),
-                      f"validation exceeds training loss by {gap:.3f}"
-                      + ("." if gap <= MAX_GAP else "; the model memorises: fewer steps or a smaller model.")),
+            generalisation_check(ctx, result, MAX_GAP, "fewer steps or a smaller model"),
         ]
         metrics = {"train_loss": result.train_loss, "val_loss": val, "ngram_val_loss": baseline,
                    "parameters": n_params, "steps_done": result.steps_done}
