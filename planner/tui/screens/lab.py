@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Log, ProgressBar, Static
+from textual.widgets import Button, Collapsible, Footer, Header, Log, Markdown, ProgressBar, Static
 
 from planner.tui.symbols import format_duration
 from planner.tui.widgets.grade_view import outcome_markup
@@ -62,6 +62,8 @@ class LabScreen(Screen[None]):
                 with VerticalScroll(id="result", classes="panel"):  # on top of the form: the charts keep
                     yield Static(id="result-text")                  # their room even at 80x24
                 yield Static(f"[b]{self.lab.title}[/]", classes="title")
+                with Collapsible(title="What this lab asks", collapsed=False, id="lab-about"):
+                    yield Markdown(self.lab.description)  # estimation labs describe the network here
                 yield ParamsForm(self.lab, id="params")
                 with Horizontal(classes="actions"):
                     yield Button("Run ^r", id="run", variant="primary")
