@@ -26,16 +26,17 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from labs import __version__
 from labs.events import Event, Failed, Finished, Progress, Sample, Started
-from labs.grading import Grade, Mastery
+from labs.grading import CheckResult, Grade, Mastery
 from planner.curriculum import Curriculum
 from planner.progress import NodeProgress, node_progress
-from planner.records import Learner, MetricPoint, QuizAnswer
+from planner.records import Attempt, Learner, MetricPoint, QuizAnswer, QuizAttempt, SampleRow
 from planner.store import Store, pid_alive
 
 _FLUSH_EVERY_S = 0.5
@@ -197,6 +198,69 @@ class Service:
         return QuizOutcome(quiz_attempt_id=quiz_id, node_id=node_id, score=result.score,
                            passed=result.passed, points=result.points, max_points=result.max_points,
                            results=list(result.results), unlocked=unlocked, completed=completed)
+
+    # -- queries for the front doors (TUI) ---------------------------------------------------------
+    # Thin on purpose: each calls the store and applies its rule once, so no screen touches the store.
+    LAST_LEARNER_KEY = "last_learner"
+
+    def learners(self) -> list[Learner]:
+        return self.store.list_learners()
+
+    def learner(self, learner_id: int) -> Learner | None:
+        return self.store.learner_by_id(learner_id)
+
+    def add_learner(self, name: str, *, target_role: str | None, hours_per_week: float | None) -> Learner:
+        return self.store.add_learner(name, target_role=target_role, hours_per_week=hours_per_week)
+
+    def set_goal(self, learner: Learner, *, target_role: str | None, hours_per_week: float | None) -> Learner:
+        return self.store.update_learner(learner.name, target_role=target_role, hours_per_week=hours_per_week)
+
+    def last_learner(self) -> Learner | None:
+        """The learner remembered by `remember_learner` (an id), else the newest; None when there is none."""
+        stored = self.store.get_state(self.LAST_LEARNER_KEY)
+        learner = self.store.learner_by_id(int(stored)) if stored and stored.isdigit() else None
+        if learner is None:
+            learners = self.store.list_learners()
+            learner = learners[-1] if learners else None
+        return learner
+
+    def remember_learner(self, learner: Learner) -> None:
+        self.store.set_state(self.LAST_LEARNER_KEY, str(learner.id))
+
+    def attempts(self, learner: Learner, lab_id: str | None = None) -> list[Attempt]:
+        return self.store.attempts(learner.id, lab_id=lab_id)
+
+    def attempt(self, attempt_id: int) -> Attempt:
+        return self.store.attempt(attempt_id)
+
+    def attempt_checks(self, attempt_id: int) -> list[CheckResult]:
+        return self.store.attempt_checks(attempt_id)
+
+    def attempt_samples(self, attempt_id: int) -> list[SampleRow]:
+        return self.store.samples(attempt_id)
+
+    def metric_series(self, attempt_id: int) -> dict[str, list[tuple[int, float]]]:
+        return self.store.metric_series(attempt_id)
+
+    def quiz_attempts(self, learner: Learner, node_id: str | None = None) -> list[QuizAttempt]:
+        return self.store.quiz_attempts(learner.id, node_id)
+
+    def report(self, learner: Learner, fmt: str) -> str:
+        from planner.reports import render_report
+
+        return render_report(self.store, self.curriculum, learner, fmt)
+
+    @property
+    def db_path(self) -> Path:
+        return self.store.path
+
+    def on_own_connection(self) -> "Service":
+        """A Service like this one over a new connection to the same file, for another thread (SQLite
+        connections belong to the thread that opened them); `close()` it when done."""
+        return Service(Store.open(self.store.path), self.curriculum, runner_factory=self.runner_factory)
+
+    def close(self) -> None:
+        self.store.close()
 
 
 def progress_changes(before: dict[str, NodeProgress],
