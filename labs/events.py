@@ -6,7 +6,8 @@ and the parent parses them back with `parse_event`. A run emits, in order:
     Started -> (Progress | Sample)* -> Finished        (the run ended and was graded)
                                     -> Failed          (an exception, a time-out, a killed worker)
 
-`Finished.status` is `passed` or `failed` (a diverged run is `failed` with feedback saying so);
+`Finished.status` is `passed` or `failed` (a diverged run is `failed` with feedback saying so; a run
+the clock cut short is graded on what it trained, with `stopped_at_limit`);
 `Failed` is always recorded as status `error` (or `cancelled` when the caller asked for it).
 """
 
@@ -50,6 +51,10 @@ class Finished(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict, description="final metrics of the run")
     feedback: str = ""
     duration_s: float = 0.0
+    stopped_at_limit: bool = Field(False, description="the clock stopped training before every planned step; "
+                                   "the grade is on what was trained (the feedback says how far it got)")
+    stopped_at_step: int | None = Field(None, description="steps (or epochs, Started.unit) trained when the "
+                                        "clock stopped it; None when it trained every planned one")
 
 
 class Failed(BaseModel):

@@ -10,10 +10,16 @@
 Why a process: training is CPU-bound NumPy, so a thread would freeze a UI; a process can be killed at
 once, and a crash in it cannot take the app down. The child is `python -m labs.worker` (see there).
 
-Guarantees: the parameters are validated before the child starts (`ParamError`); events arrive in
-order; the stream always ends with exactly one terminal event; a child that dies, is killed, hangs
-past its limit or is cancelled ends with `Failed` (kinds killed/error, timeout, cancelled) and is never
-a pass, even if it had printed a `Finished` line halfway. Reproducibility: the child runs BLAS
+Guarantees: the parameters and the seed are validated before the child starts (`ParamError`,
+`SeedError`; already validated `Params`, as the service passes them, are taken as they are); events
+arrive in order; the stream always ends with exactly one terminal event; a child that dies, is
+killed, hangs past its limit or is cancelled ends with `Failed` (kinds killed/error, timeout,
+cancelled) and is never a pass, even if it had printed a `Finished` line halfway.
+
+The time limit: the child is told it and stops training a margin before it, grading what it trained
+(`Finished.stopped_at_limit`, see labs.catalog.base). Only a child still running at the limit plus a
+grace (`kill_grace_s`: 10 %, at least 2 s, at most 30 s) is killed, as `Failed(kind="timeout")`: the
+backstop for a lab that ignores its deadline. Reproducibility: the child runs BLAS
 single-threaded (OPENBLAS_NUM_THREADS=1 unless set), so the same lab, params and seed give
 bit-identical metrics on the same machine and NumPy build.
 
@@ -35,10 +41,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from labs.events import Event, Failed, Finished, parse_event
+
+if TYPE_CHECKING:
+    from labs.catalog.base import LabParams
 
 Terminal = Finished | Failed
 _END = object()  # the reader's "stdout closed" marker
@@ -55,6 +65,12 @@ _CHILD_ENV = {
 }
 
 
+def kill_grace_s(time_limit_s: float) -> float:
+    """How long past its time limit a child may still be grading before it is killed: its deadline
+    already left a margin, so this only absorbs the child's start-up and a busy machine."""
+    return max(2.0, min(0.1 * time_limit_s, 30.0))
+
+
 def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The worker's environment: the caller's, plus the defaults above where not already set, plus the
     directory holding the `labs` package on PYTHONPATH so the child imports the same code."""
@@ -69,14 +85,19 @@ def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
 class LabProcess:
     """One lab run in a child process. Not reusable: make a new one per run."""
 
-    def __init__(self, lab_id: str, params: Mapping[str, object] | None, seed: int, *,
-                 time_limit_s: float | None = None, lab_ref: str | None = None):
-        from labs.catalog import get_lab, load_lab_ref
+    def __init__(self, lab_id: str, params: LabParams | Mapping[str, object] | None, seed: int, *,
+                 time_limit_s: float | None = None, lab_ref: str | None = None,
+                 grace_s: float | None = None):
+        """`params`: the lab's validated `Params` (used as they are) or raw values (validated here).
+        `time_limit_s` replaces the lab's limit; `grace_s` replaces `kill_grace_s(limit)`."""
+        from labs.catalog import get_lab, load_lab_ref, validate_seed
 
         lab = load_lab_ref(lab_ref) if lab_ref else get_lab(lab_id)
-        self.lab_id, self.seed, self.lab_ref = lab.id, int(seed), lab_ref
-        self.params = lab.validate_params(params or {}).model_dump(mode="json")
+        self.lab_id, self.seed, self.lab_ref = lab.id, validate_seed(seed), lab_ref
+        checked = params if isinstance(params, lab.Params) else lab.validate_params(params or {})
+        self.params = checked.model_dump(mode="json")
         self.time_limit_s = float(time_limit_s if time_limit_s is not None else lab.time_limit_s)
+        self.grace_s = float(grace_s if grace_s is not None else kill_grace_s(self.time_limit_s))
         self.result: Terminal | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._queue: queue.Queue[object] = queue.Queue()
@@ -91,7 +112,8 @@ class LabProcess:
     def start(self) -> LabProcess:
         if self._proc is not None:
             raise RuntimeError("this LabProcess was already started")
-        job = {"lab_id": self.lab_id, "lab_ref": self.lab_ref, "params": self.params, "seed": self.seed}
+        job = {"lab_id": self.lab_id, "lab_ref": self.lab_ref, "params": self.params, "seed": self.seed,
+               "time_limit_s": self.time_limit_s}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "labs.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=child_env(), start_new_session=True,
@@ -106,7 +128,7 @@ class LabProcess:
                          threading.Thread(target=self._read_stderr, daemon=True)]
         for t in self._readers:
             t.start()
-        self._timer = threading.Timer(self.time_limit_s, self._kill, args=("timeout",))
+        self._timer = threading.Timer(self.time_limit_s + self.grace_s, self._kill, args=("timeout",))
         self._timer.daemon = True
         self._timer.start()
         return self
@@ -174,8 +196,9 @@ class LabProcess:
         if self._stop_reason == "cancelled":
             return Failed(kind="cancelled", message="the run was cancelled", traceback=tail)
         if self._stop_reason == "timeout":
-            return Failed(kind="timeout", message=f"the run exceeded its time limit of {self.time_limit_s:g} s "
-                          "and was stopped", traceback=tail)
+            return Failed(kind="timeout", traceback=tail,
+                          message=f"the run did not stop at its time limit of {self.time_limit_s:g} s and was "
+                                  f"killed {self.grace_s:g} s later; nothing it trained could be graded")
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
             return Failed(kind="killed", message=f"the worker was killed by {name} before finishing",
@@ -220,11 +243,11 @@ class LabProcess:
                 pass
 
 
-def run_lab(lab_id: str, params: Mapping[str, object] | None, seed: int,
+def run_lab(lab_id: str, params: LabParams | Mapping[str, object] | None, seed: int,
             on_event: Callable[[Event], None] | None = None, *, time_limit_s: float | None = None,
-            lab_ref: str | None = None) -> Terminal:
+            lab_ref: str | None = None, grace_s: float | None = None) -> Terminal:
     """Run a lab to the end in a child process, calling `on_event` for every event; returns the last."""
-    proc = LabProcess(lab_id, params, seed, time_limit_s=time_limit_s, lab_ref=lab_ref).start()
+    proc = LabProcess(lab_id, params, seed, time_limit_s=time_limit_s, lab_ref=lab_ref, grace_s=grace_s).start()
     try:
         for event in proc.events():
             if on_event:

@@ -1,6 +1,10 @@
 """The child process that trains one lab: `python -m labs.worker` with a job as JSON on stdin.
 
-    {"lab_id": "gd-linear", "params": {"lr": 0.1}, "seed": 0}        (or "lab_ref": "pkg.mod:ATTR")
+    {"lab_id": "gd-linear", "params": {"lr": 0.1}, "seed": 0, "time_limit_s": 60}   (or "lab_ref": "pkg.mod:ATTR")
+
+The parameters are validated again here with the same `Lab.validate_params` the parent used: not a
+second rule but the process boundary, where they arrive as JSON text. `time_limit_s` (optional, else
+the lab's) sets the run's deadline, at which training stops and what was trained is graded.
 
 Stdout carries only event lines (labs.events, one JSON object per line, flushed as written); anything
 else the lab or a library prints goes to stderr, because file descriptor 1 is pointed at stderr before the
@@ -28,10 +32,12 @@ def _event_channel() -> TextIO:
     return channel
 
 
-def _read_job(stream: TextIO) -> tuple[str, str | None, dict, int]:
+def _read_job(stream: TextIO) -> tuple[str, str | None, dict, int, float | None]:
     try:
         job = json.loads(stream.read())
-        return str(job.get("lab_id", "")), job.get("lab_ref"), dict(job.get("params") or {}), int(job["seed"])
+        limit = job.get("time_limit_s")
+        return (str(job.get("lab_id", "")), job.get("lab_ref"), dict(job.get("params") or {}), int(job["seed"]),
+                None if limit is None else float(limit))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"the worker's job on stdin is not valid JSON with lab_id, params, seed: {exc}") from exc
 
@@ -44,10 +50,10 @@ def run_job(stdin: TextIO, channel: TextIO) -> int:
     try:
         from labs.catalog import get_lab, load_lab_ref
 
-        lab_id, lab_ref, raw, seed = _read_job(stdin)
+        lab_id, lab_ref, raw, seed, time_limit_s = _read_job(stdin)
         lab = load_lab_ref(lab_ref) if lab_ref else get_lab(lab_id)
-        params = lab.validate_params(raw)
-        emit(lab.train(params, seed, emit))
+        params = lab.validate_params(raw)  # the boundary check: JSON in (see the module docstring)
+        emit(lab.train(params, seed, emit, time_limit_s=time_limit_s))
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent as an event
         if isinstance(exc, KeyboardInterrupt):

@@ -17,10 +17,10 @@ import pkgutil
 from functools import cache
 from pathlib import Path
 
-from labs.catalog.base import Lab, LabParams, Outcome, ParamError, RunContext
+from labs.catalog.base import Lab, LabParams, Outcome, ParamError, RunContext, SeedError, validate_seed
 
-__all__ = ["Lab", "LabParams", "Outcome", "ParamError", "RunContext", "all_labs", "get_lab", "lab_ids",
-           "load_lab_ref"]
+__all__ = ["Lab", "LabParams", "Outcome", "ParamError", "RunContext", "SeedError", "all_labs", "get_lab",
+           "lab_ids", "load_lab_ref", "validate_seed"]
 
 
 @cache

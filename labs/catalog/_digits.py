@@ -60,6 +60,7 @@ class DigitsResult(BaseModel):
     shifted_accuracy: float
     per_class: list[float]
     train_seconds: float
+    epochs_trained: int  # the epochs asked for, unless the run's deadline stopped training sooner
 
     def metrics(self, prefix: str = "") -> dict[str, float]:
         names = ("train_accuracy", "val_accuracy", "test_accuracy", "shifted_accuracy", "train_seconds")
@@ -88,13 +89,14 @@ def train_on_digits(model: Layer, data: Digits, *, optimizer: OptimizerName, lr:
     """Train `model` on the digits (flat for an MLP, (n,1,8,8) images when `images`) and measure it.
 
     Emits per-epoch train_loss / val_loss / val_accuracy through ctx (when given) and test_accuracy at the
-    end. The test set is touched only after training."""
+    end; with ctx, training stops at its deadline (`epochs_trained` says where). The test set is touched
+    only after training."""
     shape = as_images if images else (lambda a: a)
     x_tr, x_val, x_te = shape(data.train.x), shape(data.val.x), shape(data.test.x)
     opt = make_optimizer(optimizer, model, lr, weight_decay)
     t0 = time.perf_counter()
-    fit(model, opt, (x_tr, data.train.y, x_val, data.val.y), epochs=epochs, batch_size=batch_size, rng=rng,
-        ctx=ctx, augment=random_shifts if augment else None, cosine=cosine)
+    last = fit(model, opt, (x_tr, data.train.y, x_val, data.val.y), epochs=epochs, batch_size=batch_size,
+               rng=rng, ctx=ctx, augment=random_shifts if augment else None, cosine=cosine)
     seconds = time.perf_counter() - t0
     result = DigitsResult(
         train_accuracy=accuracy(model, x_tr, data.train.y),
@@ -103,7 +105,9 @@ def train_on_digits(model: Layer, data: Digits, *, optimizer: OptimizerName, lr:
         shifted_accuracy=shifted_accuracy(model, data.test.x, data.test.y, images),
         per_class=per_class_accuracy(model, x_te, data.test.y, data.n_classes).tolist(),
         train_seconds=seconds,
+        epochs_trained=int(last["epochs"]),
     )
     if ctx is not None:
-        ctx.progress(epochs, {"test_accuracy": result.test_accuracy}, epoch=epochs, split="test")
+        done = result.epochs_trained
+        ctx.progress(done, {"test_accuracy": result.test_accuracy}, epoch=done, split="test")
     return result

@@ -40,7 +40,7 @@ def linear_classifier(rng: np.random.Generator) -> Layer:
 def train_full_batch(model: Layer, x: np.ndarray, y: np.ndarray, *, lr: float, steps: int,
                      ctx: RunContext | None, prefix: str = "", step_offset: int = 0) -> float:
     """Gradient descent with momentum 0.9 on the whole set for `steps` steps; emits `{prefix}train_loss`
-    and `{prefix}train_accuracy` about 50 times. Returns the final loss."""
+    and `{prefix}train_accuracy` about 50 times, and stops early at ctx's deadline. Returns the final loss."""
     loss_fn = SoftmaxCrossEntropy()
     opt = make_optimizer("momentum", model, lr)
     every = max(1, steps // 50)
@@ -52,7 +52,12 @@ def train_full_batch(model: Layer, x: np.ndarray, y: np.ndarray, *, lr: float, s
             ctx.guard(step_offset + step, f"{prefix}train_loss", loss, blow_up=BLOW_UP_LOSS)
         model.backward(loss_fn.backward())
         opt.step()
-        if ctx is not None and (step % every == 0 or step == steps):
+        if ctx is None:
+            continue
+        stop = ctx.deadline_reached(step, steps)
+        if step % every == 0 or step == steps or stop:
             metrics = {f"{prefix}train_loss": loss, f"{prefix}train_accuracy": accuracy(model, x, y)}
             ctx.progress(step_offset + step, metrics)
+        if stop:
+            break
     return float(loss)

@@ -99,8 +99,10 @@ def fit(model: Layer, opt: Optimizer, data: tuple[np.ndarray, ...], *, epochs: i
         cosine: bool = False) -> dict[str, float]:
     """Train for `epochs` on (x_train, y_train), reporting val loss/accuracy each epoch through ctx.
 
-    `data` is (x_train, y_train, x_val, y_val). Returns the last epoch's metrics. With ctx=None (a
-    reference model trained on the side) nothing is emitted. `cosine` anneals the rate per epoch."""
+    `data` is (x_train, y_train, x_val, y_val). Returns the last epoch's metrics, with `epochs`: how
+    many were trained, fewer than asked when ctx's deadline stopped it (checked after each epoch, so an
+    epoch is never cut in half). With ctx=None (a reference model trained on the side) nothing is
+    emitted and no deadline applies. `cosine` anneals the rate per epoch."""
     x_tr, y_tr, x_val, y_val = data
     step, metrics, base_lr = 0, {}, opt.lr
     for epoch in range(1, epochs + 1):
@@ -108,8 +110,10 @@ def fit(model: Layer, opt: Optimizer, data: tuple[np.ndarray, ...], *, epochs: i
             opt.lr = cosine_lr(base_lr, epoch - 1, epochs)
         train_loss, step = train_epoch(model, opt, x_tr, y_tr, batch_size, rng, ctx, step, augment)
         val_loss, val_acc = evaluate_loss(model, x_val, y_val)
-        metrics = {"train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc}
+        metrics = {"train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc, "epochs": epoch}
         if ctx is not None:
             ctx.progress(epoch, {"train_loss": train_loss}, epoch=epoch, split="train")
             ctx.progress(epoch, {"val_loss": val_loss, "val_accuracy": val_acc}, epoch=epoch, split="val")
+            if ctx.deadline_reached(epoch, epochs):
+                break
     return metrics

@@ -17,6 +17,8 @@ Writing a lab (one module per lab under labs/catalog/, exporting `LAB = MyLab()`
             ctx.start(total_steps=params.steps, dataset_hash=data.sha256)
             for step in ...:
                 ctx.progress(step, {"train_loss": loss})      # raises Diverged on nan/inf
+                if ctx.deadline_reached(step, params.steps):   # the clock: grade what was trained
+                    break
             return Outcome(results=[ctx.check("fit", fraction, "message")], metrics={...})
 
 `Lab.train(params, seed, emit)` is the fixed entry point the worker calls: it runs `run`, turns a
@@ -28,16 +30,27 @@ samples, a report), `ctx.rng` is the run's seeded generator. Code shared by seve
 `_`-prefixed modules of the package, which the catalogue does not scan for labs.
 
 `Lab.validate_params(raw)` turns `--set key=value` strings (or JSON values) into `Params`, raising
-`ParamError` with a message that names the key, the value and the allowed range.
+`ParamError` with a message that names the key, the value and the allowed range. It is the one home of
+that rule: `planner.service` calls it once for the app and hands the `Params` to the runner as they are;
+the runner calls it only for a raw mapping (a direct caller); the worker calls it again at its process
+boundary, because there the parameters arrive as JSON text. `validate_seed` is the same for the seed.
+
+The clock: a run has a time limit (`Lab.time_limit_s`, or the runner's). Training stops at
+`ctx.deadline_s`, a margin before the limit, so what was trained is still graded inside the limit:
+a loop calls `ctx.deadline_reached(done, planned)` after each step (or epoch) and stops when it says
+so; the `Finished` event then carries `stopped_at_limit=True` and feedback saying how far it got. The
+runner's kill at the limit plus a grace is only the backstop for a lab that ignores the deadline.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar, Literal, get_args, get_origin
 
 import numpy as np
@@ -58,6 +71,31 @@ class LabParams(BaseModel):
 
 class ParamError(ValueError):
     """A learner's parameter is unknown or out of range; the message is fit to show as is."""
+
+
+class SeedError(ParamError):
+    """The run's seed is not a whole number in [0, 2**32); the message is fit to show as is."""
+
+
+MAX_SEED = 2**32 - 1  # NumPy's legacy seeding and most tools take 32-bit seeds; SQLite stores them exactly
+
+
+def validate_seed(seed: object) -> int:
+    """The seed as an int, or `SeedError` naming it: the one check, called wherever a run begins."""
+    try:
+        value = operator.index(seed)  # ints and NumPy ints; not 1.5, not "3"
+    except TypeError:
+        raise SeedError(f"seed {seed!r} is not a whole number; use one from 0 to {MAX_SEED}") from None
+    if not 0 <= value <= MAX_SEED:
+        shown = str(value) if len(str(value)) <= 30 else f"{str(value)[:12]}... ({len(str(value))} digits)"
+        raise SeedError(f"seed {shown} is out of range; use a whole number from 0 to {MAX_SEED}")
+    return int(value)
+
+
+def grading_margin_s(time_limit_s: float) -> float:
+    """How long before its time limit a run stops training, to grade what it trained: 10 %, at most 30 s
+    (the slowest grading, cnn-digits' reference MLP, takes a few seconds on a busy machine)."""
+    return min(0.1 * time_limit_s, 30.0)
 
 
 class Diverged(Exception):
@@ -99,20 +137,62 @@ class ParamSpec(BaseModel):
 
 
 class RunContext:
-    """The lab's handle on a run: the seeded rng, the clock, and the events it may emit."""
+    """The lab's handle on a run: the seeded rng, the clock and its deadline, and the events it may emit.
 
-    def __init__(self, lab: Lab, params: LabParams, seed: int, emit: Emit):
-        self.lab, self.params, self.seed, self._emit = lab, params, seed, emit
-        self.rng = np.random.default_rng(seed)
+    `time_limit_s` is the run's limit (the lab's unless the runner gives one); training should stop at
+    `deadline_s` seconds after the run began (see `deadline_reached`)."""
+
+    def __init__(self, lab: Lab, params: LabParams, seed: int, emit: Emit, *,
+                 time_limit_s: float | None = None):
+        self.lab, self.params, self.seed, self._emit = lab, params, validate_seed(seed), emit
+        self.rng = np.random.default_rng(self.seed)
         self._t0 = time.perf_counter()
         self.started = False
+        self.time_limit_s = float(lab.time_limit_s if time_limit_s is None else time_limit_s)
+        self.deadline_s = self.time_limit_s - grading_margin_s(self.time_limit_s)
+        self.total_steps = 0
+        self.skipped_steps = 0  # planned steps (or epochs) the clock left untrained
+        self._stop_limit_s: float | None = None  # the limit named in the feedback once training was cut
 
     def elapsed(self) -> float:
         return time.perf_counter() - self._t0
 
+    def remaining(self) -> float:
+        """Seconds of training left before the deadline (negative once it has passed)."""
+        return self.deadline_s - self.elapsed()
+
+    def deadline_reached(self, done: int, planned: int) -> bool:
+        """True when training must stop now to leave time for grading; it then records that
+        `planned - done` steps (or epochs) were not trained, so the grade says it stopped at the limit.
+
+        Call it after each step, so at least one is trained and there is always something to grade."""
+        if done >= planned or self.elapsed() < self.deadline_s:
+            return False
+        self.cut_short(planned - done)
+        return True
+
+    def cut_short(self, skipped: int, limit_s: float | None = None) -> None:
+        """Record that a clock stopped training with `skipped` planned steps untrained; `limit_s` is the
+        limit to name in the feedback (default: the run's time limit; a lab's own budget otherwise)."""
+        if skipped > 0:
+            self.skipped_steps += int(skipped)
+            self._stop_limit_s = self.time_limit_s if limit_s is None else float(limit_s)
+
+    @contextmanager
+    def time_share(self, share: float) -> Iterator[None]:
+        """Within the block the deadline comes after `share` of the training time left, e.g. 0.5 for a
+        model that will be trained a second time, as long again, after the block."""
+        saved = self.deadline_s
+        self.deadline_s = self.elapsed() + share * max(0.0, saved - self.elapsed())
+        try:
+            yield
+        finally:
+            self.deadline_s = saved
+
     def start(self, total_steps: int, dataset_hash: str = "") -> None:
         """Emit `Started`; call once, before the first `progress`."""
         self.started = True
+        self.total_steps = int(total_steps)
         self._emit(Started(lab_id=self.lab.id, total_steps=int(total_steps), unit=self.lab.unit,
                            dataset_hash=dataset_hash, pid=os.getpid()))
 
@@ -143,9 +223,19 @@ class RunContext:
         results = [given.get(s.id) or skipped(s, "not evaluated") for s in self.lab.checks]
         g = grade(results, self.lab.pass_mark)
         feedback = outcome.feedback or _default_feedback(g.passed, results)
+        stopped = self.skipped_steps > 0
+        trained = max(0, self.total_steps - self.skipped_steps) if stopped else None
+        if stopped:
+            feedback = f"{self._stop_line(trained)} {feedback}"
         metrics = {k: float(v) for k, v in outcome.metrics.items() if math.isfinite(float(v))}
         return Finished(status="passed" if g.passed else "failed", grade=g, metrics=metrics,
-                        feedback=feedback, duration_s=round(self.elapsed(), 3))
+                        feedback=feedback, duration_s=round(self.elapsed(), 3),
+                        stopped_at_limit=stopped, stopped_at_step=trained)
+
+    def _stop_line(self, trained: int | None) -> str:
+        unit = self.lab.unit
+        return (f"Stopped after {trained} of {self.total_steps} {unit}s at the {self._stop_limit_s:g} s time "
+                f"limit and graded on what was trained; fewer {unit}s or a smaller model would finish.")
 
 
 def _default_feedback(passed: bool, results: list[CheckResult]) -> str:
@@ -167,7 +257,7 @@ class Lab(ABC):
     Params: ClassVar[type[LabParams]]
     checks: ClassVar[tuple[CheckSpec, ...]]
     pass_mark: ClassVar[float] = 70.0
-    time_limit_s: ClassVar[float] = 120.0  # the runner kills a run that takes longer (wall clock)
+    time_limit_s: ClassVar[float] = 120.0  # wall clock: training stops before it and is graded (RunContext)
     unit: ClassVar[Literal["step", "epoch"]] = "epoch"
 
     @abstractmethod
@@ -175,8 +265,9 @@ class Lab(ABC):
         """Build, train (emitting through ctx), evaluate every check; runs in the worker process."""
 
     # -- the fixed entry point ----------------------------------------------------------------------
-    def train(self, params: LabParams, seed: int, emit: Emit) -> Finished:
-        ctx = RunContext(self, params, seed, emit)
+    def train(self, params: LabParams, seed: int, emit: Emit, *, time_limit_s: float | None = None) -> Finished:
+        """Run, grade and return `Finished`; `time_limit_s` replaces the lab's own limit (the runner's)."""
+        ctx = RunContext(self, params, seed, emit, time_limit_s=time_limit_s)
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 outcome = self.run(params, ctx)

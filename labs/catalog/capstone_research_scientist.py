@@ -88,19 +88,22 @@ class CapstoneResearchScientistLab(Lab):
         on_cfg, off_cfg = ARMS[params.factor]
         arms = [ArmSummary(name=_arm_name(c), accuracies=[]) for c in (on_cfg, off_cfg)]
         for i in range(params.seeds):
+            if i and ctx.deadline_reached(2 * i, 2 * params.seeds):  # graded on the seeds run so far
+                break
             for arm, cfg in zip(arms, (on_cfg, off_cfg)):
                 arm.accuracies.append(self._one_run(data, cfg, params.epochs, seed=(ctx.seed, i)))
             ctx.progress(i + 1, {"on_test_accuracy": arms[0].accuracies[-1],
                                  "off_test_accuracy": arms[1].accuracies[-1]}, split="test")
         on, off = arms
+        seeds = len(on.accuracies)  # params.seeds, unless the deadline stopped the experiment sooner
         text = report(params.factor, on, off)
-        ctx.sample(params.seeds, text)
+        ctx.sample(seeds, text)
         effect, se = effect_and_error(on, off)
         worst = min(on.mean, off.mean)
         results = [
-            ctx.check("replicated", params.seeds >= MIN_SEEDS,
-                      f"{params.seeds} seed(s) per arm" + ("." if params.seeds >= MIN_SEEDS else
-                                                           "; one or two runs cannot show the spread.")),
+            ctx.check("replicated", seeds >= MIN_SEEDS,
+                      f"{seeds} seed(s) per arm" + ("." if seeds >= MIN_SEEDS else
+                                                    "; one or two runs cannot show the spread.")),
             ctx.check("trained", partial_credit(worst, 0.8, MIN_ACCURACY),
                       f"the weaker arm averages {worst:.4f}" + ("." if worst >= MIN_ACCURACY else
                                                                "; train longer before comparing.")),

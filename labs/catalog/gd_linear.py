@@ -75,8 +75,12 @@ class GdLinearLab(Lab):
             w, b = w - params.lr * gw, b - params.lr * gb
             losses[step] = mse(x, y, w, b)
             ctx.guard(step, "train_loss", losses[step], blow_up=BLOW_UP * losses[0])
-            if step % every == 0 or step == params.steps:
+            stop = ctx.deadline_reached(step, params.steps)
+            if step % every == 0 or step == params.steps or stop:
                 ctx.progress(step, {"train_loss": losses[step]})
+            if stop:
+                losses = losses[: step + 1]  # graded on the steps taken
+                break
         return self._grade(ctx, losses, best, w - w_opt, w_opt, params)
 
     def _grade(self, ctx: RunContext, losses: np.ndarray, best: float, w_err: np.ndarray,

@@ -16,8 +16,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from labs.catalog._language import (LoopConfig, LoopResult, early_stop_feedback, generalisation_check,
-                                    train_language_model)
+from labs.catalog._language import LoopConfig, LoopResult, generalisation_check, train_language_model
 from labs.catalog._ngram import validation_losses
 from labs.catalog.base import Lab, LabParams, Outcome, RunContext
 from labs.datasets import load_text
@@ -76,7 +75,7 @@ class RnnCharsLab(Lab):
         cfg = LoopConfig(steps=params.steps, batch=BATCH, seq_len=params.seq_len, lr=params.lr,
                          warmup=min(50, params.steps // 10), eval_every=max(1, min(100, params.steps // 10)),
                          sample_every=max(1, params.steps // 4),
-                         time_budget_s=TIME_SHARE * self.time_limit_s - ctx.elapsed())
+                         time_budget_s=max(TIME_SHARE * ctx.time_limit_s - ctx.elapsed(), 1e-9))
         result = train_language_model(model, corpus, cfg, ctx)
         return self._grade(ctx, result, baseline, kneser_ney, params)
 
@@ -94,8 +93,7 @@ class RnnCharsLab(Lab):
         ]
         metrics = {"train_loss": result.train_loss, "val_loss": val, "ngram_val_loss": baseline,
                    "kneser_ney_val_loss": kneser_ney, "steps_done": result.steps_done}
-        return Outcome(results=results, metrics=metrics,
-                       feedback=early_stop_feedback(result, params.steps, self.time_limit_s, results))
+        return Outcome(results=results, metrics=metrics)  # a run the clock cut short: ctx's feedback says so
 
 
 LAB = RnnCharsLab()

@@ -123,14 +123,14 @@ class ScalingLawsLab(Lab):
         widths = params.width_list()
         sizes = np.array([non_embedding_parameters(params.layers, w) for w in widths])
         ctx.start(total_steps=params.steps * len(widths), dataset_hash=corpus.sha256)
-        losses, budget = [], TIME_SHARE * self.time_limit_s - ctx.elapsed()
+        losses, budget = [], TIME_SHARE * ctx.time_limit_s - ctx.elapsed()
         for i, width in enumerate(widths):
             share = (sizes[i] + COST_OVERHEAD) / (sizes[i:] + COST_OVERHEAD).sum()
             t0 = ctx.elapsed()
             model = TinyGPT(corpus.vocab_size, CONTEXT, n_layer=params.layers, n_head=HEADS, dim=width, rng=ctx.rng)
             cfg = LoopConfig(steps=params.steps, batch=BATCH, seq_len=CONTEXT, lr=params.lr,
                              warmup=min(50, params.steps // 10), eval_every=max(1, min(100, params.steps // 5)),
-                             time_budget_s=share * budget)
+                             time_budget_s=max(share * budget, 1e-9))
             result = train_language_model(model, corpus, cfg, ctx, step_offset=i * params.steps,
                                           emit_samples=i == len(widths) - 1)
             losses.append(result.val_loss)

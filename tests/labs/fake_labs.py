@@ -71,4 +71,20 @@ class Exits(_Base):
         os._exit(3)
 
 
-CHATTY, RAISES, SLEEPS, EXITS = Chatty(), Raises(), Sleeps(), Exits()
+class Patient(_Base):
+    """Trains slowly (0.05 s a step) but honours the run's deadline, as every catalogue loop does."""
+
+    id = "fake-patient"
+
+    def run(self, params: Params, ctx: RunContext) -> Outcome:
+        ctx.start(total_steps=params.steps)
+        step = 0
+        for step in range(1, params.steps + 1):
+            time.sleep(0.05)
+            ctx.progress(step, {"train_loss": 1.0 / step})
+            if ctx.deadline_reached(step, params.steps):
+                break
+        return Outcome(results=[ctx.check("ok", True, f"{step} steps")], metrics={"steps": step})
+
+
+CHATTY, RAISES, SLEEPS, EXITS, PATIENT = Chatty(), Raises(), Sleeps(), Exits(), Patient()

