@@ -1,22 +1,26 @@
 """Causal multi-head self-attention, and the pre-norm transformer block built around it.
 
-Attention lets every position read from every earlier position, weighting them by how well its query
-matches their keys. "Causal" means position t never sees t+1..T-1, so a language model trained to
-predict the next token cannot cheat by looking at it.
+For x (B, T, C) and H heads of width d = C / H (Q, K, V and O are (B, H, T, d), P is (B, H, T, T)):
 
-Speed choices, each measured (tiny GPT: batch 32, context 64, 4 heads of 16):
-- queries, keys and values come from one matmul, x @ W_qkv (C, 3C);
-- the heads are a batch axis, (B, H, T, d), so all heads are one batched matmul; the batched products
-  write straight into the (B, T, H, d) layout the next matmul reads (`out=` a transposed view), which
-  saves the copies a merge or an np.stack of the head gradients would make;
-- the causal mask is a precomputed additive matrix (0 on and below the diagonal, -inf above), added to
-  the scores: an order of magnitude faster than writing -inf through a boolean mask each step;
-- each softmax row is shifted by its diagonal score rather than by its maximum: softmax is unchanged
-  by any shift, and the max over 8192 rows of 64 alone cost 0.5 ms (scores and softmax together went
-  from 2.0 to 1.4 ms). A guard falls back to the row maximum where the shift could overflow (see
+    [Q K V] = x W_qkv + b_qkv,   P = softmax(Q K^T / sqrt(d) + M),   O = P V,   y = [O_1..O_H] W_proj + b_proj
+
+with the causal mask M[t, s] = 0 for s <= t and -inf for s > t: position t never sees t+1..T-1, so a
+language model trained to predict the next token cannot read it. Backward, per head:
+
+    dO = dy W_proj^T,  dV = P^T dO,  dP = dO V^T,  dS = P * (dP - rowsum(dP * P)),
+    dQ = dS K / sqrt(d),  dK = dS^T Q / sqrt(d),  then dW_qkv = x^T [dQ dK dV], dx = [dQ dK dV] W_qkv^T.
+
+Twin: reference.attention and reference.attention_backward (one expression per line above). The
+tuned code differs in how, never in what:
+- one matmul makes Q, K and V; heads are a batch axis, and the batched products write straight into
+  the (B, T, H, d) layout W_proj reads (`out=` a transposed view), so no merge copy or np.stack;
+- the queries are scaled by 1/sqrt(d) before the product (T*d numbers, not T*T scores);
+- the mask is a precomputed additive matrix; each softmax row is shifted by its diagonal score
+  rather than its maximum (exact: softmax ignores any per-row shift; the overflow guard is in
   `causal_softmax`);
-- row sums in the softmax and its backward are a matrix-vector product with ones (BLAS), 6x faster
-  than `sum(axis=-1)` over short rows.
+- rowsum(dP * P) = rowsum(dO * O), since sum_s (dO_t . v_s) P_ts = dO_t . O_t: a sum over d numbers
+  instead of T (FlashAttention's identity);
+- row sums are BLAS matrix-vector products (`row_sums`).
 """
 
 from __future__ import annotations
@@ -33,41 +37,21 @@ def causal_mask(steps: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
     return np.triu(np.full((steps, steps), -np.inf, dtype=dtype), k=1)
 
 
-def softmax(scores: np.ndarray, *, inplace: bool = False) -> np.ndarray:
-    """Softmax over the last axis, shifted by the row maximum so exp never overflows.
-
-    With `inplace`, `scores` is overwritten by the result: no temporaries the size of the scores."""
-    e = scores if inplace else scores.copy()
-    e -= e.max(axis=-1, keepdims=True)
-    np.exp(e, out=e)
-    e *= 1.0 / e.sum(axis=-1, keepdims=True)  # one division per row, then a multiplication per entry
-    return e
-
-
-def softmax_backward(probs: np.ndarray, grad: np.ndarray, *, inplace: bool = False) -> np.ndarray:
-    """Gradient through a row softmax: p * (g - sum(g * p)). Masked entries have p = 0, so get 0.
-
-    With `inplace`, `grad` is overwritten by the result."""
-    out = grad if inplace else grad.copy()
-    out -= row_sums(grad * probs)[..., None]
-    out *= probs
-    return out
-
-
 # How far a visible score may exceed its row's diagonal score for the diagonal shift below to be safe:
 # exp(80) = 5.5e34 is still a finite float32, so no exp overflows.
 _SHIFT_MARGIN = 80.0
 
 
 def causal_softmax(q: np.ndarray, k: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """softmax(q @ k^T + mask) over the last axis: the attention probabilities (..., T, T).
+    """P = softmax(q k^T + mask) over the last axis: q, k (..., T, d) -> the probabilities (..., T, T).
 
-    Each row t is shifted by its DIAGONAL score q_t . k_t (always visible) instead of its maximum: that
-    value is read, not searched for, and the row then holds exp(0) = 1, so its sum is at least 1 and
-    never underflows. No exp overflows if no visible score exceeds the diagonal by _SHIFT_MARGIN;
-    Cauchy-Schwarz bounds every visible score of row t by |q_t| * max_{s<=t} |k_s|, cheap to compute.
-    Rows where that bound is too loose use their exact maximum instead. Every choice depends on
-    positions <= t only, so earlier outputs stay exactly unchanged when a later token changes."""
+    softmax(s) = softmax(s - m) for any per-row m, so row t is shifted by its DIAGONAL score
+    m_t = q_t . k_t (always visible) instead of its maximum: read, not searched for, and the row then
+    holds e^0 = 1, so its sum is >= 1 and never underflows. No exp overflows unless a visible score
+    exceeds m_t by more than _SHIFT_MARGIN, and by Cauchy-Schwarz every visible score of row t is at
+    most |q_t| max_{s<=t} |k_s|, cheap to compute; rows where that bound minus m_t passes the margin
+    are shifted by their exact maximum instead. Each choice depends on positions <= t only, so earlier
+    outputs stay exactly unchanged when a later token changes. Twin: reference.causal_softmax."""
     scores = q @ k.transpose(*range(k.ndim - 2), -1, -2)
     diagonal = np.einsum("...ii->...i", scores).copy()  # (..., T)
     bound = np.sqrt(row_sums(q * q) * np.maximum.accumulate(row_sums(k * k), axis=-1))
@@ -83,7 +67,9 @@ def causal_softmax(q: np.ndarray, k: np.ndarray, mask: np.ndarray) -> np.ndarray
 
 
 class CausalSelfAttention(Layer):
-    """(B, T, C) -> (B, T, C) with `n_heads` heads of width C / n_heads; weights start N(0, std^2)."""
+    """(B, T, C) -> (B, T, C) with `n_heads` heads of width C / n_heads (equations: module docstring).
+
+    Parameters W_qkv (C, 3C), b_qkv (3C,), W_proj (C, C), b_proj (C,); weights start N(0, std^2)."""
 
     def __init__(
         self,
@@ -146,8 +132,7 @@ class CausalSelfAttention(Layer):
         d_merged = (g @ p["W_proj"].data.T).reshape(b, t, h, d)
         d_heads = d_merged.transpose(0, 2, 1, 3)
         # Softmax backward is p * (dp - sum_s dp_s p_s) with dp = d_heads @ v^T; that row sum equals
-        # d_heads . heads (sum_s (dO_t . v_s) p_ts = dO_t . O_t), a product over d = 16 numbers
-        # instead of T = 64 (FlashAttention's trick): 4x less work than a pass over the scores.
+        # d_heads . heads (sum_s (dO_t . v_s) p_ts = dO_t . O_t), a sum over d numbers instead of T.
         row_dot = row_sums(d_merged * merged.reshape(b, t, h, d)).transpose(0, 2, 1)  # (B, H, T)
         d_scores = d_heads @ v.transpose(0, 1, 3, 2)
         d_scores -= row_dot[..., None]
@@ -166,10 +151,14 @@ class CausalSelfAttention(Layer):
 
 
 class TransformerBlock(Layer):
-    """Pre-norm block: x + attn(LN(x)), then x + MLP(LN(x)) with a GELU MLP four times as wide.
+    """Pre-norm block, (B, T, C) -> (B, T, C):
 
-    Normalising before each branch (rather than after the sum) keeps a clean identity path from the
-    block's output back to its input, which is why deep pre-norm stacks train without warm-up tricks.
+        h = x + attn(LN1(x)),    y = h + proj(GELU(fc(LN2(h)))),    fc: C -> 4C, proj: 4C -> C.
+
+    Backward: dh = dy + LN2'(fc'(GELU'(proj'(dy)))), dx = dh + LN1'(attn'(dh)), each ' the layer's
+    own backward. Normalising before each branch (rather than after the sum) keeps a clean identity
+    path from the block's output back to its input, which is why deep pre-norm stacks train without
+    warm-up tricks.
     """
 
     def __init__(

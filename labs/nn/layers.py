@@ -1,8 +1,10 @@
 """Dense layers, activations, dropout, flatten and the Sequential container.
 
-Each activation has a pure function (`relu(x)`, `gelu(x)`, ...) for the maths and a Layer that caches
-what its backward needs. Every layer works in the dtype of its input and parameters (float32 for
-training, float64 for the gradient checker).
+Each layer's forward keeps in its cache what the backward needs; the backward returns dL/dx and adds
+dL/dparam into each param.grad. Every layer works in the dtype of its input and parameters (float32
+for training, float64 for the gradient checker). The activations are the code the networks run, some
+written as in-place passes; their plain twins, straight from the formulas, are in labs.nn.reference,
+and tests/nn/test_reference_twins.py holds the two equal.
 """
 
 from __future__ import annotations
@@ -16,31 +18,23 @@ _GELU_C = float(np.sqrt(2.0 / np.pi))
 _GELU_A = 0.044715
 
 
-# -- pure activation functions ------------------------------------------------------------------
-def relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0)
-
-
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x), written with tanh so it never overflows for large |x|."""
+    """sigma(x) = 1 / (1 + e^-x), computed as 0.5 (1 + tanh(x / 2)): the same value, and no e^-x to
+    overflow for large negative x."""
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def gelu(x: np.ndarray) -> np.ndarray:
-    """GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + _GELU_A * (x * x * x))))
-
-
-# Below this many entries NumPy's own reduction beats a BLAS call's fixed cost (measured: (32, 10) rows
-# sum in 1.6 us against 2.4 us; from (32, 64) on the BLAS product wins, by 4-8x at (2048, 64)).
+# -- sums as BLAS products ----------------------------------------------------------------------
+# Below this many entries a BLAS call's fixed cost outweighs NumPy's own reduction, so small arrays
+# (the digits MLP's) keep `sum`. The crossover was measured: benchmarks/RESULTS.md, historical figures.
 _BLAS_MIN_SIZE = 2048
 
 
 def row_sums(a: np.ndarray, scale: float = 1.0) -> np.ndarray:
-    """scale * a.sum(axis=-1), as one BLAS matrix-vector product with a constant vector.
+    """scale * a.sum(axis=-1) for a (..., n), computed as the matrix-vector product a @ (scale * 1_n).
 
-    NumPy reduces a short last axis row by row (~50 ns a row); the product is 6-10x faster for rows of
-    64 (attention scores, LayerNorm features). `scale` = 1/width gives the row mean."""
+    NumPy reduces a short last axis row by row; BLAS does all rows in one call. The result differs
+    from scale * sum only by rounding (summation order). `scale` = 1/n gives the row mean."""
     if a.size < _BLAS_MIN_SIZE:
         sums = a.sum(axis=-1)
         if scale != 1.0:
@@ -52,9 +46,8 @@ def row_sums(a: np.ndarray, scale: float = 1.0) -> np.ndarray:
 
 
 def column_sums(a: np.ndarray) -> np.ndarray:
-    """The sum over every axis but the last, e.g. a bias gradient: one BLAS vector-matrix product.
-
-    NumPy's own reduction over the rows of a (2048, 64) array is ~4x slower (38 us against 9.5)."""
+    """The sum over every axis but the last, e.g. a bias gradient db = sum_rows g: for a (..., n) seen
+    as rows (m, n), the vector-matrix product 1_m^T @ rows, one BLAS call."""
     width = a.shape[-1]
     rows = a.reshape(-1, width)
     if a.size < _BLAS_MIN_SIZE:
@@ -64,7 +57,9 @@ def column_sums(a: np.ndarray) -> np.ndarray:
 
 # -- dense ----------------------------------------------------------------------------------------
 class Linear(Layer):
-    """y = x @ W + b with W of shape (in, out); x may carry extra leading axes, e.g. (batch, time, in)."""
+    """y = x W + b, W (in, out), b (out,); x (..., in) -> y (..., out), e.g. (batch, time, in).
+
+    Backward: dW = x^T g, db = sum_rows g, dx = g W^T, with every leading axis flattened into rows."""
 
     def __init__(self, in_features: int, out_features: int, *, rng: np.random.Generator,
                  init: str = "he_normal", bias: bool = True, dtype=np.float32):
@@ -98,10 +93,13 @@ class Linear(Layer):
 
 # -- activations ----------------------------------------------------------------------------------
 class ReLU(Layer):
+    """y = max(x, 0); dx = g * [x > 0] (slope 0 at the kink)."""
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         positive = x > 0
         self.cache = positive
-        # x * mask, not relu(x): np.maximum on float32 measured 2x slower than this multiplication
+        # x * [x > 0] rather than np.maximum(x, 0): the same values (a negative x gives -0.0, equal to
+        # 0), it is cheaper on float32, and the mask is what the backward needs anyway
         return x * positive
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -109,7 +107,8 @@ class ReLU(Layer):
 
 
 class LeakyReLU(Layer):
-    """Like ReLU, but negative inputs keep a small slope `alpha` so their units never stop learning."""
+    """y = x for x > 0, alpha x otherwise; dx = g or alpha g. Negative inputs keep a small slope, so
+    their units never stop learning."""
 
     def __init__(self, alpha: float = 0.01):
         super().__init__()
@@ -125,6 +124,8 @@ class LeakyReLU(Layer):
 
 
 class Tanh(Layer):
+    """y = tanh(x); dx = g (1 - y^2), from the cached output."""
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         y = np.tanh(x)
         self.cache = y
@@ -136,6 +137,8 @@ class Tanh(Layer):
 
 
 class Sigmoid(Layer):
+    """y = sigma(x); dx = g y (1 - y), from the cached output."""
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         y = sigmoid(x)
         self.cache = y
@@ -147,16 +150,18 @@ class Sigmoid(Layer):
 
 
 class GELU(Layer):
-    """GELU (tanh approximation), the activation of transformer feed-forward blocks.
+    """GELU, tanh approximation, the activation of transformer feed-forward blocks:
 
-    Written as in-place passes over one or two buffers: the naive expression allocates a temporary per
-    operator, and on a (2048, 256) activation that allocation and the extra memory traffic cost more
-    than the arithmetic (measured: forward 0.90 -> 0.62 ms, backward 1.40 -> 0.76 ms; caching the gate
-    rather than the tanh saves another ~7% of the backward). Never x**3: a power ufunc is hundreds of
-    times slower than x*x*x."""
+        y = x gate,  gate = 0.5 (1 + tanh u),  u = c (x + a x^3),  c = sqrt(2/pi),  a = 0.044715.
+
+    Backward: dy/dx = gate + x dgate/dx, and since 1 - tanh^2 u = 4 gate (1 - gate),
+        dgate/dx = 2 gate (1 - gate) c (1 + 3a x^2),
+    so the cache is (x, gate) and tanh is evaluated once. Both passes are in-place updates of one or two
+    buffers rather than an expression with a temporary per operator, and x^3 is x*x*x, never a power
+    ufunc. Twin: reference.gelu and reference.gelu_backward."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # GELU(x) = x * gate, gate = 0.5 (1 + tanh(c (x + a x^3))), a smooth step from 0 to 1.
+        # gate = 0.5 (1 + tanh(x (c + c a x^2))), a smooth step from 0 to 1
         gate = x * x
         gate *= _GELU_C * _GELU_A
         gate += _GELU_C
@@ -169,8 +174,7 @@ class GELU(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         x, gate = self.cache
-        # d/dx [x gate] = gate + x gate', and gate' = 2 gate (1 - gate) c (1 + 3a x^2), since
-        # 1 - tanh^2 = 4 gate (1 - gate): two passes fewer than going through tanh again.
+        # slope = gate + x 2c (1 + 3a x^2) gate (1 - gate), built in two buffers
         inner = x * x
         inner *= 6 * _GELU_A * _GELU_C
         inner += 2 * _GELU_C

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from labs.nn.attention import CausalSelfAttention, TransformerBlock, causal_mask, softmax
+from labs.nn.attention import CausalSelfAttention, TransformerBlock, causal_mask
 from labs.nn.gradcheck import gradcheck_layer
+from labs.nn.losses import softmax
 
 
 def randomise(layer, rng, scale=0.5):
