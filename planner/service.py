@@ -136,7 +136,8 @@ class Service:
         from labs.catalog import get_lab
 
         lab = get_lab(lab_id)
-        validated = lab.validate_params(params or {}).model_dump(mode="json")
+        checked = lab.validate_params(params or {})  # the one validation: the runner takes `checked` as is
+        validated = checked.model_dump(mode="json")
         node_id = self.node_for_lab(lab_id)
         before = self.progress(learner)
         node = before.get(node_id)
@@ -144,7 +145,7 @@ class Service:
             titles = [self.curriculum.nodes[m].title for m in node.missing]
             raise LabLocked(lab_id, node_id, node.missing, titles)
         seed = int(seed) if seed is not None else 0  # deterministic by default: defaults are calibrated on it
-        process = self.runner_factory(lab_id, validated, seed)
+        process = self.runner_factory(lab_id, checked, seed)
         process.start()
         return LabSession(self, learner, lab_id, node_id, validated, seed, process, before,
                           mode="practice" if practice else "explore",
