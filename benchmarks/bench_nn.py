@@ -494,9 +494,20 @@ def main(argv: list[str] | None = None) -> int:
         table += "\n" + profile["markdown"] if profile else ""
     print(table)
     if not args.no_write:
-        RESULTS.write_text(table)
+        RESULTS.write_text(with_history(table))
         print(f"wrote {RESULTS}")
     return 0
+
+
+HISTORY_HEADING = "## Historical figures"
+
+
+def with_history(table: str) -> str:
+    """The new tables, then RESULTS.md's hand-kept historical section (its heading to the end of the
+    file), which no run re-measures and a rewrite must not lose."""
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    start = old.find(HISTORY_HEADING)
+    return table if start < 0 else table + "\n" + old[start:]
 
 
 if __name__ == "__main__":

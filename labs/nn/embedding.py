@@ -1,10 +1,10 @@
 """Embedding: a learned vector per token id, looked up by integer index.
 
-The forward pass is a row gather, `weight[idx]`. Its gradient is a scatter-add: every position adds its
-upstream gradient into the row of its token. `np.add.at` does that one element at a time and was
-measured 8x slower than the equivalent matrix product `one_hot(idx).T @ grad` at lab sizes (vocabulary
-of tens, a few thousand positions), so `scatter_rows` uses the product, and falls back to a sort and
+Forward: y[p] = W[idx[p]], a row gather, W (V, D). Backward: dW[v] = sum of dy[p] over the positions p
+with idx[p] = v, a scatter-add. `np.add.at` computes that one element at a time; `scatter_rows`
+computes the same sum as the matrix product one_hot(idx)^T @ dy, and falls back to a sort and
 `np.add.reduceat` when the one-hot matrix would be large (big vocabulary times many positions).
+Twin: reference.scatter_rows (np.add.at).
 """
 
 from __future__ import annotations

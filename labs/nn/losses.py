@@ -4,13 +4,15 @@
     value = loss.forward(logits, targets)   # a Python float
     grad = loss.backward()                  # d value / d logits, same shape and dtype as logits
 
-Softmax and cross-entropy are fused: the gradient of their composition is simply softmax - one_hot,
-which is both cheaper and far more stable than chaining the two derivatives. Log-probabilities are
-computed as z - max(z) - log(sum(exp(z - max(z)))), so logits of +-1e4 give finite losses and gradients.
+Softmax and cross-entropy are fused: for logits z (N, C) and targets y (N,),
 
-Speed: `softmax_cross_entropy` takes ONE exp pass and builds the gradient in that buffer; the loss needs
-only the target entries of log p, so the full log-softmax array is never made; row sums are a BLAS
-matrix-vector product. On (2048, 65) logits this measured 1.5-2x faster than log_softmax + exp(log_p).
+    L = -(1/N) sum_i log p_i[y_i],  log p_i = z_i - max z_i - log sum_j e^{z_ij - max z_i},
+    dL/dz_i = (p_i - onehot(y_i)) / N,
+
+which is both cheaper and far more stable than chaining the two derivatives; the shift by max z_i
+keeps logits of +-1e4 finite. `softmax_cross_entropy` takes ONE exp pass and builds the gradient in
+that buffer; the loss needs only the target entries of log p, so the full log-softmax array is never
+made; row sums are a BLAS matrix-vector product. Twin: reference.cross_entropy.
 """
 
 from __future__ import annotations

@@ -4,17 +4,17 @@ An optimiser holds a list of Parameters; `step()` moves each one AGAINST its gra
 the minus sign is the whole of gradient descent) and `zero_grad()` clears the gradients, which layers
 accumulate.
 
-Why the state is flat: NumPy pays a fixed ~1 us per call whatever the array size, and Adam is a dozen
-elementwise passes. Done tensor by tensor, the digits MLP's 4 small tensors cost 48 calls (43 us of a
-~90 us training step). So the optimiser lays all parameters of one dtype end to end in ONE flat vector
-(`_FlatGroup`): the gradients are gathered into it with a single concatenate, the moments live in flat
-buffers allocated once, every pass runs over the whole vector in place (`out=`), and only the final
-`w -= update` is per tensor, through views (MLP: 43 -> 21 us per step, tiny GPT: 373 -> 180 us).
-`Parameter.data` is never replaced, so arrays callers hold stay live and `load_state_dict`/`astype`
-(which swap in new arrays) keep working; a change of shape or dtype re-lays the groups and restarts
-the state. (Rebinding every p.data and p.grad to views of the flat vectors would also save the
-gather and the per-tensor update, ~4 us of the MLP's 21, but would silently detach any array a
-caller held; not worth it.)
+Why the state is flat: Adam is a dozen elementwise passes, and NumPy pays a fixed cost per call
+whatever the array size, so done tensor by tensor a small network's step is mostly call overhead. The
+optimiser therefore lays all parameters of one dtype end to end in ONE flat vector (`_FlatGroup`): the
+gradients are gathered into it with a single concatenate, the moments live in flat buffers allocated
+once, every pass runs over the whole vector in place (`out=`), and only the final `w -= update` is per
+tensor, through views. Elementwise arithmetic does not care how the entries are laid out, so this is
+per-tensor Adam up to rounding (twin: reference.adam, held equal by the tests). `Parameter.data` is never
+replaced, so arrays callers hold stay live and `load_state_dict`/`astype` (which swap in new arrays)
+keep working; a change of shape or dtype re-lays the groups and restarts the state. (Rebinding every
+p.data and p.grad to views of the flat vectors would also save the gather and the per-tensor update,
+but would silently detach any array a caller held; not worth it.)
 
 Schedules are small immutable objects with `lr_at(step)`; set `optimizer.lr = schedule.lr_at(step)`.
 """
@@ -133,8 +133,13 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """Adam: per-entry steps scaled by running estimates of the gradient's mean (m) and square (v),
-    bias-corrected for their zero start. `weight_decay` here is the classic L2 term added to the
-    gradient (so it is rescaled by v); use AdamW for decay that is not."""
+    bias-corrected for their zero start. At step t, with g the gradient (+ wd * w if weight_decay):
+
+        m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,  w -= lr m_hat / (sqrt(v_hat) + eps),
+        m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t).
+
+    `weight_decay` here is the classic L2 term added to the gradient (so it is rescaled by v); use
+    AdamW for decay that is not."""
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
@@ -188,8 +193,9 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with DECOUPLED weight decay: w *= 1 - lr * wd, applied to the weight directly and never
-    passing through the moment estimates (Loshchilov & Hutter), so every weight decays at the same rate."""
+    """Adam with DECOUPLED weight decay: w = (1 - lr wd) w - lr m_hat / (sqrt(v_hat) + eps), the decay
+    applied to the weight directly and never passing through the moment estimates (Loshchilov &
+    Hutter), so every weight decays at the same rate."""
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.01):

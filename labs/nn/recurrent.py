@@ -10,21 +10,19 @@ Layout: the gates of a cell sit side by side in one weight matrix, W_x (D, G*H) 
 step is one matmul for all gates. Biases: one vector b (G*H) on the input side; the GRU also has a
 hidden-side bias b_h, because its candidate gate scales the hidden projection by the reset gate.
 
-Speed (char LSTM, batch 32, hidden 128): a step's matmul takes ~30 us, so a dozen NumPy calls of
-1-3 us each per step cost as much as the maths. Each trick below was measured:
-- the input projections x_t @ W_x do not depend on the state: all T of them are one matmul before the
-  time loop (2.6-2.9x faster than one per step); the weight gradients are one matmul each after the
-  backward loop (these three large products are now about a quarter of the LSTM's time);
+Twins: reference.rnn, reference.lstm and reference.gru (and their _backward) compute each cell one
+step at a time straight from its equations; the tests hold these layers equal to them in float64,
+with and without an initial state. The tuned code differs in how, never in what:
+- the input projections x_t W_x + b do not depend on the state, so all T are one matmul before the
+  time loop; dW_x = sum_t x_t^T da_t and dW_h = sum_t h_{t-1}^T da_t are one matmul each after it;
 - every array the loop writes is allocated once, time-major (T, B, ...), and filled with `out=`: the
   gate pre-activations are activated in place inside the projection buffer, which becomes the cache;
-- a sigmoid is 0.5 * tanh(a / 2) + 0.5. Halving the sigmoid gates' columns of the projections once
-  (not per step; exact, since halving is exact in binary) lets ONE tanh call activate all four gates;
-- in the backward pass, the factors that do not depend on the gradient flowing back (e.g.
-  g * i * (1 - i)) are computed for all steps before the loop, each into its own contiguous array (a
-  strided or broadcast operand made a per-step multiplication 3-10x slower). Computing them inside
-  the loop measured the same: the LSTM backward is bound by its matmuls, and only the forward (-9%)
-  and the vanilla RNN (-10%) got faster than the straightforward per-step code;
-- the per-step product with W_h^T uses a contiguous copy (1.5x faster than the transposed view).
+- sigma(a) = 0.5 tanh(a / 2) + 0.5. Halving the sigmoid gates' columns of the projections once (of
+  x W_x + b and of W_h, not per step) gives exactly a / 2 there, since halving is exact in binary,
+  so ONE tanh call activates all the gates of a step;
+- in the backward pass the factors that do not depend on the gradient flowing back (e.g.
+  g i (1 - i)) are computed for all steps before the loop, each into its own contiguous array;
+- the per-step product with W_h^T uses a contiguous copy of it rather than the transposed view.
 """
 
 from __future__ import annotations
@@ -124,8 +122,8 @@ class Recurrent(Layer):
         dstate = tuple(np.zeros_like(grad_tm[0]) for _ in range(self.n_state))
         for carried, given in zip(dstate, grad_final_state or ()):
             carried += given
-        # A contiguous copy of W_h^T: the per-step product with it was measured 1.5x faster than
-        # with the transposed view (32x512 by 512x128, float32, OpenBLAS).
+        # A contiguous copy of W_h^T: the small per-step product runs faster on it than on the
+        # transposed view (benchmarks/RESULTS.md, historical figures).
         w_h_t = np.ascontiguousarray(self.params["W_h"].data.T)
         dxp, dhp = self._run_back(grad_tm, hs, cell_cache, dstate, w_h_t)
         self.grad_initial_state = dstate
@@ -164,7 +162,9 @@ def _sigmoid_from_tanh(t: np.ndarray) -> None:
 
 
 class RNN(Recurrent):
-    """Vanilla (Elman) RNN: h_t = tanh(x_t W_x + h_{t-1} W_h + b)."""
+    """Vanilla (Elman) RNN: h_t = tanh(x_t W_x + h_{t-1} W_h + b), W_x (D, H), W_h (H, H).
+
+    Backward: da_t = dh_t (1 - h_t^2), where dh_t is the output's gradient plus da_{t+1} W_h^T."""
 
     def _run(self, xp, hs, state):
         w_h = self.params["W_h"].data
@@ -188,10 +188,15 @@ class RNN(Recurrent):
 
 
 class LSTM(Recurrent):
-    """Long short-term memory: gates input, forget, output (sigmoid) and candidate g (tanh), in that order.
+    """Long short-term memory; the columns of W_x (D, 4H), W_h (H, 4H) and b hold the gates i, f, o, g:
 
-    c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t). The forget bias starts at 1 so the cell remembers
-    by default, which helps gradients survive many steps early in training.
+        [a_i a_f a_o a_g] = x_t W_x + h_{t-1} W_h + b,  i, f, o = sigma(a_i, a_f, a_o),  g = tanh(a_g),
+        c_t = f c_{t-1} + i g,  h_t = o tanh(c_t).
+
+    Backward, dh_t = output gradient + da_{t+1} W_h^T:  dc_t = f_{t+1} dc_{t+1} + dh_t o (1 - tanh^2 c_t),
+        da_i = dc g i (1-i),  da_f = dc c_{t-1} f (1-f),  da_o = dh tanh(c_t) o (1-o),  da_g = dc i (1-g^2).
+    The forget bias starts at 1 so the cell remembers by default, which helps gradients survive many
+    steps early in training.
     """
 
     n_gates = 4
@@ -231,7 +236,7 @@ class LSTM(Recurrent):
         steps, batch, n = grad_tm.shape
         i, f, o, g = (gates[:, :, k * n : (k + 1) * n] for k in range(4))
         # Factors independent of the flowing gradient, for all steps at once, each a contiguous array
-        # (a strided operand made the per-step multiplications 3-10x slower):
+        # (a strided operand slows every per-step multiplication):
         #   d a_i = dc * g i (1-i),  d a_f = dc * c_prev f (1-f),  d a_o = dh * tanh_c o (1-o),
         #   d a_g = dc * i (1-g^2),  and dc gains dh * o (1 - tanh_c^2).
         slope = 1.0 - gates[:, :, : 3 * n]
@@ -264,9 +269,13 @@ class LSTM(Recurrent):
 
 
 class GRU(Recurrent):
-    """Gated recurrent unit (PyTorch's formulation): reset r, update z (sigmoid), candidate n (tanh).
+    """Gated recurrent unit (PyTorch's formulation), gates r, z, n side by side in W_x (D, 3H), W_h (H, 3H):
 
-    n = tanh(x W_xn + b_n + r * (h_{t-1} W_hn + b_hn));  h_t = (1 - z) * n + z * h_{t-1}.
+        r = sigma(x W_xr + b_r + h W_hr + b_hr),  z = sigma(x W_xz + b_z + h W_hz + b_hz),
+        n = tanh(x W_xn + b_n + r (h W_hn + b_hn)),  h_t = (1 - z) n + z h_{t-1}   (h = h_{t-1}).
+
+    Backward: da_n = dh (1-z)(1-n^2),  da_z = dh (h_{t-1} - n) z (1-z),  da_r = da_n hn r (1-r) with
+    hn = h W_hn + b_hn; the hidden side of n gets da_n r, and dh_{t-1} = [da_r da_z da_n r] W_h^T + dh z.
     """
 
     n_gates = 3
