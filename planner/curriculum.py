@@ -27,6 +27,9 @@ The format is in ARCHITECTURE.md. Public API:
     CurriculumError(problems: list[Problem]); Problem(file, node_id, field, message)
 
 For a role, `prerequisites` default to its `requires`: a role unlocks once its skills are done.
+
+Size limits (checked with stat() before a byte is read, so a huge file costs nothing): a lesson at most
+LESSON_MAX_BYTES, a quiz or curriculum file at most TOML_MAX_BYTES; a larger one is a problem naming it.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+
+LESSON_MAX_BYTES = 1024 * 1024  # a long lesson is ~30 KB; the app renders the whole text at once
+TOML_MAX_BYTES = 256 * 1024     # a quiz or a curriculum file; the largest bundled one is a few KB
 
 
 # -- problems --------------------------------------------------------------------------------------
@@ -220,11 +226,26 @@ def load_curriculum(root: Path | None = None, *, lab_ids: set[str] | None = None
     return Curriculum(root=root, nodes=nodes, quizzes={q.node: q for q in quizzes})
 
 
+def _too_big(path: Path, limit: int) -> str | None:
+    """Why `path` is too large to read ("... bytes, over the limit of ..."), or None; stat() only."""
+    size = path.stat().st_size
+    if size <= limit:
+        return None
+    return f"{size:,} bytes, over the limit of {limit:,} bytes"
+
+
 def _read_toml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     try:
+        too_big = _too_big(path, TOML_MAX_BYTES)
+        if too_big:
+            problems.append(Problem(file=path.name, message=f"the file is too large: {too_big}"))
+            return None
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:  # the message carries "(at line N, column M)"
         problems.append(Problem(file=path.name, message=f"TOML syntax error: {exc}"))
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        problems.append(Problem(file=path.name, message="TOML nested too deeply to read (arrays or tables "
+                                                        "inside each other thousands of levels deep)"))
     except (UnicodeDecodeError, OSError) as exc:
         problems.append(Problem(file=path.name, message=f"cannot read the file: {exc}"))
     return None
@@ -334,6 +355,9 @@ def _lesson_problem(path: Path, name: str) -> str | None:
     if not path.is_file():
         return f"lesson file not found: lessons/{name}"
     try:
+        too_big = _too_big(path, LESSON_MAX_BYTES)
+        if too_big:
+            return f"lessons/{name} is too large: {too_big}"
         path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"lessons/{name} is not UTF-8 text (byte {exc.start}); save it as UTF-8"

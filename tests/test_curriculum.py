@@ -208,8 +208,6 @@ def test_missing_directory_is_a_problem_not_a_traceback(tmp_path):
 def _bundled_root() -> Path:
     from labs.datapath import data_dir
 
-    if not any((data_dir() / "curriculum").glob("*.toml")):
-        pytest.skip("no bundled curriculum yet")
     return data_dir()
 
 
@@ -223,6 +221,49 @@ def test_bundled_curriculum_is_valid_with_the_agreed_roles():
 def test_bundled_curriculum_names_only_labs_in_the_catalogue():
     import labs.catalog
 
-    if not hasattr(labs.catalog, "lab_ids"):
-        pytest.skip("labs.catalog.lab_ids() does not exist yet")
     load_curriculum(_bundled_root(), lab_ids=set(labs.catalog.lab_ids()))
+
+
+def test_an_oversized_lesson_is_a_problem_found_without_reading_it(curriculum_copy, monkeypatch):
+    """A 192 MB lesson passed the check and froze the app; now stat() refuses it and no byte is read."""
+    from planner.curriculum import LESSON_MAX_BYTES
+
+    huge = curriculum_copy / "lessons" / "ffnn.md"
+    with huge.open("r+b") as f:
+        f.truncate(192 * 1024 * 1024)  # sparse: costs no disk
+    real_read_bytes = Path.read_bytes
+
+    def guarded(self: Path) -> bytes:
+        assert self.name != "ffnn.md", "the oversized lesson was read"
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", guarded)
+    assert _problems(curriculum_copy) == [
+        f"20-models.toml [ffnn] lesson: lessons/ffnn.md is too large: 201,326,592 bytes, "
+        f"over the limit of {LESSON_MAX_BYTES:,} bytes"]
+
+
+def test_a_lesson_at_the_limit_still_loads(curriculum_copy):
+    from planner.curriculum import LESSON_MAX_BYTES
+
+    lesson = curriculum_copy / "lessons" / "ffnn.md"
+    lesson.write_bytes(b"# FFNN\n" + b"x" * (LESSON_MAX_BYTES - 7))
+    assert lesson.stat().st_size == LESSON_MAX_BYTES
+    assert len(load_curriculum(curriculum_copy).lesson_text("ffnn")) == LESSON_MAX_BYTES
+
+
+def test_an_oversized_quiz_is_a_problem_naming_it(curriculum_copy):
+    from planner.curriculum import TOML_MAX_BYTES
+
+    quiz = curriculum_copy / "quizzes" / "gradient-descent.toml"
+    _append(quiz, "# " + "x" * TOML_MAX_BYTES)
+    problems = _problems(curriculum_copy)
+    assert any(p.startswith("gradient-descent.toml: the file is too large:") for p in problems), problems
+
+
+@pytest.mark.parametrize("nested", ["[" * 5000 + "]" * 5000, "{a = " * 5000 + "1" + "}" * 5000])
+def test_deeply_nested_toml_is_one_problem_naming_the_file(curriculum_copy, nested):
+    """tomllib recurses per level: this raised RecursionError out of `curriculum check`."""
+    (curriculum_copy / "curriculum" / "40-deep.toml").write_text(f"x = {nested}\n", encoding="utf-8")
+    assert _problems(curriculum_copy) == ["40-deep.toml: TOML nested too deeply to read (arrays or tables "
+                                          "inside each other thousands of levels deep)"]

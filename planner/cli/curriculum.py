@@ -9,12 +9,10 @@ import click
 from planner.cli import AppContext, pass_app
 
 
-def _catalog_lab_ids() -> set[str] | None:
-    """The lab ids the catalogue knows, or None while it has no `lab_ids()` (then labs go unchecked)."""
-    try:
-        from labs.catalog import lab_ids
-    except ImportError:
-        return None
+def _catalog_lab_ids() -> set[str]:
+    """The lab ids the catalogue knows."""
+    from labs.catalog import lab_ids
+
     return set(lab_ids())
 
 
