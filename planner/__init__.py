@@ -4,6 +4,9 @@ Imports flow one way: UI (cli, tui) -> domain (curriculum, progress, plan, servi
 (store), and planner -> labs, never the reverse.
 """
 
-from labs import __version__
+try:
+    from labs import __version__
+except ImportError:  # another project's `labs` shadows ours: `pathlab` says so in one line (cli.check_labs_is_ours)
+    __version__ = "unknown"
 
 __all__ = ["__version__"]

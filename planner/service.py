@@ -246,10 +246,11 @@ class Service:
     def quiz_attempts(self, learner: Learner, node_id: str | None = None) -> list[QuizAttempt]:
         return self.store.quiz_attempts(learner.id, node_id)
 
-    def report(self, learner: Learner, fmt: str) -> str:
+    def report(self, learner: Learner, fmt: str, **filters: Any) -> str:
+        """Filters as `planner.reports.render_report` takes them: since, node_id, today."""
         from planner.reports import render_report
 
-        return render_report(self.store, self.curriculum, learner, fmt)
+        return render_report(self.store, self.curriculum, learner, fmt, **filters)
 
     @property
     def db_path(self) -> Path:
@@ -262,6 +263,27 @@ class Service:
 
     def close(self) -> None:
         self.store.close()
+
+    # -- queries for the front doors (CLI) ---------------------------------------------------------
+    # With the TUI's above, the CLI reads and writes only through these (no command touches the store).
+    def get_learner(self, name: str) -> Learner | None:
+        return self.store.get_learner(name)
+
+    def update_learner(self, name: str, *, new_name: str | None = None, **changes: Any) -> Learner:
+        """Change target_role and/or hours_per_week, and/or rename (ValueError names what is wrong)."""
+        return self.store.update_learner(name, new_name=new_name, **changes)
+
+    def export_progress(self, learner: Learner) -> Any:
+        """The learner's whole history as a `planner.portable` transfer file (a pydantic model)."""
+        from planner import portable
+
+        return portable.progress_file(self.store, learner)
+
+    def import_progress(self, text: str, *, rename: str | None = None, source: str = "") -> Any:
+        """Add a transfer file's history to this database (idempotent); returns the import summary."""
+        from planner import portable
+
+        return portable.import_progress(self.store, text, rename=rename, source=source)
 
 
 def progress_changes(before: dict[str, NodeProgress],

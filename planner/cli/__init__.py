@@ -4,14 +4,17 @@
 
 Commands receive `AppContext` as `ctx.obj` (use the `pass_app` decorator):
 
-    app.store                      Store, opened on first use (StoreError if the file is unusable)
+    app.service                    planner.service.Service: the one door to the database (reads and writes)
+    app.store                      Store, opened on first use (StoreError if the file is unusable); opening
+                                   it marks dead `running` attempts `interrupted`, once per command
     app.curriculum                 Curriculum, loaded on first use (CurriculumError lists every problem)
     app.resolve_learner(name)      the named learner; with name None the only learner; else ValueError
                                    saying how to add one or listing the names to choose from
     app.progress(learner)          planner.progress.node_progress for that learner
+    echo_json(data)                every --json document: UTF-8, not ASCII-escaped (compact=True: one line)
 
 StoreError, CurriculumError and ValueError raised by a command become `Error: <message>` on stderr and
-exit code 1; click's usage errors keep exit code 2.
+exit code 1; click's usage errors become one `Error: <message> (try '... --help')` line, exit code 2.
 
 Registering a command group (one line at the bottom of this file, imported only when used, so
 `pathlab --help` stays fast):
@@ -24,6 +27,7 @@ Registering a command group (one line at the bottom of this file, imported only 
 from __future__ import annotations
 
 import importlib
+import json
 import sqlite3
 from functools import cached_property
 from pathlib import Path
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from planner.curriculum import Curriculum
     from planner.progress import NodeProgress
     from planner.records import Learner
+    from planner.service import Service
     from planner.store import Store
 
 
@@ -44,16 +49,36 @@ class AppContext:
     def __init__(self, db_path: Path | None = None, data_root: Path | None = None):
         self.db_path = db_path
         self.data_root = data_root
-        self._opened = False
+        self._store: "Store | None" = None
 
     @cached_property
     def store(self) -> "Store":
         from planner.paths import default_db_path
         from planner.store import Store
 
-        store = Store.open(self.db_path or default_db_path())
-        self._opened = True
-        return store
+        self._store = Store.open(self.db_path or default_db_path())
+        self._recover(self._store)
+        return self._store
+
+    def _recover(self, store: "Store") -> None:
+        """Every command that opens the database first marks runs whose recording process died
+        `interrupted`, so `nodes`, `lab list` and reports never show a killed run as still running.
+
+        A database another program keeps write-locked cannot take that write: a reading command goes on
+        (WAL lets it read), and the next command recovers; a writing one will say it is busy."""
+        from planner.service import Service
+        from planner.store import StoreError
+
+        try:
+            Service(store, self.curriculum).recover_interrupted(at_start=True)
+        except StoreError:
+            pass
+
+    @cached_property
+    def service(self) -> "Service":
+        from planner.service import Service
+
+        return Service(self.store, self.curriculum)
 
     @cached_property
     def curriculum(self) -> "Curriculum":
@@ -62,10 +87,10 @@ class AppContext:
         return load_curriculum(self.data_root)
 
     def resolve_learner(self, name: str | None) -> "Learner":
-        learners = self.store.list_learners()
+        learners = self.service.learners()
         names = ", ".join(l.name for l in learners)
         if name is not None:
-            learner = self.store.get_learner(name)
+            learner = self.service.get_learner(name)
             if learner is None:
                 hint = f"learners: {names}" if learners else "add one with: pathlab learner add NAME"
                 raise ValueError(f"no learner named {name!r} ({hint})")
@@ -77,17 +102,50 @@ class AppContext:
         return learners[0]
 
     def progress(self, learner: "Learner") -> dict[str, "NodeProgress"]:
-        from planner.progress import node_progress
-
-        return node_progress(self.curriculum, self.store.attempts(learner.id),
-                             self.store.quiz_attempts(learner.id))
+        return self.service.progress(learner)
 
     def close(self) -> None:
-        if self._opened:
-            self.store.close()
+        if self._store is not None:
+            self._store.close()
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+def echo_json(data: Any, *, compact: bool = False) -> None:
+    """Print one --json document: non-ASCII text as itself (李雷, not \\u674e\\u96f7), as the README
+    promises; `compact=True` puts it on one line (JSON Lines, for a stream of documents)."""
+    if compact:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    else:
+        text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    click.echo(text)
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    """A usage error as one `Error:` line (click would print its usage and a hint above it)."""
+    if exc.ctx is None:
+        return exc
+    hint = f" (try '{exc.ctx.command_path} --help')" if exc.ctx.command.get_help_option(exc.ctx) else ""
+    one = click.UsageError(exc.format_message() + hint)
+    one.exit_code = exc.exit_code
+    return one
+
+
+def check_labs_is_ours() -> None:
+    """`labs` is a generic name: make sure the imported one is PathLab's, not another project's.
+
+    Cheap on purpose (labs/__init__ imports nothing; numpy is not loaded here)."""
+    try:
+        import labs
+    except ImportError as exc:
+        raise click.ClickException(f"PathLab's 'labs' package cannot be imported ({exc}); "
+                                   "reinstall PathLab") from None
+    if getattr(labs, "__pathlab__", False) is not True:
+        where = getattr(labs, "__file__", None) or ", ".join(getattr(labs, "__path__", [])) or "?"
+        raise click.ClickException(f"the 'labs' package imported from {where} is not PathLab's (another "
+                                   "installed project uses the same name); uninstall it or use a separate "
+                                   "virtual environment for PathLab")
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
@@ -130,9 +188,18 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:  # e.g. `pathlab --bogus`
+            raise _one_line(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a subcommand's bad option or argument, or one it raised
+            raise _one_line(exc) from None
         except click.ClickException:
             raise
         except Exception as exc:
@@ -152,6 +219,7 @@ class LazyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, db_path: Path | None, data_root: Path | None) -> None:
     """PathLab: learn AI from first principles, one lab at a time."""
+    check_labs_is_ours()
     app = AppContext(db_path, data_root)
     ctx.obj = app
     ctx.call_on_close(app.close)

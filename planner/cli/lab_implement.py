@@ -13,14 +13,13 @@ changes, until Ctrl-C.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import click
 
 from labs.implement.grader import DEFAULT_TIMEOUT_S
-from planner.cli import AppContext, pass_app
+from planner.cli import AppContext, echo_json, pass_app
 
 DIR_OPTION = click.option("--dir", "workspace", type=click.Path(path_type=Path, file_okay=False),
                           help="Your workspace folder (default: Documents/pathlab-workspace).")
@@ -59,13 +58,11 @@ def start_cmd(app: AppContext, lab_id: str, name: str | None, workspace: Path | 
 
 def _note_if_locked(app: AppContext, lab_id: str, name: str | None) -> None:
     """Writing a locked lab is allowed (it is the learner's own study), but say what it builds on."""
-    from planner.service import Service
-
-    learners = app.store.list_learners()
+    learners = app.service.learners()
     if name is None and len(learners) != 1:
         return
     learner = app.resolve_learner(name)
-    node_id = Service(app.store, app.curriculum).node_for_lab(lab_id)
+    node_id = app.service.node_for_lab(lab_id)
     node = app.progress(learner).get(node_id)
     if node is not None and node.state == "locked":
         titles = ", ".join(app.curriculum.nodes[m].title for m in node.missing)
@@ -86,17 +83,16 @@ def grade_cmd(app: AppContext, lab_id: str, name: str | None, workspace: Path | 
               watch: bool, timeout_s: float) -> None:
     """Grade your LAB file in a sandbox: structure, values, gradients, then training."""
     from planner.implement import learner_file
-    from planner.service import Service
 
     _task(lab_id)
     learner = app.resolve_learner(name)
-    node_id = Service(app.store, app.curriculum).node_for_lab(lab_id)
+    node_id = app.service.node_for_lab(lab_id)
 
     def once():
         from planner.implement import grade
 
         graded = grade(app.store, learner, lab_id, node_id, workspace, timeout_s=timeout_s)
-        _show(graded, as_json)
+        _show(graded, as_json, lines=watch)
         return graded
 
     graded = once()
@@ -130,13 +126,15 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _show(graded, as_json: bool) -> None:
+def _show(graded, as_json: bool, *, lines: bool = False) -> None:
+    """The grade as a table, or as one JSON document (with `lines`, on one line: --watch --json prints
+    JSON Lines, one grading per line, so a reader can parse the stream as it comes)."""
     if as_json:
         keys = ("attempt_id", "lab", "learner", "mode", "status", "passed", "score", "code_hash", "duration_s")
         data = {k: getattr(graded, k) for k in keys}
         data["checks"] = [c.model_dump(include={"id", "title", "points", "max_points", "status", "message"})
                           for c in graded.checks]
-        click.echo(json.dumps(data, indent=2))
+        echo_json(data, compact=lines)
         return
     from labs.implement import get_task
 

@@ -11,13 +11,14 @@ records it as `cancelled`. With --json it prints one object (keys in the README,
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
 
-from planner.cli import AppContext, pass_app
+from planner.cli import AppContext, echo_json, pass_app
+
+SEED = click.IntRange(0, 2**32 - 1)  # numpy's seed range: a value outside it would fail inside the worker
 
 
 @click.group()
@@ -37,7 +38,7 @@ def _get_lab(lab_id: str) -> Any:
 def _maybe_learner(app: AppContext, name: str | None):
     if name is not None:
         return app.resolve_learner(name)
-    learners = app.store.list_learners()
+    learners = app.service.learners()
     return learners[0] if len(learners) == 1 else None
 
 
@@ -61,7 +62,7 @@ def list_labs(app: AppContext, name: str | None, as_json: bool) -> None:
                      "best_score": None if p is None else p.best_score,
                      "missing": [] if p is None else p.missing})
     if as_json:
-        click.echo(json.dumps({"learner": learner.name if learner else None, "labs": rows}, indent=2))
+        echo_json({"learner": learner.name if learner else None, "labs": rows})
         return
     width = max(len(r["id"]) for r in rows)
     for r in rows:
@@ -89,11 +90,11 @@ def show(lab_id: str, as_json: bool) -> None:
     item = _get_lab(lab_id)
     specs = item.param_specs()
     if as_json:
-        click.echo(json.dumps({
+        echo_json({
             "id": item.id, "title": item.title, "node": item.node_id, "description": item.description,
             "pass_mark": item.pass_mark, "time_limit_s": item.time_limit_s,
             "params": [s.model_dump() | {"bounds": s.bounds_text()} for s in specs],
-            "checks": [c.model_dump() for c in item.checks]}, indent=2, default=str))
+            "checks": [c.model_dump() for c in item.checks]})
         return
     click.echo(click.style(f"{item.title}  ({item.id}, node {item.node_id})", bold=True))
     click.echo(item.description.strip() + "\n")
@@ -120,7 +121,7 @@ def _parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.argument("lab_id", metavar="LAB")
 @click.option("--learner", "name", help="Who is running it (may be left out with one learner).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A hyperparameter (repeatable).")
-@click.option("--seed", type=int, default=None, help="Random seed (default 0: the calibrated run).")
+@click.option("--seed", type=SEED, default=None, help="Random seed, 0 to 2**32-1 (default 0: the calibrated run).")
 @click.option("--practice", is_flag=True, help="Run a locked lab anyway; a pass completes the node (test-out).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of progress and a table.")
 @pass_app
@@ -128,13 +129,12 @@ def run(app: AppContext, lab_id: str, name: str | None, sets: tuple[str, ...], s
         practice: bool, as_json: bool) -> None:
     """Train a lab in its own process, grade it and record the attempt."""
     from labs.catalog import ParamError
-    from planner.service import LabLocked, Service
+    from planner.service import LabLocked
 
     item = _get_lab(lab_id)
     raw = _parse_sets(sets)
     learner = app.resolve_learner(name)
-    svc = Service(app.store, app.curriculum)
-    svc.recover_interrupted(at_start=True)
+    svc = app.service  # opening the store has already marked dead runs interrupted
     try:
         session = svc.start_lab(learner, item.id, raw, seed, practice=practice)
     except ParamError as exc:
@@ -149,7 +149,7 @@ def run(app: AppContext, lab_id: str, name: str | None, sets: tuple[str, ...], s
         with LiveProgress(item.title, enabled=sys.stdout.isatty()) as view:
             outcome = session.wait(view.update)
     if as_json:
-        click.echo(json.dumps(outcome_json(outcome, learner.name, session), indent=2))
+        echo_json(outcome_json(outcome, learner.name, session))
     else:
         from planner.cli.progress_view import print_outcome
 

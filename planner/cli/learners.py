@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from planner.cli import AppContext, pass_app
+from planner.cli import AppContext, echo_json, pass_app
 
 
 def _check_role(app: AppContext, role: str | None) -> None:
@@ -37,7 +35,7 @@ def learner() -> None:
 def add(app: AppContext, name: str, role: str | None, hours_per_week: float | None) -> None:
     """Add a learner called NAME."""
     _check_role(app, role)
-    created = app.store.add_learner(name, target_role=role, hours_per_week=hours_per_week)
+    created = app.service.add_learner(name, target_role=role, hours_per_week=hours_per_week)
     click.echo(f"Added learner {_describe(created)}.")
 
 
@@ -46,9 +44,9 @@ def add(app: AppContext, name: str, role: str | None, hours_per_week: float | No
 @pass_app
 def list_(app: AppContext, as_json: bool) -> None:
     """List learners."""
-    learners = app.store.list_learners()
+    learners = app.service.learners()
     if as_json:
-        click.echo(json.dumps([l.model_dump(mode="json") for l in learners], indent=2, ensure_ascii=False))
+        echo_json([l.model_dump(mode="json") for l in learners])
         return
     if not learners:
         click.echo("No learners yet. Add one with: pathlab learner add NAME")
@@ -73,5 +71,5 @@ def set_(app: AppContext, name: str, role: str | None, hours_per_week: float | N
         changes["target_role"] = role
     if hours_per_week is not None:
         changes["hours_per_week"] = hours_per_week
-    updated = app.store.update_learner(name, new_name=new_name, **changes)
+    updated = app.service.update_learner(name, new_name=new_name, **changes)
     click.echo(f"Updated learner {_describe(updated)}.")

@@ -3,12 +3,11 @@ status summary."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
-from planner.cli import AppContext, pass_app
+from planner.cli import AppContext, echo_json, pass_app
 
 STATE_MARK = {"completed": "[x]", "in_progress": "[~]", "available": "[ ]", "locked": " - "}
 
@@ -38,7 +37,7 @@ def nodes(app: AppContext, name: str | None, as_json: bool) -> None:
     learner = app.resolve_learner(name)
     rows = node_rows(app, learner)
     if as_json:
-        click.echo(json.dumps({"learner": learner.name, "nodes": rows}, indent=2, ensure_ascii=False))
+        echo_json({"learner": learner.name, "nodes": rows})
         return
     width = max(len(r["id"]) for r in rows)
     for track in app.curriculum.tracks:
@@ -53,18 +52,15 @@ def nodes(app: AppContext, name: str | None, as_json: bool) -> None:
 
 
 def _status_learner(app: AppContext):
-    """The learner to summarise: the only one, else the last one used; None (with a hint shown) otherwise."""
-    learners = app.store.list_learners()
-    if not learners:
+    """The learner to summarise: the one the app showed last (else the newest); None, with a hint, when
+    there is none yet. With several learners a line names the others."""
+    chosen = app.service.last_learner()
+    if chosen is None:
         click.echo("Welcome to PathLab. Add a learner to start:  pathlab learner add NAME [--role ROLE]")
         return None
-    if len(learners) == 1:
-        return learners[0]
-    last = app.store.get_state("last_learner")
-    chosen = next((l for l in learners if l.name == last), None)
-    if chosen is None:
-        click.echo(f"Learners: {', '.join(l.name for l in learners)}. "
-                   "See one's progress with:  pathlab nodes --learner NAME")
+    others = [l.name for l in app.service.learners() if l.id != chosen.id]
+    if others:
+        click.echo(f"(Also here: {', '.join(others)}. See one's progress with:  pathlab nodes --learner NAME)")
     return chosen
 
 

@@ -7,14 +7,13 @@ The --json keys are documented in the README, section --json.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
 import click
 
 from planner import plan as planning
-from planner.cli import AppContext, pass_app
+from planner.cli import AppContext, echo_json, pass_app
 from planner.cli.nodes import STATE_MARK
 
 HOURS = click.FloatRange(min=0, min_open=True, max=168)
@@ -22,7 +21,7 @@ HOURS = click.FloatRange(min=0, min_open=True, max=168)
 
 def _learner_and_progress(app: AppContext, name: str | None, *, required: bool):
     """(learner or None, progress). A missing learner is an error only when named or several exist."""
-    if name is None and not app.store.list_learners():
+    if name is None and not app.service.learners():
         learner = None
     elif required or name is not None:
         learner = app.resolve_learner(name)
@@ -71,7 +70,7 @@ def plan(app: AppContext, name: str | None, role: str | None, hours: float | Non
     """What to do next, the path to a role with its hours, and the projected date."""
     data = plan_data(app, name, role, hours, date.today())
     if as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        echo_json(data)
         return
     who = data["learner"] or "a new learner"
     click.echo(click.style(f"Plan for {who}", bold=True))
@@ -130,7 +129,7 @@ def roles(app: AppContext, name: str | None, as_json: bool) -> None:
     """Every career role, what it requires, and the learner's readiness for it."""
     data = roles_data(app, name)
     if as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        echo_json(data)
         return
     width = max(len(r["id"]) for r in data["roles"])
     for r in data["roles"]:

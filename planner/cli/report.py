@@ -4,8 +4,10 @@
     pathlab export-progress FILE [--learner NAME]
     pathlab import-progress FILE [--rename NEW_NAME]
 
-Files are written atomically (a failed write leaves an existing file untouched). Without -o the report
-goes to stdout; without --format it follows the file's extension (.md, .html, .json, .csv), else md.
+Files are written atomically (a failed write leaves an existing file untouched); a symlink's target is
+written, not the link replaced; a device or pipe (`/dev/stdout`, a fifo) is written to as it is. Without
+-o, or with `-o -`, the report goes to stdout (so does `export-progress -`); without --format it follows
+the file's extension (.md, .html, .json, .csv), else md.
 """
 
 from __future__ import annotations
@@ -18,32 +20,33 @@ import click
 from planner.cli import AppContext, pass_app
 
 FORMATS = ("md", "html", "json", "csv")
+STDOUT = Path("-")
 _SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json", ".csv": "csv"}
 
 
 def _format_for(fmt: str | None, output: Path | None) -> str:
     if fmt:
         return fmt
-    return _SUFFIXES.get(output.suffix.lower(), "md") if output else "md"
+    return _SUFFIXES.get(output.suffix.lower(), "md") if output and output != STDOUT else "md"
 
 
 @click.command("report")
 @click.option("--learner", "learner_name", help="Whose report (default: the only learner).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: from -o's extension, else md).")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of stdout.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              help="Write to FILE instead of stdout (`-`: stdout).")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only activity on or after this day.")
 @click.option("--node", "node_id", help="Only this node and its attempts.")
 @pass_app
 def report(app: AppContext, learner_name: str | None, fmt: str | None, output: Path | None,
            since: datetime | None, node_id: str | None) -> None:
     """A progress report for mentors and employers (Markdown, HTML, JSON or CSV)."""
-    from planner.reports import render_report, write_atomic
+    from planner.reports import write_atomic
 
     learner = app.resolve_learner(learner_name)
     fmt = _format_for(fmt, output)
-    text = render_report(app.store, app.curriculum, learner, fmt,
-                         since=since.date() if since else None, node_id=node_id)
-    if output is None:
+    text = app.service.report(learner, fmt, since=since.date() if since else None, node_id=node_id)
+    if output is None or output == STDOUT:
         click.echo(text, nl=False)
         return
     write_atomic(output, text)
@@ -51,19 +54,22 @@ def report(app: AppContext, learner_name: str | None, fmt: str | None, output: P
 
 
 @click.command("export-progress")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
 @click.option("--learner", "learner_name", help="Whose history (default: the only learner).")
 @pass_app
 def export_progress(app: AppContext, file: Path, learner_name: str | None) -> None:
-    """Save a learner's whole history to FILE (JSON) to move it to another machine."""
-    from planner import portable
+    """Save a learner's whole history to FILE (JSON; `-`: stdout) to move it to another machine."""
     from planner.reports import write_atomic
 
     learner = app.resolve_learner(learner_name)
-    data = portable.progress_file(app.store, learner)
-    write_atomic(file, data.model_dump_json(indent=2) + "\n")
+    data = app.service.export_progress(learner)
+    text = data.model_dump_json(indent=2) + "\n"
+    if file == STDOUT:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(file, text)
     click.echo(f"Exported {learner.name}: {len(data.attempts)} lab attempts and {len(data.quiz_attempts)} "
-               f"quiz attempts to {file}.")
+               f"quiz attempts to {'stdout' if file == STDOUT else file}.", err=file == STDOUT)
 
 
 @click.command("import-progress")
@@ -72,13 +78,11 @@ def export_progress(app: AppContext, file: Path, learner_name: str | None) -> No
 @pass_app
 def import_progress(app: AppContext, file: Path, rename: str | None) -> None:
     """Add the history in FILE (from export-progress) to this database; safe to run twice."""
-    from planner import portable
-
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot read {file}: {exc}") from None
-    s = portable.import_progress(app.store, text, rename=rename, source=str(file))
+    s = app.service.import_progress(text, rename=rename, source=str(file))
     verb = "Created" if s.created else "Updated"
     click.echo(f"{verb} {s.learner}: {s.attempts_added} lab attempts and {s.quizzes_added} quiz attempts added, "
                f"{s.attempts_skipped + s.quizzes_skipped} already present.")
