@@ -23,6 +23,11 @@ def sigmoid(a: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-a))
 
 
+def sigmoid_backward(y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """dL/da = g sigma(a) (1 - sigma(a)), from the output y = sigma(a)."""
+    return grad * y * (1.0 - y)
+
+
 def relu(x: np.ndarray) -> np.ndarray:
     """max(x, 0)."""
     return np.maximum(x, 0)
@@ -313,6 +318,56 @@ def conv2d_backward(x: np.ndarray, w: np.ndarray, grad: np.ndarray, stride: int,
                     dw[o] += grad[s, o, i, j] * xp[s, :, rows, cols]
                     dxp[s, :, rows, cols] += grad[s, o, i, j] * w[o]
     return dxp[:, :, padding:padding + h, padding:padding + width], {"W": dw, "b": grad.sum(axis=(0, 2, 3))}
+
+
+def max_pool2d(x: np.ndarray, k: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """y[s, c, i, j] = max of the k x k window at (i*stride, j*stride); also returns dy/dx's routing:
+    for each output, the flat window index of its maximum (the first in row-major order on a tie)."""
+    n, c, h, w = x.shape
+    out_h, out_w = (h - k) // stride + 1, (w - k) // stride + 1
+    out, winner = np.zeros((n, c, out_h, out_w)), np.zeros((n, c, out_h, out_w), dtype=int)
+    for s in range(n):
+        for ch in range(c):
+            for i in range(out_h):
+                for j in range(out_w):
+                    window = x[s, ch, i * stride:i * stride + k, j * stride:j * stride + k].ravel()
+                    winner[s, ch, i, j] = int(np.argmax(window))  # argmax returns the first maximum
+                    out[s, ch, i, j] = window[winner[s, ch, i, j]]
+    return out, winner
+
+
+def max_pool2d_backward(x_shape: tuple[int, ...], winner: np.ndarray, grad: np.ndarray, k: int,
+                        stride: int) -> np.ndarray:
+    """Each output's gradient goes to the one input that won its window: dx[winner] += g."""
+    dx = np.zeros(x_shape)
+    n, c, out_h, out_w = grad.shape
+    for s in range(n):
+        for ch in range(c):
+            for i in range(out_h):
+                for j in range(out_w):
+                    u, v = divmod(int(winner[s, ch, i, j]), k)
+                    dx[s, ch, i * stride + u, j * stride + v] += grad[s, ch, i, j]
+    return dx
+
+
+def avg_pool2d(x: np.ndarray, k: int, stride: int) -> np.ndarray:
+    """y[s, c, i, j] = mean of the k x k window at (i*stride, j*stride)."""
+    n, c, h, w = x.shape
+    out_h, out_w = (h - k) // stride + 1, (w - k) // stride + 1
+    out = np.zeros((n, c, out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            out[:, :, i, j] = x[:, :, i * stride:i * stride + k, j * stride:j * stride + k].mean(axis=(2, 3))
+    return out
+
+
+def avg_pool2d_backward(x_shape: tuple[int, ...], grad: np.ndarray, k: int, stride: int) -> np.ndarray:
+    """Each output's gradient is shared evenly, g / k^2, by the k x k inputs of its window."""
+    dx = np.zeros(x_shape)
+    for i in range(grad.shape[2]):
+        for j in range(grad.shape[3]):
+            dx[:, :, i * stride:i * stride + k, j * stride:j * stride + k] += grad[:, :, i, j, None, None] / (k * k)
+    return dx
 
 
 # -- optimisers --------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from labs.nn import (
-    GELU, Adam, AdamW, CausalSelfAttention, Conv2D, LayerNorm, Parameter, ReLU, SequenceCrossEntropy,
-    SoftmaxCrossEntropy, reference,
+    GELU, Adam, AdamW, AvgPool2D, CausalSelfAttention, Conv2D, LayerNorm, MaxPool2D, Parameter, ReLU,
+    SequenceCrossEntropy, Sigmoid, SoftmaxCrossEntropy, reference,
 )
 from labs.nn.attention import causal_mask, causal_softmax
 from labs.nn.layers import column_sums, row_sums
@@ -57,6 +57,16 @@ def test_the_relu_layer_equals_max_x_0():
     layer = ReLU()
     same(layer.forward(x), reference.relu(x))
     same(layer.backward(g), reference.relu_backward(x, g))
+
+
+def test_the_sigmoid_layer_equals_one_over_one_plus_e_to_the_minus_x():
+    """The layer computes 0.5 (1 + tanh(x / 2)), which cannot overflow; it must be the same function."""
+    rng = np.random.default_rng(11)
+    x, g = rng.standard_normal((6, 7)) * 5, rng.standard_normal((6, 7))
+    layer = Sigmoid()
+    y = layer.forward(x)
+    same(y, reference.sigmoid(x))
+    same(layer.backward(g), reference.sigmoid_backward(reference.sigmoid(x), g))
 
 
 @pytest.mark.parametrize("shape", [(3, 10), (64, 64), (4, 16, 64)], ids=["small", "blas", "3d"])
@@ -220,6 +230,21 @@ def test_im2col_convolution_backward_equals_the_per_pixel_twin(stride, padding):
     expected_dx, expected_grads = reference.conv2d_backward(x, w, g, stride, padding)
     same(conv.backward(g), expected_dx)
     assert_grads_equal(conv, expected_grads)
+
+
+@pytest.mark.parametrize("k,stride", [(2, 2), (3, 2), (2, 1)])
+def test_pooling_equals_the_per_window_twin_with_ties(k, stride):
+    rng = np.random.default_rng(40 + k + stride)
+    x = rng.integers(-2, 3, (2, 3, 7, 6)).astype(np.float64)  # few distinct values: many tied maxima
+    pool = MaxPool2D(k, stride=stride)
+    expected, winner = reference.max_pool2d(x, k, stride)
+    y = pool.forward(x)
+    same(y, expected)
+    g = rng.standard_normal(y.shape)
+    same(pool.backward(g), reference.max_pool2d_backward(x.shape, winner, g, k, stride))
+    avg = AvgPool2D(k, stride=stride)
+    same(avg.forward(x), reference.avg_pool2d(x, k, stride))
+    same(avg.backward(g), reference.avg_pool2d_backward(x.shape, g, k, stride))
 
 
 # -- optimisers ----------------------------------------------------------------------------------------
