@@ -85,9 +85,12 @@ def validate_seed(seed: object) -> int:
     try:
         value = operator.index(seed)  # ints and NumPy ints; not 1.5, not "3"
     except TypeError:
-        raise SeedError(f"seed {seed!r} is not a whole number; use one from 0 to {MAX_SEED}") from None
+        raise SeedError(f"seed {repr(seed)[:40]} is not a whole number; use one from 0 to {MAX_SEED}") from None
     if not 0 <= value <= MAX_SEED:
-        shown = str(value) if len(str(value)) <= 30 else f"{str(value)[:12]}... ({len(str(value))} digits)"
+        # A huge number is named by its length: printing it would flood the line (or exceed str()'s limit).
+        digits = int(value.bit_length() * 0.30103) + 1
+        shown = str(value) if abs(value) < 10**30 else \
+            f"({'a negative' if value < 0 else 'a'} number of about {digits} digits)"
         raise SeedError(f"seed {shown} is out of range; use a whole number from 0 to {MAX_SEED}")
     return int(value)
 

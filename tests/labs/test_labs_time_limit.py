@@ -111,7 +111,8 @@ def test_the_grace_grows_with_the_limit_within_bounds():
 
 
 # -- seeds --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("seed", [-1, 2**32, 99999999999999999999999, 10**400])
+@pytest.mark.parametrize("seed", [-1, 2**32, 99999999999999999999999, 10**400,
+                                  pytest.param(-10**5000, id="beyond-str-limit")])
 def test_a_seed_out_of_range_is_one_clear_error_naming_it(seed):
     with pytest.raises(SeedError, match="out of range") as info:
         validate_seed(seed)
