@@ -20,7 +20,7 @@ from planner.records import Attempt as AttemptRecord
 from planner.records import Learner
 from planner.reports.errors import ReportError
 from planner.reports.models import (
-    Attempt, BestAttempt, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep,
+    BestAttempt, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep, ReportAttempt,
     QuizRow, ReportData, Series, TrackReport,
 )
 from planner.store import Store
@@ -45,11 +45,11 @@ def _title(curriculum: Curriculum, node_id: str) -> str:
     return node.title if node else node_id
 
 
-def _attempt(record: AttemptRecord, store: Store) -> Attempt:
+def _attempt(record: AttemptRecord, store: Store) -> ReportAttempt:
     checks = [CheckRow(check_id=c.id, title=c.title, points=c.points, max_points=c.max_points,
                        status=c.status, message=c.message, required=c.required)
               for c in store.attempt_checks(record.id)]
-    return Attempt(
+    return ReportAttempt(
         id=record.id, lab_id=record.lab_id, node_id=record.node_id, mode=record.mode, status=record.status,
         score=record.score, passed=bool(record.passed), seed=record.seed, params=record.params,
         metrics={k: _finite(v) for k, v in record.metrics.items()}, feedback=record.feedback,
@@ -58,19 +58,19 @@ def _attempt(record: AttemptRecord, store: Store) -> Attempt:
     )
 
 
-def _best(attempts: Iterable[Attempt]) -> Attempt | None:
+def _best(attempts: Iterable[ReportAttempt]) -> ReportAttempt | None:
     """The highest-scoring graded attempt; the newest wins a tie (attempts come newest first)."""
     graded = [a for a in attempts if a.score is not None]
     return max(graded, key=lambda a: a.score, default=None)  # max keeps the first of equals
 
 
-def _with_series(attempt: Attempt, store: Store) -> BestAttempt:
+def _with_series(attempt: ReportAttempt, store: Store) -> BestAttempt:
     series = [Series(name=name, steps=[s for s, _ in points], values=[_finite(v) for _, v in points])
               for name, points in sorted(store.metric_series(attempt.id).items())]
     return BestAttempt(**attempt.model_dump(), series=series)
 
 
-def _activity(attempts: list[Attempt], quizzes: list[QuizRow]) -> list[DayActivity]:
+def _activity(attempts: list[ReportAttempt], quizzes: list[QuizRow]) -> list[DayActivity]:
     days: dict[date, dict[str, float]] = defaultdict(lambda: {"attempts": 0, "passed": 0, "quizzes": 0, "t": 0.0})
     for a in attempts:
         day = days[a.started_at.astimezone(UTC).date()]
@@ -108,10 +108,10 @@ def _resolve(store: Store, learner: Learner | str) -> Learner:
     return found
 
 
-def _node_reports(curriculum: Curriculum, progress: Mapping[str, NodeProgress], attempts: list[Attempt],
+def _node_reports(curriculum: Curriculum, progress: Mapping[str, NodeProgress], attempts: list[ReportAttempt],
                   store: Store, node_id: str | None) -> list[NodeReport]:
     """Every node (or just `node_id`) in study order, with its progress and its best attempt's curves."""
-    by_node: dict[str, list[Attempt]] = defaultdict(list)
+    by_node: dict[str, list[ReportAttempt]] = defaultdict(list)
     for a in attempts:
         by_node[a.node_id].append(a)
     depth = depths(curriculum)

@@ -12,7 +12,7 @@ from html import escape
 
 from planner.reports import svg
 from planner.reports.format import duration, percent, score, state_label
-from planner.reports.models import Attempt, BestAttempt, NodeReport, Overall, Plan, ReportData
+from planner.reports.models import BestAttempt, NodeReport, Overall, Plan, ReportAttempt, ReportData
 
 CSS = """
 :root { --ink: #1f2328; --muted: #656d76; --line: #d0d7de; --accent: #2f6db5; }
@@ -134,7 +134,7 @@ def _tracks(data: ReportData) -> str:
     return "".join(out)
 
 
-def _params(attempt: Attempt) -> str:
+def _params(attempt: ReportAttempt) -> str:
     if not attempt.params:
         return '<span class="muted">defaults</span>'
     return " ".join(f"<code>{_e(k)}={_e(json.dumps(v))}</code>" for k, v in attempt.params.items())

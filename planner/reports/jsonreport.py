@@ -10,9 +10,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic.json_schema import GenerateJsonSchema
+
 from planner.reports.models import SCHEMA_VERSION, ReportData
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+
+CONTRACT_NAMES = {"ReportAttempt": "Attempt"}
+"""Models renamed in the code whose `$defs` entry keeps its published name, so the schema stays the same."""
+
+
+class _ContractSchema(GenerateJsonSchema):
+    def normalize_name(self, name: str) -> str:
+        name = super().normalize_name(name)
+        return CONTRACT_NAMES.get(name, name)
 
 
 def render_json(data: ReportData) -> str:
@@ -22,7 +33,7 @@ def render_json(data: ReportData) -> str:
 
 def report_json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of the JSON report, as generated from `ReportData`."""
-    schema = ReportData.model_json_schema(mode="serialization")
+    schema = ReportData.model_json_schema(mode="serialization", schema_generator=_ContractSchema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://pathlab.invalid/report.schema.v{SCHEMA_VERSION}.json"
     schema["title"] = "PathLab progress report"

@@ -62,7 +62,12 @@ class Series(_Strict):
     )
 
 
-class Attempt(_Strict):
+class ReportAttempt(_Strict):
+    # One lab attempt as a report shows it (not `planner.records.Attempt`, the stored row it is made from).
+    # No docstring: it would become the schema's description. Its `$defs` entry keeps the published name
+    # `Attempt` (jsonreport.CONTRACT_NAMES), and the title stays "Attempt".
+    model_config = ConfigDict(extra="forbid", title="Attempt")
+
     id: int
     lab_id: str
     node_id: str
@@ -82,7 +87,9 @@ class Attempt(_Strict):
     checks: list[CheckRow] = Field(default_factory=list)
 
 
-class BestAttempt(Attempt):
+class BestAttempt(ReportAttempt):
+    model_config = ConfigDict(extra="forbid", title="BestAttempt")
+
     series: list[Series] = Field(default_factory=list, description="the loss/metric curves of the run")
 
 
@@ -150,7 +157,7 @@ class ReportData(_Strict):
     filters: Filters = Field(default_factory=Filters)
     overall: Overall
     tracks: list[TrackReport]
-    attempts: list[Attempt] = Field(description="every lab attempt in the window, newest first")
+    attempts: list[ReportAttempt] = Field(description="every lab attempt in the window, newest first")
     quizzes: list[QuizRow] = Field(description="every quiz attempt in the window, newest first")
     activity: list[DayActivity] = Field(description="one row per day with activity, newest first")
     plan: Plan | None = Field(None, description="the path to the target role, when one is set")

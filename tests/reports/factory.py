@@ -13,7 +13,7 @@ from planner import plan as planning
 from planner.curriculum import Curriculum, Node
 from planner.reports.data import depths
 from planner.reports.models import (
-    Attempt, BestAttempt, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep,
+    BestAttempt, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep, ReportAttempt,
     QuizRow, ReportData, Series, TrackReport,
 )
 
@@ -69,7 +69,7 @@ def report_data(name: str = "Ada Lovelace", n_points: int = 300, note: str = "Ad
     tracks = [TrackReport(id=t, completed=sum(n.state == "completed" for n in nodes if n.track == t),
                           total=sum(n.track == t for n in nodes), nodes=[n for n in nodes if n.track == t])
               for t in dict.fromkeys(n.track for n in nodes)]
-    attempts = [Attempt(**a.model_dump(exclude={"series"})) for a in sorted(best.values(), key=lambda a: -a.id)]
+    attempts = [ReportAttempt(**a.model_dump(exclude={"series"})) for a in sorted(best.values(), key=lambda a: -a.id)]
     return ReportData(
         generated_on=date(2026, 3, 10),
         learner=LearnerInfo(name=name, target_role="ml-engineer", hours_per_week=5.0),
