@@ -86,8 +86,9 @@ def build_demo(store: Store, curriculum: Curriculum, *, on_step: Callable[[str],
 
     service = Service(store, curriculum, runner_factory=runner_factory)
     role = DEMO_ROLE if DEMO_ROLE in curriculum.nodes else (curriculum.roles[0].id if curriculum.roles else None)
-    learner = store.get_learner(DEMO_LEARNER) or store.add_learner(DEMO_LEARNER, role, DEMO_HOURS)
-    store.set_state("last_learner", str(learner.id))
+    learner = service.get_learner(DEMO_LEARNER) or service.add_learner(DEMO_LEARNER, target_role=role,
+                                                                        hours_per_week=DEMO_HOURS)
+    service.remember_learner(learner)  # the app opens on the sample learner
     steps = [s for s in STEPS if runnable(s, curriculum)]
     for number, step in enumerate(steps, 1):
         prefix = f"[{number}/{len(steps)}] {step.kind} {step.target}"
@@ -107,4 +108,4 @@ def build_demo(store: Store, curriculum: Curriculum, *, on_step: Callable[[str],
                 continue
             result = session.wait()
             on_step(f"{prefix}: {result.status} {result.score:.0f}/100 in {result.duration_s:.2g} s of training")
-    return store.learner_by_id(learner.id)  # type: ignore[return-value]
+    return service.learner(learner.id) or learner  # re-read: the runs touched last_active_at

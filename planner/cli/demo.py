@@ -23,7 +23,8 @@ from planner.cli import AppContext, pass_app
 def demo(app: AppContext, demo_db: Path | None, rebuild: bool, no_open: bool) -> None:
     """A sample learner with real, freshly trained attempts, in the app."""
     from planner.demo import DEMO_LEARNER, build_demo, demo_db_path
-    from planner.store import Store
+    from planner.service import Service
+    from planner.store import Store  # the app is wired to its own store (as bare `pathlab` is)
 
     path = (demo_db or demo_db_path()).expanduser()
     if app.db_path is not None and path.resolve() == Path(app.db_path).expanduser().resolve():
@@ -33,7 +34,7 @@ def demo(app: AppContext, demo_db: Path | None, rebuild: bool, no_open: bool) ->
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     store = Store.open(path)
     try:
-        if store.get_learner(DEMO_LEARNER) is None:
+        if Service(store, app.curriculum).get_learner(DEMO_LEARNER) is None:
             click.echo(f"Building the demo in {path}: every run below trains for real.")
             build_demo(store, app.curriculum, on_step=click.echo)
         else:
