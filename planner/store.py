@@ -49,7 +49,6 @@ from planner.records import (
 )
 
 MAX_NAME = 80
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _UNSET: Any = object()
 
 
@@ -59,6 +58,10 @@ BUSY_TIMEOUT_MS = 5000
 
 class StoreError(Exception):
     """The database cannot be used (wrong file, newer schema, no permission); the message names it."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the write lock for longer than the busy timeout; trying again may work."""
 
 
 class NotFoundError(StoreError, LookupError):
@@ -168,7 +171,14 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def _check_path(path: Path) -> None:
-    """Refuse, before SQLite touches anything, a path that cannot be PathLab's database."""
+    """Refuse, before SQLite touches anything, a path that cannot be PathLab's database.
+
+    Only stat() and access() here, never open(): this process may already hold SQLite connections to
+    the file (the app and its worker thread), and closing ANY descriptor of a file drops every POSIX
+    lock the process holds on it. Another process then believes it is the last connection and deletes
+    -wal and -shm under us (issue 11 §1; SQLite's "How To Corrupt" §2.2). A file that is not a database
+    is SQLite's to say: `_connect` turns its "file is not a database" into a StoreError.
+    """
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a database file")
     if not path.exists():
@@ -177,32 +187,80 @@ def _check_path(path: Path) -> None:
         raise StoreError(f"{path} is read-only; PathLab needs to write its database")
     if not os.access(path.parent, os.W_OK):
         raise StoreError(f"the folder {path.parent} is read-only; SQLite needs it for its journal")
-    with path.open("rb") as fh:
-        head = fh.read(len(_SQLITE_MAGIC))
-    if head and head != _SQLITE_MAGIC:
-        raise StoreError(f"{path} is not a SQLite database")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """Open, then read the version without writing, so a newer or foreign database stays untouched."""
+def _expected_schema(version: int) -> dict[str, set[str]]:
+    """The tables and columns a database at `version` has: the migrations, run on an empty database."""
+    if version not in _SCHEMAS:
+        db = sqlite_utils.Database(memory=True)
+        for migrate in MIGRATIONS[:version]:
+            migrate(db)
+        _SCHEMAS[version] = _schema_of(db.conn)
+        db.close()
+    return _SCHEMAS[version]
+
+
+_SCHEMAS: dict[int, dict[str, set[str]]] = {}
+
+
+def _schema_of(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                         "AND name NOT LIKE 'sqlite_%'")]
+    return {t: {r[1] for r in conn.execute("SELECT * FROM pragma_table_info(?)", [t])} for t in tables}
+
+
+def _check_schema(path: Path, conn: sqlite3.Connection, version: int) -> None:
+    """Refuse a database whose tables do not match its version, rather than let a write re-create a
+    dropped table with guessed columns (sqlite-utils creates a missing table on insert)."""
+    actual = _schema_of(conn)
+    if version == 0:
+        if actual:
+            raise StoreError(f"{path} is a SQLite database but not PathLab's (it has tables: "
+                             f"{', '.join(sorted(actual)[:5])})")
+        return
+    for table, columns in _expected_schema(version).items():
+        if table not in actual:
+            problem = f"table {table} is missing"
+        elif columns - actual[table]:
+            problem = f"table {table} lacks the column(s) {', '.join(sorted(columns - actual[table]))}"
+        else:
+            continue
+        raise StoreError(f"{path} has schema version {version} but {problem}; restore it from a backup "
+                         f"or use another --db (PathLab does not repair it, so nothing is lost)")
+
+
+def _busy_timeout_ms(override: int | None) -> int:
+    """The busy timeout: the argument, else $PATHLAB_BUSY_TIMEOUT_MS (tests, slow disks), else the default."""
+    if override is not None:
+        return int(override)
+    raw = os.environ.get("PATHLAB_BUSY_TIMEOUT_MS", "")
+    return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
+
+
+def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+    """Open, then read the version and schema without writing, so a newer, foreign or damaged database
+    stays untouched (byte for byte: journal_mode is set only after these checks)."""
     try:
-        conn = sqlite3.connect(str(path), timeout=5.0)
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    except sqlite3.OperationalError as exc:  # e.g. no permission to create the file
+        conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000)
+    except sqlite3.Error as exc:  # e.g. no permission to create the file
         raise StoreError(f"cannot open {path}: {exc}") from None
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} is not a usable SQLite database ({exc})") from None
-    if version > SCHEMA_VERSION:
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} was written by a newer PathLab (schema version {version}; this version knows "
+                f"up to {SCHEMA_VERSION}); upgrade pathlab or use another --db"
+            )
+        _check_schema(path, conn, version)
+    except StoreError:
         conn.close()
-        raise StoreError(
-            f"{path} was written by a newer PathLab (schema version {version}; this version knows "
-            f"up to {SCHEMA_VERSION}); upgrade pathlab or use another --db"
-        )
-    if version == 0 and tables:
+        raise
+    except sqlite3.OperationalError as exc:
         conn.close()
-        raise StoreError(f"{path} is a SQLite database but not PathLab's (it has tables: "
-                         f"{', '.join(sorted(tables)[:5])})")
+        raise StoreError(f"cannot open {path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:  # "file is not a database": a text file, a foreign format
+        conn.close()
+        raise StoreError(f"{path} is not a SQLite database (SQLite says: {exc})") from None
     return conn
 
 
@@ -217,20 +275,29 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path | str) -> "Store":
+    def open(cls, path: Path | str, *, busy_timeout_ms: int | None = None) -> "Store":
+        """Open (creating it and its folders if absent) and migrate; StoreError if it is unusable.
+
+        `busy_timeout_ms` is how long a write waits for another process's lock (default
+        BUSY_TIMEOUT_MS, or $PATHLAB_BUSY_TIMEOUT_MS).
+        """
         path = Path(path).expanduser()
         _check_path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the folder for {path}: {exc.strerror}") from None
-        conn = _connect(path)
+        timeout_ms = _busy_timeout_ms(busy_timeout_ms)
+        conn = _connect(path, timeout_ms)
         try:
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
             conn.execute("PRAGMA journal_mode = WAL")
             store = cls(sqlite_utils.Database(conn), path)
             store._migrate()
+        except StoreError:
+            conn.close()
+            raise
         except sqlite3.Error as exc:
             conn.close()
             raise StoreError(f"cannot open {path}: {exc}") from None
@@ -259,7 +326,7 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"{self.path} is busy: another program (another PathLab?) is writing to it "
+            raise StoreBusy(f"{self.path} is busy: another program (another PathLab?) is writing to it "
                              f"and did not finish within the {self._busy_timeout_s():g} s we waited ({exc}); try again in a moment") from None
         try:
             yield self
@@ -280,10 +347,20 @@ class Store:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
-        for version in range(self.schema_version, SCHEMA_VERSION):
-            with self.transaction():
-                MIGRATIONS[version](self.db)
-                self.db.execute(f"PRAGMA user_version = {version + 1}")
+        """Bring the schema up to SCHEMA_VERSION, all steps in one transaction under the write lock.
+
+        The version is read again once the lock is held: twenty `pathlab` commands started together on
+        a fresh file all see version 0 first, and only the first to get the lock may create the tables
+        (the others used to fail with `table "learners" already exists`).
+        """
+        if self.schema_version == SCHEMA_VERSION:
+            return  # the common case takes no lock, so a busy database can still be read
+        with self.transaction():
+            version = self.schema_version
+            _check_schema(self.path, self.db.conn, version)
+            for step in range(version, SCHEMA_VERSION):
+                MIGRATIONS[step](self.db)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _one(self, sql: str, params: Iterable[Any] = ()) -> dict[str, Any] | None:
         return next(self.db.query(sql, list(params)), None)

@@ -108,6 +108,47 @@ def test_read_only_file_is_refused_and_untouched(tmp_path):
         os.chmod(path, 0o644)
 
 
+def test_a_dropped_table_is_a_clear_error_never_a_silent_repair(tmp_path):
+    # sqlite-utils creates a missing table on insert, so a database whose `attempts` table was dropped
+    # got it back with columns guessed from the first row; now the version and the tables must agree.
+    path = tmp_path / "damaged.sqlite"
+    with Store.open(path) as store:
+        store.add_learner("Ada")
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE attempt_checks")
+    conn.execute("DROP TABLE attempt_metrics")
+    conn.execute("DROP TABLE attempt_samples")
+    conn.execute("DROP TABLE attempts")
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.close()
+    _refused(path, r"has schema version 2 but table attempts is missing; restore it from a backup "
+                   r"or use another --db")
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_a_missing_column_is_named(tmp_path):
+    path = tmp_path / "old-column.sqlite"
+    with Store.open(path):
+        pass
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE learners DROP COLUMN last_active_at")
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.close()
+    _refused(path, "table learners lacks the column.s. last_active_at")
+
+
+def test_a_version_1_database_missing_a_table_is_not_migrated(tmp_path):
+    path = tmp_path / "v1-damaged.sqlite"
+    conn = sqlite3.connect(path)
+    import sqlite_utils
+
+    _migration_1(sqlite_utils.Database(conn))
+    conn.execute("DROP TABLE quiz_answers")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    _refused(path, "schema version 1 but table quiz_answers is missing")
+
+
 # -- learners ------------------------------------------------------------------------------------
 
 
