@@ -2,12 +2,14 @@
 recording the attempt, hints one at a time, and the reference solution once earned.
 
     default_workspace() -> Path
-    start(lab_id, workspace=None, *, force=False) -> Started
-    grade(store, learner, lab_id, node_id, workspace=None, *, timeout_s=...) -> Graded
+    start(lab_id, workspace=None, *, force=False) -> Scaffold
+    grade_and_record(service, learner, lab_id, node_id, workspace=None, *, timeout_s=...) -> Graded
     next_hint(lab_id, workspace=None, number=None) -> Hint
     solution(store, learner, lab_id) -> str            raises SolutionLocked before an implement pass
 
-The learner's file is only ever run by `labs.implement.grade_file`, in a sandboxed child process.
+`grade_and_record` is the one door for grading, from the CLI and the app alike: it records the attempt
+(with how the learner's process was confined) and says what the grade changed, as a lab run's outcome.
+The learner's file is only ever run by `labs.implement.grade_file`, in a confined process of its own.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from labs.grading import CheckResult
 from labs.implement import get_task, grade_file, scaffold_source, solution_source
 from labs.implement.grader import DEFAULT_TIMEOUT_S, dataset_hash
 from labs.implement.hints import hints_for
+from labs.implement.protocol import Confinement
 from planner.records import Learner
+from planner.service import LabOutcome, Service, progress_changes
 from planner.store import Store
 
 WORKSPACE_NAME = "pathlab-workspace"
@@ -57,7 +61,9 @@ def learner_file(lab_id: str, workspace: Path | None = None) -> Path:
 
 
 # -- start ---------------------------------------------------------------------------------------------
-class Started(BaseModel):
+class Scaffold(BaseModel):
+    """A scaffold just written: where, the learner's earlier file kept as `backup`, what to write."""
+
     lab_id: str
     path: Path
     backup: Path | None = None
@@ -65,7 +71,7 @@ class Started(BaseModel):
 
 
 def start(lab_id: str, workspace: Path | None = None, *, force: bool = False,
-          now: datetime | None = None) -> Started:
+          now: datetime | None = None) -> Scaffold:
     """Write the lab's scaffold. An existing file is kept unless `force`, and then moved to a
     timestamped .bak first, so a learner's work is never lost."""
     path = learner_file(lab_id, workspace)
@@ -82,7 +88,7 @@ def start(lab_id: str, workspace: Path | None = None, *, force: bool = False,
         path.write_text(scaffold_source(lab_id), encoding="utf-8")
     except OSError as exc:
         raise WorkspaceError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return Started(lab_id=lab_id, path=path, backup=backup, functions=[f.name for f in get_task(lab_id).functions])
+    return Scaffold(lab_id=lab_id, path=path, backup=backup, functions=[f.name for f in get_task(lab_id).functions])
 
 
 # -- grade ---------------------------------------------------------------------------------------------
@@ -100,9 +106,13 @@ class Graded(BaseModel):
     code_hash: str
     duration_s: float
     feedback: str
+    """as recorded: the grader's verdict, then the sandbox line"""
     metrics: dict[str, float]
     output: str
     path: Path
+    confinement: Confinement | None
+    outcome: LabOutcome
+    """the same result as a lab run's outcome (mastery before and after, what it unlocked)"""
 
 
 def read_code(path: Path, lab_id: str) -> bytes:
@@ -114,12 +124,22 @@ def read_code(path: Path, lab_id: str) -> bytes:
         raise WorkspaceError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def grade(store: Store, learner: Learner, lab_id: str, node_id: str, workspace: Path | None = None, *,
-          timeout_s: float = DEFAULT_TIMEOUT_S) -> Graded:
-    """Grade the learner's file in the sandbox and record it as an implement-mode attempt (the
-    code's sha256 included). An interruption while grading records the attempt as cancelled."""
+def sandbox_line(confinement: Confinement | None) -> str:
+    """The check-free line that says how confined the learner's code was (recorded in the feedback)."""
+    if confinement is None:
+        return "Sandbox: your code's process did not start, so nothing of it ran."
+    return confinement.summary()
+
+
+def grade_and_record(service: Service, learner: Learner, lab_id: str, node_id: str,
+                     workspace: Path | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Graded:
+    """Grade the learner's file in the sandbox and record it as an implement-mode attempt (the code's
+    sha256 included, and in its feedback and metrics which confinements applied). An interruption
+    while grading records the attempt as cancelled."""
+    store = service.store
     path = learner_file(lab_id, workspace)
     code_hash = hashlib.sha256(read_code(path, lab_id)).hexdigest()
+    before = service.progress(learner)
     attempt_id = store.start_attempt(learner.id, lab_id, node_id, mode="implement", params={"file": str(path)},
                                      seed=None, pid=os.getpid(), app_version=__version__, code_hash=code_hash,
                                      dataset_hash=dataset_hash(get_task(lab_id).dataset))
@@ -129,13 +149,25 @@ def grade(store: Store, learner: Learner, lab_id: str, node_id: str, workspace: 
         store.finish_attempt(attempt_id, status="cancelled", score=None, passed=False, metrics={},
                              feedback="grading was interrupted", checks=[], duration_s=None)
         raise
+    feedback = f"{result.feedback}\n{sandbox_line(result.confinement)}"
+    missing = result.confinement.missing() if result.confinement else ["everything"]
+    metrics = {**result.metrics, "sandbox_unconfined": float(len(missing))}
     store.finish_attempt(attempt_id, status=result.status, score=result.grade.score, passed=result.grade.passed,
-                         metrics=result.metrics, feedback=result.feedback, checks=result.grade.checks,
+                         metrics=metrics, feedback=feedback, checks=result.grade.checks,
                          duration_s=result.duration_s)
+    after = service.progress(learner)
+    unlocked, completed = progress_changes(before, after)
+    outcome = LabOutcome(
+        attempt_id=attempt_id, lab_id=lab_id, node_id=node_id, status=result.status, score=result.grade.score,
+        passed=result.grade.passed, metrics=metrics, feedback=feedback, grade=result.grade,
+        duration_s=result.duration_s,
+        mastery_before=before[node_id].mastery if node_id in before else "none",
+        mastery_after=after[node_id].mastery if node_id in after else "none",
+        unlocked=unlocked, completed=completed)
     return Graded(attempt_id=attempt_id, lab=lab_id, learner=learner.name, status=result.status,
                   passed=result.grade.passed, score=result.grade.score, checks=result.grade.checks,
-                  code_hash=code_hash, duration_s=result.duration_s, feedback=result.feedback,
-                  metrics=result.metrics, output=result.output, path=path)
+                  code_hash=code_hash, duration_s=result.duration_s, feedback=feedback, metrics=metrics,
+                  output=result.output, path=path, confinement=result.confinement, outcome=outcome)
 
 
 # -- hints and the solution -------------------------------------------------------------------------------

@@ -1,11 +1,17 @@
-"""Grade a learner's file in a sandboxed child process, and turn what it reports into a Grade.
+"""Grade a learner's file in two child processes, and turn what they report into a Grade.
 
-`grade_file` never imports the learner's code: it starts `python -m labs.implement.sandbox` with the job,
-reads the child's output on a thread (keeping at most `OUTPUT_CAP` bytes and killing a child that floods
-more than `FLOOD_LIMIT`), waits at most `timeout_s` of wall-clock time, then reads the result file the
-child rewrote after every check (sealed with a fresh key sent on its stdin: a result file the
-learner's code wrote itself is rejected, see protocol.py). Whatever happened to the child, the learner gets every check: the ones it
-finished with their points, the rest skipped with the reason (a time-out, a crash, an exit, memory).
+    grading process (this one)  --job, key-->  checker (trusted: checks, tolerances, reference, grade)
+                                                  `--pipe: calls and arrays-->  learner's process
+                                                       (confined; the learner's file and stub.py only)
+
+`grade_file` never imports the learner's code: it starts `python -m labs.implement.checker` with the job
+and a fresh key on its stdin, reads the checker's sealed state lines from its stdout and the learner's
+prints from its stderr (on threads, keeping at most `OUTPUT_CAP` bytes and stopping a child that floods
+more than `FLOOD_LIMIT`), and waits at most `timeout_s` of wall-clock time. Whatever happened, the
+learner gets every check: the ones finished with their points, the rest skipped with the reason (a
+time-out, a crash, an exit, memory). When grading ends, the checker and every process below it are
+killed; the checker also dies if this process is killed (PR_SET_PDEATHSIG), and takes the learner's
+process with it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,7 +30,8 @@ from pydantic import BaseModel
 
 import labs
 from labs.grading import CheckResult, Grade, grade, skipped
-from labs.implement.protocol import Job, unseal
+from labs.implement import confine
+from labs.implement.protocol import Confinement, Job, unseal
 from labs.implement.tasks import get_task
 
 OUTPUT_CAP = 8_000
@@ -47,6 +53,8 @@ class ImplementGrade(BaseModel):
     output: str = ""
     """the learner's prints, truncated to OUTPUT_CAP bytes"""
     duration_s: float
+    confinement: Confinement | None = None
+    """how the learner's process was confined (None: it never started)"""
 
 
 class _Output:
@@ -58,7 +66,7 @@ class _Output:
         self.thread.start()
 
     def _drain(self, stream) -> None:
-        for chunk in iter(lambda: stream.read(65536), b""):
+        for chunk in iter(lambda: stream.read1(65536), b""):
             self.total += len(chunk)
             room = self.cap - len(self.kept)
             if room > 0:
@@ -71,40 +79,60 @@ class _Output:
         return text
 
 
+class _States:
+    """Reads the checker's state lines on a thread, keeping the last one; a line that is not sealed with
+    the key marks the whole grading as forged."""
+
+    def __init__(self, stream, key: bytes):
+        self.last: dict | None = None
+        self.forged = False
+        self.thread = threading.Thread(target=self._read, args=(stream, key), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream, key: bytes) -> None:
+        for line in stream:
+            if not line.endswith(b"\n"):
+                break  # cut off by a kill: not a complete state
+            state = unseal(line.decode("utf-8", errors="replace"), key)
+            if state is None:
+                self.forged = True
+            else:
+                self.last = state
+
+
 def grade_file(lab_id: str, path: Path | str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
                memory_mb: int = DEFAULT_MEMORY_MB, train_budget_s: float = 30.0) -> ImplementGrade:
     """Grade the learner's file for `lab_id` (KeyError for a lab without implement mode)."""
     task = get_task(lab_id)
     path = Path(path).resolve()
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="pathlab-grade-") as tmp:
-        result_path = Path(tmp) / "result.json"
-        job = Job(lab_id=lab_id, path=str(path), result_path=str(result_path), memory_mb=memory_mb,
-                  cpu_s=max(2, int(timeout_s) + 1), train_budget_s=min(train_budget_s, timeout_s))
-        key = secrets.token_hex(32).encode()
-        problem, output = _run_child(job, key, Path(tmp), timeout_s)
-        state = _read_state(result_path, key)
-        if state is None:
-            problem, state = FORGED, _empty_state()
+    job = Job(lab_id=lab_id, path=str(path), parent_pid=os.getpid(), memory_mb=memory_mb,
+              cpu_s=max(2, int(timeout_s) + 1), train_budget_s=min(train_budget_s, timeout_s))
+    key = secrets.token_hex(32).encode()
+    problem, output, state, forged = _run_checker(job, key, timeout_s)
+    if forged:
+        problem, state = FORGED, _empty_state()
     duration = time.perf_counter() - start
-    return _assemble(task, state, problem, output, duration)
+    return _assemble(task, state or _empty_state(), problem, output, duration)
 
 
-def _run_child(job: Job, key: bytes, workdir: Path, timeout_s: float) -> tuple[str | None, str]:
-    """Run the sandbox; the problem that stopped it early (None when it finished) and its output."""
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": _labs_root()}
+def _run_checker(job: Job, key: bytes, timeout_s: float) -> tuple[str | None, str, dict | None, bool]:
+    """Run the checker; the problem that stopped it early (None when it finished), the learner's output,
+    the last state it reported, and whether a state line was forged."""
+    env = {k: v for k, v in os.environ.items() if k != "PATHLAB_DB"}
+    env.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": _labs_root()})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "labs.implement.sandbox", job.model_dump_json()],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        cwd=workdir, env=env, start_new_session=True,
+        [sys.executable, "-m", "labs.implement.checker", job.model_dump_json()],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=Path(labs.__file__).resolve().parent.parent, env=env, start_new_session=True,
     )
     try:
         proc.stdin.write(key + b"\n")
         proc.stdin.close()
     except BrokenPipeError:
         pass  # the child died at once: its exit status says why
-    output = _Output(proc.stdout, OUTPUT_CAP)
+    states, output = _States(proc.stdout, key), _Output(proc.stderr, OUTPUT_CAP)
     deadline = time.monotonic() + timeout_s
     problem = None
     while proc.poll() is None:
@@ -116,12 +144,23 @@ def _run_child(job: Job, key: bytes, workdir: Path, timeout_s: float) -> tuple[s
             problem = f"grading was stopped after {timeout_s:g} s (an endless loop, or code far too slow)"
             break
         time.sleep(0.02)
-    _kill(proc)  # also after a normal exit: nothing the learner's code forked outlives grading
+    if proc.returncode is None:  # still running: stop it and everything below it before it is reaped
+        confine.kill_tree(proc.pid, include_root=True)
+    _kill_group(proc.pid)
     proc.wait()
+    states.thread.join(timeout=2)
     output.thread.join(timeout=2)
     if problem is None and proc.returncode != 0:
-        problem = _exit_problem(proc.returncode, job)
-    return problem, output.text()
+        problem = f"the grader's checker process ended with code {proc.returncode} before finishing"
+    return problem, output.text(), states.last, states.forged
+
+
+def _kill_group(pid: int) -> None:
+    """Anything left in the checker's process group (the checker itself killed its descendants)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _labs_root() -> str:
@@ -130,35 +169,11 @@ def _labs_root() -> str:
     return root + (os.pathsep + rest if rest else "")
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _exit_problem(code: int, job: Job) -> str:
-    if code == -signal.SIGXCPU or code == -signal.SIGKILL:
-        return f"grading was stopped: your code used more than {job.cpu_s} s of CPU time"
-    if code < 0:
-        return f"the grading process crashed (signal {signal.Signals(-code).name})"
-    return f"the grading process exited with code {code} before finishing (os._exit in your code?)"
-
-
-FORGED = "the results file was not written by the grader (your code wrote it?), so no check counts"
-
-
-def _read_state(path: Path, key: bytes) -> dict | None:
-    """The sandbox's last state; an empty one when it wrote none, None when the file is not sealed."""
-    try:
-        text = path.read_text()
-    except OSError:
-        return _empty_state()
-    return unseal(text, key)
+FORGED = "the results were not written by the grader (your code wrote them?), so no check counts"
 
 
 def _empty_state() -> dict:
-    return {"checks": [], "running": None, "metrics": {}, "aborted": None, "done": False}
+    return {"checks": [], "running": None, "metrics": {}, "confinement": None, "aborted": None, "done": False}
 
 
 def _assemble(task, state: dict, problem: str | None, output: str, duration: float) -> ImplementGrade:
@@ -174,9 +189,11 @@ def _assemble(task, state: dict, problem: str | None, output: str, duration: flo
     results = [done.get(s.id) or skipped(s, f"not reached: {problem or 'grading stopped'}") for s in task.checks]
     result = grade(results, task.pass_mark)
     status = "error" if problem else ("passed" if result.passed else "failed")
+    confinement = Confinement.model_validate(state["confinement"]) if state.get("confinement") else None
     return ImplementGrade(
         lab_id=task.lab_id, status=status, grade=result, metrics=state.get("metrics", {}),
         feedback=problem or _feedback(result), output=output, duration_s=round(duration, 3),
+        confinement=confinement,
     )
 
 

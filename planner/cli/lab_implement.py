@@ -89,9 +89,9 @@ def grade_cmd(app: AppContext, lab_id: str, name: str | None, workspace: Path | 
     node_id = app.service.node_for_lab(lab_id)
 
     def once():
-        from planner.implement import grade
+        from planner.implement import grade_and_record
 
-        graded = grade(app.store, learner, lab_id, node_id, workspace, timeout_s=timeout_s)
+        graded = grade_and_record(app.service, learner, lab_id, node_id, workspace, timeout_s=timeout_s)
         _show(graded, as_json, lines=watch)
         return graded
 

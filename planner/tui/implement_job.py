@@ -2,9 +2,10 @@
 
 Grading runs the learner's file in a sandboxed child for up to a minute or so, so the app does it off
 the UI thread. SQLite connections belong to the thread that opened them, so each grading opens its own
-`Store` on the app's database, records through `planner.implement.grade`, and closes it. The result comes
-back as a `service.LabOutcome`, so the grade widget draws it exactly as it draws a lab run (checks,
-first failure first, mastery change, what it unlocked).
+`Store` on the app's database, grades and records through `planner.implement.grade_and_record` (the
+same door as `pathlab lab grade`), and closes it. The result comes back as a `service.LabOutcome`, so
+the grade widget draws it exactly as it draws a lab run (checks, first failure first, mastery change,
+what it unlocked).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from planner.service import LabOutcome, Service, progress_changes
+from planner.service import LabOutcome, Service
 
 
 class ImplementResult(BaseModel):
@@ -40,26 +41,12 @@ def grade_in_thread(db_path: Path, curriculum: Any, runner_factory: Any, learner
 
     Raises `planner.implement.WorkspaceError` (no file yet, unreadable) for the caller to show.
     """
-    from labs.grading import Grade
-    from labs.implement import get_task
-    from planner.implement import grade
+    from planner.implement import grade_and_record
     from planner.store import Store
 
     service = Service(Store.open(db_path), curriculum, runner_factory=runner_factory)
     try:
-        before = service.progress(learner)
-        graded = grade(service.store, learner, lab_id, node_id, workspace)
-        after = service.progress(learner)
+        graded = grade_and_record(service, learner, lab_id, node_id, workspace)
     finally:
         service.store.close()
-    unlocked, completed = progress_changes(before, after)
-    outcome = LabOutcome(
-        attempt_id=graded.attempt_id, lab_id=lab_id, node_id=node_id, status=graded.status,
-        score=graded.score, passed=graded.passed, metrics=graded.metrics, feedback=graded.feedback,
-        grade=Grade(score=graded.score, passed=graded.passed, pass_mark=get_task(lab_id).pass_mark,
-                    checks=graded.checks),
-        duration_s=graded.duration_s,
-        mastery_before=before[node_id].mastery if node_id in before else "none",
-        mastery_after=after[node_id].mastery if node_id in after else "none",
-        unlocked=unlocked, completed=completed)
-    return ImplementResult(outcome=outcome, output=graded.output, code_hash=graded.code_hash)
+    return ImplementResult(outcome=graded.outcome, output=graded.output, code_hash=graded.code_hash)

@@ -38,7 +38,9 @@ def assert_stopped_at_linear_forward(result, *words: str) -> None:
 def test_an_endless_loop_is_stopped_at_the_time_limit(tmp_path):
     start = time.monotonic()
     result = grade_source(tmp_path, LAB, in_linear_forward("while True: pass"), timeout_s=2)
-    assert time.monotonic() - start < 10
+    # 30 s for a 2 s limit: wide headroom for two interpreter starts on a loaded CI machine; this only
+    # catches a limit that is not enforced at all (the endless loop would otherwise run for ever)
+    assert time.monotonic() - start < 30
     assert_stopped_at_linear_forward(result, "stopped after 2 s", "linear_forward: shapes and values")
 
 
@@ -99,22 +101,28 @@ def test_an_exception_in_a_function_fails_only_its_checks_and_points_at_the_line
 
 
 FORGERY = '''
-import json, os
-from pathlib import Path
-from labs.grading import evaluate
-from labs.implement.tasks import get_task
-state = {"checks": [evaluate(s, 1.0, "ok").model_dump() for s in get_task("ffnn-digits").checks],
-         "running": None, "metrics": {}, "aborted": None, "done": True}
-Path("result.json").write_text(json.dumps(state))  # the sandbox's working directory holds the result file
+import glob, json, os
+checks = [{"id": i, "title": i, "points": 10, "max_points": 10, "status": "passed", "message": "ok",
+           "required": False} for i in ("structure", "forward:linear_forward", "train")]
+state = json.dumps({"checks": checks, "running": None, "metrics": {}, "aborted": None, "done": True})
+for target in ["result.json"] + glob.glob("/tmp/pathlab-*/result.json") + glob.glob("/tmp/pathlab-*"):
+    try:  # its own folder, and any grader's folder it can find
+        with open(os.path.join(target, "result.json") if os.path.isdir(target) else target, "w") as f:
+            f.write(state)
+    except OSError:
+        pass
+print(state, flush=True)  # on the channel the grader reads the learner's output from
 os._exit(0)
 '''
 
 
-def test_a_file_that_writes_its_own_result_file_cannot_forge_a_pass(tmp_path):
+def test_a_file_that_writes_its_own_result_cannot_forge_a_pass(tmp_path):
+    # The checker's results reach the grader only on its own stdout, sealed; the learner's process
+    # holds neither that pipe nor the key, so a forged result file or print is simply not heard.
     result = grade_source(tmp_path, LAB, FORGERY)
     assert result.status == "error" and result.grade.score == 0
     assert not any(c.status == "passed" for c in result.grade.checks)
-    assert "not written by the grader" in result.feedback
+    assert "stopped without reporting" in result.feedback
 
 
 PATCHES = {
@@ -128,9 +136,11 @@ PATCHES = {
 
 
 @pytest.mark.parametrize("patch", PATCHES.values(), ids=PATCHES.keys())
-def test_a_file_that_replaces_the_graders_code_gets_no_points(tmp_path, patch):
+def test_a_file_that_replaces_the_graders_code_earns_nothing_by_it(tmp_path, patch):
+    # The checks run in another process: the grader's modules are not importable from the learner's
+    # file (it then does not import), and its own numpy is not the checker's.
     wrong = re.sub(r"raise NotImplementedError\(.*\)", "return None", scaffold_source(LAB))  # "written", all wrong
     result = grade_source(tmp_path, LAB, wrong + patch)
-    assert result.status == "error" and result.grade.score == 0
-    assert not any(c.status == "passed" for c in result.grade.checks)
-    assert "replaced the grader's" in result.feedback
+    honest = grade_source(tmp_path, LAB, wrong)
+    assert result.status == "failed" and result.grade.score <= honest.grade.score == 10
+    assert not any(c.status == "passed" for c in result.grade.checks if c.id != STRUCTURE)

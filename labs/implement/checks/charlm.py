@@ -1,4 +1,4 @@
-"""What the two character-model labs share in the sandbox: text windows, a softmax readout over every
+"""What the two character-model labs share in the checker: text windows, a softmax readout over every
 position, Adam, and the validation loss. The learner's functions are the model's core (the recurrence, or
 attention); everything around them is here, so a failure points at the learner's part."""
 

@@ -8,12 +8,11 @@ over the batch, a constant factor (the batch size, -1), or one of the lab's know
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
-from types import ModuleType
 
 import numpy as np
 
+from labs.implement.remote import Learner, LearnerRaised
 from labs.nn.core import Parameter
 from labs.nn.gradcheck import gradcheck_fn
 
@@ -30,24 +29,15 @@ class CheckFailed(Exception):
         self.message = message
 
 
-def call(module: ModuleType, name: str, *args: object) -> object:
-    """Call the learner's function on copies of the arguments (so an in-place edit cannot corrupt the
-    grader's inputs), turning its exceptions into a message that points at the line in their file."""
-    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+def call(learner: Learner, name: str, *args: object) -> object:
+    """Call the learner's function in their process (on copies of the arguments, by construction: they
+    travel over a pipe), turning its exceptions into a message that points at the line in their file."""
     try:
-        return getattr(module, name)(*copies)
-    except NotImplementedError:
-        raise CheckFailed(f"{name} still raises NotImplementedError: it is not written yet") from None
-    except (MemoryError, SystemExit, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # the learner's bug, reported, never a crash of the grader
-        raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}{where(exc, module)}") from None
-
-
-def where(exc: BaseException, module: ModuleType) -> str:
-    path = getattr(module, "__file__", None)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
-    return f" (line {frames[-1].lineno} of your file: {frames[-1].line})" if frames else ""
+        return getattr(learner, name)(*args)
+    except LearnerRaised as exc:  # the learner's bug, reported, never a crash of the grader
+        if exc.type_name == "NotImplementedError":
+            raise CheckFailed(f"{name} still raises NotImplementedError: it is not written yet") from None
+        raise CheckFailed(f"{name} raised {exc.type_name}: {exc.message}{exc.where}") from None
 
 
 def unpack(name: str, result: object, names: tuple[str, ...]) -> tuple[object, ...]:

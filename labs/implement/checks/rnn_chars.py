@@ -1,15 +1,14 @@
-"""rnn-chars in the sandbox: fixed-input checks of one step and of the whole sequence (forward and
+"""rnn-chars in the checker: fixed-input checks of one step and of the whole sequence (forward and
 backpropagation through time), then training a character model on the learner's recurrence."""
 
 from __future__ import annotations
-
-from types import ModuleType
 
 import numpy as np
 
 from labs.datasets import load_text
 from labs.implement.checks import charlm
 from labs.implement.checks.common import call, expect_array, expect_gradients, unpack
+from labs.implement.remote import Learner
 from labs.implement.solutions import rnn_chars as ref
 
 N, T, D, H = 3, 4, 5, 6
@@ -24,7 +23,7 @@ def _inputs(steps: int | None) -> dict[str, np.ndarray]:
             "Wh": 0.5 * r.standard_normal((H, H)), "b": 0.1 * r.standard_normal(H)}
 
 
-def check_step_forward(m: ModuleType) -> str:
+def check_step_forward(m: Learner) -> str:
     a = _inputs(None)
     args = (a["x"], a["h"], a["Wx"], a["Wh"], a["b"])
     want = ref.rnn_step_forward(*args)
@@ -35,7 +34,7 @@ def check_step_forward(m: ModuleType) -> str:
     return f"h has shape {want.shape} and the right values"
 
 
-def check_sequence_forward(m: ModuleType) -> str:
+def check_sequence_forward(m: Learner) -> str:
     a = _inputs(T)
     args = (a["x"], a["h"], a["Wx"], a["Wh"], a["b"])
     want = ref.rnn_forward(*args)
@@ -45,7 +44,7 @@ def check_sequence_forward(m: ModuleType) -> str:
     return f"hs has shape {want.shape}; every step feeds the next"
 
 
-def check_step_backward(m: ModuleType) -> str:
+def check_step_backward(m: Learner) -> str:
     a = _inputs(None)
     h = ref.rnn_step_forward(a["x"], a["h"], a["Wx"], a["Wh"], a["b"])
     dh = np.random.default_rng(7).standard_normal(h.shape)
@@ -78,7 +77,7 @@ def truncated_bptt(dhs, x, h0, hs, Wx, Wh):
     return grads
 
 
-def check_sequence_backward(m: ModuleType) -> str:
+def check_sequence_backward(m: Learner) -> str:
     a = _inputs(T)
     hs = ref.rnn_forward(a["x"], a["h"], a["Wx"], a["Wh"], a["b"])
     dhs = np.random.default_rng(8).standard_normal(hs.shape)
@@ -109,7 +108,7 @@ TARGET = 2.30
 HIDDEN, STEPS, BATCH, LENGTH, LR = 64, 300, 32, 16, 0.01
 
 
-def train(m: ModuleType, budget_s: float) -> tuple[float, str, dict[str, float]]:
+def train(m: Learner, budget_s: float) -> tuple[float, str, dict[str, float]]:
     vocab = load_text(charlm.N_CHARS).vocab_size
     rng = np.random.default_rng(0)
     params = [rng.normal(0, np.sqrt(1 / vocab), (vocab, HIDDEN)),  # Wx, Wh, b, then the readout

@@ -1,15 +1,14 @@
-"""transformer-chars in the sandbox: fixed-input checks of causal attention (values, the mask, gradients),
+"""transformer-chars in the checker: fixed-input checks of causal attention (values, the mask, gradients),
 then training a one-block attention character model around the learner's two functions."""
 
 from __future__ import annotations
-
-from types import ModuleType
 
 import numpy as np
 
 from labs.datasets import load_text
 from labs.implement.checks import charlm
 from labs.implement.checks.common import CheckFailed, call, expect_array, expect_gradients, unpack
+from labs.implement.remote import Learner
 from labs.implement.solutions import transformer_chars as ref
 
 N, T, D = 2, 5, 4
@@ -27,7 +26,7 @@ def _unmasked(q, k, v):
     return weights / weights.sum(axis=-1, keepdims=True) @ v
 
 
-def check_attention_forward(m: ModuleType) -> str:
+def check_attention_forward(m: Learner) -> str:
     q, k, v = _qkv()
     got = call(m, "attention_forward", q, k, v)
     want = ref.attention_forward(q, k, v)
@@ -46,7 +45,7 @@ def check_attention_forward(m: ModuleType) -> str:
     return f"out has shape {want.shape}, the right values, and no position sees the future"
 
 
-def check_attention_backward(m: ModuleType) -> str:
+def check_attention_backward(m: Learner) -> str:
     q, k, v = _qkv()
     dout = np.random.default_rng(5).standard_normal((N, T, D))
     got = unpack("attention_backward", call(m, "attention_backward", dout, q, k, v), ("dq", "dk", "dv"))
@@ -71,7 +70,7 @@ bigram, about 2.5)"""
 WIDTH, STEPS, BATCH, LENGTH, LR = 48, 300, 32, 16, 0.01
 
 
-def train(m: ModuleType, budget_s: float) -> tuple[float, str, dict[str, float]]:
+def train(m: Learner, budget_s: float) -> tuple[float, str, dict[str, float]]:
     """x = token + position embeddings; h = x + attention(x Wq, x Wk, x Wv) Wo; logits = h W_out + b_out."""
     vocab = load_text(charlm.N_CHARS).vocab_size
     rng = np.random.default_rng(0)
