@@ -261,7 +261,8 @@ def test_an_oversized_quiz_is_a_problem_naming_it(curriculum_copy):
     assert any(p.startswith("gradient-descent.toml: the file is too large:") for p in problems), problems
 
 
-@pytest.mark.parametrize("nested", ["[" * 5000 + "]" * 5000, "{a = " * 5000 + "1" + "}" * 5000])
+@pytest.mark.parametrize("nested", ["[" * 5000 + "]" * 5000, "{a = " * 5000 + "1" + "}" * 5000],
+                         ids=["arrays", "inline-tables"])
 def test_deeply_nested_toml_is_one_problem_naming_the_file(curriculum_copy, nested):
     """tomllib recurses per level: this raised RecursionError out of `curriculum check`."""
     (curriculum_copy / "curriculum" / "40-deep.toml").write_text(f"x = {nested}\n", encoding="utf-8")
