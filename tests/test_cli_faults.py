@@ -120,13 +120,13 @@ def test_grade_watch_json_prints_json_lines(db, monkeypatch):
 
     calls = []
 
-    def fake_grade(store, learner, lab_id, node_id, workspace=None, *, timeout_s):
+    def fake_grade(service, learner, lab_id, node_id, workspace=None, *, timeout_s):
         calls.append(lab_id)
-        return implement.Graded(
-            attempt_id=len(calls), lab=lab_id, learner=learner.name, status="failed", passed=False, score=50.0,
+        return implement.Graded.model_construct(  # only the fields `lab grade --json` prints
+            attempt_id=len(calls), lab=lab_id, learner=learner.name, mode="implement", status="failed",
+            passed=False, score=50.0, code_hash=f"h{len(calls)}", duration_s=0.1,
             checks=[CheckResult(id="forward", title="Forward — values", points=5, max_points=10,
-                                status="partial", message="off by 1e-3")],
-            code_hash=f"h{len(calls)}", duration_s=0.1, feedback="", metrics={}, output="", path=Path("x.py"))
+                                status="partial", message="off by 1e-3")])
 
     hashes = iter(["h1", "h2", "h2"])
 
@@ -136,7 +136,7 @@ def test_grade_watch_json_prints_json_lines(db, monkeypatch):
         except StopIteration:
             raise KeyboardInterrupt from None
 
-    monkeypatch.setattr(implement, "grade", fake_grade)
+    monkeypatch.setattr(implement, "grade_and_record", fake_grade)
     monkeypatch.setattr(lab_implement, "_sha256", fake_sha)
     monkeypatch.setattr(lab_implement.time, "sleep", lambda s: None)
     result = invoke(db, "lab", "grade", "ffnn-digits", "--watch", "--json")
