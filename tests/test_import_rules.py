@@ -134,3 +134,13 @@ def test_the_dotted_checker_resolves_every_form():
     assert {"sqlite3", "planner.store", "planner.store.Store", "planner.reports.sibling", "planner.cli",
             "planner.cli.main", "planner.tui.app"} <= names
     assert _under("planner.tui.app", FRONT_DOORS) and not _under("planner.tuition", FRONT_DOORS)
+
+
+CLI_WIRING = {"planner/cli/__init__.py", "planner/cli/demo.py"}  # open the store and hand it to the service/app
+
+
+def test_cli_commands_reach_the_database_only_through_the_service():
+    found = [f"{path} imports {name}" for path, names in _planner_modules().items()
+             if path.startswith("planner/cli/") and path not in CLI_WIRING
+             for name in sorted(names) if _under(name, {"planner.store", "sqlite3", "sqlite_utils"})]
+    assert found == []
