@@ -173,15 +173,11 @@ def outcome_json(outcome: Any, learner_name: str, session: Any) -> dict[str, Any
 
 def _register_implement_commands() -> None:
     """Implement mode (`lab start/grade/hint/solution`) lives in its own module."""
-    try:
-        from planner.cli import lab_implement
-    except ImportError:  # not written yet in this checkout
-        return
-    for attr, cmd_name in (("start_cmd", "start"), ("grade_cmd", "grade"), ("hint_cmd", "hint"),
-                           ("solution_cmd", "solution")):
-        cmd = getattr(lab_implement, attr, None)
-        if cmd is not None:
-            lab.add_command(cmd, cmd_name)
+    from planner.cli import lab_implement
+
+    for cmd, cmd_name in ((lab_implement.start_cmd, "start"), (lab_implement.grade_cmd, "grade"),
+                          (lab_implement.hint_cmd, "hint"), (lab_implement.solution_cmd, "solution")):
+        lab.add_command(cmd, cmd_name)
 
 
 _register_implement_commands()
