@@ -269,3 +269,10 @@ def test_our_labs_carries_the_marker_and_the_check_skips_numpy():
                            "check_labs_is_ours(); print('numpy' in sys.modules)"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr
+
+
+def test_a_database_path_the_system_refuses_is_one_line_naming_it(tmp_path):
+    """Before: `--db` with a 300-character name ended in an OSError traceback from the path checks."""
+    name = tmp_path / ("d" * 300 + ".sqlite")
+    line = one_error_line(invoke(name, "nodes"), 1)
+    assert str(name) in line and "too long" in line

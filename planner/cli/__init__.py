@@ -207,6 +207,11 @@ class LazyGroup(click.Group):
                 raise click.ClickException(str(exc)) from None
             if isinstance(exc, sqlite3.Error):  # a damaged or unreadable database file: say so, no traceback
                 raise click.ClickException(f"database problem ({type(exc).__name__}): {exc}") from None
+            if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+                # a path the system refuses (name too long, a loop of links, no permission) that no layer
+                # below turned into its own message: name the path and the reason, in one line
+                where = f"{exc.filename}: " if exc.filename else ""
+                raise click.ClickException(f"{where}{exc.strerror or exc}") from None
             raise
 
 
