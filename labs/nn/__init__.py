@@ -1,6 +1,7 @@
 """The from-scratch NumPy network library: layers, losses, optimisers, models and a gradient checker."""
 
 from labs.nn.attention import CausalSelfAttention, TransformerBlock
+from labs.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from labs.nn.conv import AvgPool2D, Conv2D, MaxPool2D
 from labs.nn.core import Layer, Parameter
 from labs.nn.embedding import Embedding

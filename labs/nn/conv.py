@@ -57,10 +57,12 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kernel: int, stride: int,
 
 
 class Conv2D(Layer):
-    """Convolution of (N, C, H, W) images with `out_channels` filters of size k x k; W is (F, C, k, k)."""
+    """Convolution of (N, C, H, W) images with `out_channels` filters of size k x k; W is (F, C, k, k).
+
+    `bias=False` drops b, as before a batch normalisation, whose mean subtraction cancels it exactly."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, rng: np.random.Generator,
-                 stride: int = 1, padding: int = 0, init: str = "he_normal", dtype=np.float32):
+                 stride: int = 1, padding: int = 0, init: str = "he_normal", bias: bool = True, dtype=np.float32):
         super().__init__()
         for name, value, low in [("in_channels", in_channels, 1), ("out_channels", out_channels, 1),
                                  ("kernel_size", kernel_size, 1), ("stride", stride, 1), ("padding", padding, 0)]:
@@ -70,7 +72,8 @@ class Conv2D(Layer):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         shape = (out_channels, in_channels, kernel_size, kernel_size)
         self.params["W"] = Parameter(get_initializer(init)(shape, rng, dtype))
-        self.params["b"] = Parameter(np.zeros(out_channels, dtype=dtype))
+        if bias:
+            self.params["b"] = Parameter(np.zeros(out_channels, dtype=dtype))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
@@ -80,14 +83,17 @@ class Conv2D(Layer):
         cols, out_h, out_w = im2col(x, self.kernel_size, self.stride, self.padding)
         self.cache = (x.shape, cols)
         w2 = self.params["W"].data.reshape(self.out_channels, -1)
-        out = w2 @ cols + self.params["b"].data[:, None]          # (F, H'*W'*N)
+        out = w2 @ cols                                           # (F, H'*W'*N)
+        if "b" in self.params:
+            out += self.params["b"].data[:, None]
         return np.ascontiguousarray(out.reshape(self.out_channels, out_h, out_w, x.shape[0]).transpose(3, 0, 1, 2))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         x_shape, cols = self.cache
         g2 = grad_out.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)  # (F, H'*W'*N)
         self.params["W"].grad += (g2 @ cols.T).reshape(self.params["W"].data.shape)
-        self.params["b"].grad += g2.sum(axis=1)
+        if "b" in self.params:
+            self.params["b"].grad += g2.sum(axis=1)
         w2 = self.params["W"].data.reshape(self.out_channels, -1)
         return col2im(w2.T @ g2, x_shape, self.kernel_size, self.stride, self.padding)
 

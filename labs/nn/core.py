@@ -5,6 +5,11 @@ A layer's `forward(x)` computes its output and keeps in `self.cache` what its ba
 used twice sums both contributions) and returns the gradient with respect to its input. Composite
 layers hold children in `self.children` (name -> Layer), so `parameters()` walks the whole tree with
 dotted names ("blocks.0.attn.w_qkv") that `state_dict` and the gradient checker use.
+
+`self.training` is the mode (`train()` / `eval()` set it on the whole tree): Dropout and BatchNorm
+read it. `self.buffers` holds state that is not trained but belongs to the model, such as BatchNorm's
+running mean and variance: `state_dict` saves it beside the parameters, `astype` casts it, and the
+optimiser and the gradient checker never see it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class Layer:
     def __init__(self) -> None:
         self.params: dict[str, Parameter] = {}
         self.children: dict[str, Layer] = {}
+        self.buffers: dict[str, np.ndarray] = {}  # untrained state saved with the weights
         self.training = True
         self.cache: object = None
 
@@ -56,6 +62,12 @@ class Layer:
             yield prefix + name, p
         for cname, child in self.children.items():
             yield from child.named_parameters(f"{prefix}{cname}.")
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        for name, value in self.buffers.items():
+            yield prefix + name, value
+        for cname, child in self.children.items():
+            yield from child.named_buffers(f"{prefix}{cname}.")
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -78,20 +90,32 @@ class Layer:
         return self.train(False)
 
     def astype(self, dtype: np.dtype | type) -> "Layer":
-        """Cast every parameter (and its gradient) in place, e.g. to float64 for a gradient check."""
+        """Cast every parameter (and its gradient) and every buffer in place, e.g. to float64 for a
+        gradient check."""
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = np.zeros_like(p.data)
+        self._cast_buffers(dtype)
         return self
+
+    def _cast_buffers(self, dtype: np.dtype | type) -> None:
+        for name, value in self.buffers.items():
+            self.buffers[name] = value.astype(dtype)
+        for child in self.children.values():
+            child._cast_buffers(dtype)
 
     # -- state -----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Every parameter's and every buffer's value, by dotted name (copies)."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update((name, value.copy()) for name, value in self.named_buffers())
+        return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         own = dict(self.named_parameters())
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
+        buffers = dict(self.named_buffers())
+        missing = sorted((set(own) | set(buffers)) - set(state))
+        unexpected = sorted(set(state) - set(own) - set(buffers))
         if missing or unexpected:
             raise KeyError(f"state_dict mismatch: missing {missing}, unexpected {unexpected}")
         for name, p in own.items():
@@ -100,6 +124,11 @@ class Layer:
                 raise ValueError(f"state_dict[{name!r}] has shape {value.shape}, expected {p.data.shape}")
             p.data = value.astype(p.data.dtype, copy=True)
             p.grad = np.zeros_like(p.data)
+        for name, buffer in buffers.items():
+            value = np.asarray(state[name])
+            if value.shape != buffer.shape:
+                raise ValueError(f"state_dict[{name!r}] has shape {value.shape}, expected {buffer.shape}")
+            buffer[...] = value  # in place: the owning layer holds this array
 
     def save(self, path: str) -> None:
         np.savez(path, **self.state_dict())

@@ -174,17 +174,32 @@ def gradcheck_fn(
     return GradCheckReport(entries)
 
 
-def _as_float64(layer: Layer) -> dict[str, np.dtype]:
-    """Cast a layer's parameters to float64, returning their dtypes so they can be restored."""
+def _buffer_slots(layer: Layer) -> list[tuple[Layer, str, np.ndarray]]:
+    """(owner, key, array) for every buffer in the tree."""
+    slots = [(layer, key, value) for key, value in layer.buffers.items()]
+    for child in layer.children.values():
+        slots += _buffer_slots(child)
+    return slots
+
+
+def _as_float64(layer: Layer) -> tuple[dict[str, np.dtype], list]:
+    """Cast a layer's parameters and buffers to float64, returning what restores them: the parameters'
+    dtypes and the buffers' own arrays. `astype` swaps in new buffer arrays, so the originals keep
+    their values, which a check in training mode would otherwise move (BatchNorm's running statistics
+    take a step on every forward pass)."""
     dtypes = {name: p.data.dtype for name, p in layer.named_parameters()}
+    buffers = _buffer_slots(layer)
     layer.astype(np.float64)
-    return dtypes
+    return dtypes, buffers
 
 
-def _restore(layer: Layer, dtypes: dict[str, np.dtype]) -> None:
+def _restore(layer: Layer, saved: tuple[dict[str, np.dtype], list]) -> None:
+    dtypes, buffers = saved
     for name, p in layer.named_parameters():
         p.data = p.data.astype(dtypes[name])
         p.grad = np.zeros_like(p.data)
+    for owner, key, array in buffers:
+        owner.buffers[key] = array
 
 
 def _float_input(x: np.ndarray, check_input: bool) -> tuple[np.ndarray, bool]:

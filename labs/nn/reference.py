@@ -128,6 +128,58 @@ def layer_norm_backward(grad: np.ndarray, cache: tuple) -> tuple[np.ndarray, dic
     return dx, {"gamma": column_sums(grad * x_hat), "beta": column_sums(grad)}
 
 
+# -- batch normalisation ---------------------------------------------------------------------------------
+def _channel_axes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The axes a channel's statistics run over (all but axis 1) and the shape (1, C, 1, ...)."""
+    return (0, *range(2, x.ndim)), (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def batch_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> tuple[np.ndarray, tuple]:
+    """Training mode: y = gamma (x - mu) / sqrt(var + eps) + beta with the batch's mu and biased var per
+    channel (axis 1), over the M = x.size / C values of that channel."""
+    axes, shape = _channel_axes(x)
+    mu = x.mean(axis=axes, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=axes, keepdims=True)
+    x_hat = (x - mu) / np.sqrt(var + eps)
+    return gamma.reshape(shape) * x_hat + beta.reshape(shape), (x, mu, var, x_hat, gamma.reshape(shape), eps)
+
+
+def batch_norm_backward(grad: np.ndarray, cache: tuple) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The chain rule through x_hat, var and mu one at a time, sums over a channel's M values:
+    dx_hat = g gamma;  dvar = sum dx_hat (x - mu) * -1/2 (var + eps)^-3/2;
+    dmu = -sum dx_hat / sqrt(var + eps) + dvar * mean(-2 (x - mu));
+    dx = dx_hat / sqrt(var + eps) + dvar * 2 (x - mu) / M + dmu / M."""
+    x, mu, var, x_hat, gamma, eps = cache
+    axes, _ = _channel_axes(x)
+    m = x.size // x.shape[1]
+    d_hat = grad * gamma
+    d_var = (d_hat * (x - mu) * -0.5 * (var + eps) ** -1.5).sum(axis=axes, keepdims=True)
+    d_mu = (-d_hat / np.sqrt(var + eps)).sum(axis=axes, keepdims=True) + d_var * (-2.0 * (x - mu)).mean(
+        axis=axes, keepdims=True)
+    dx = d_hat / np.sqrt(var + eps) + d_var * 2.0 * (x - mu) / m + d_mu / m
+    return dx, {"gamma": (grad * x_hat).sum(axis=axes), "beta": grad.sum(axis=axes)}
+
+
+def batch_norm_eval(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_mean: np.ndarray,
+                    running_var: np.ndarray, eps: float, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Eval mode: y = gamma (x - running_mean) / sqrt(running_var + eps) + beta, an affine map of x, so
+    dx = g gamma / sqrt(running_var + eps), dgamma = sum g x_hat, dbeta = sum g. Returns (y, dx, grads)."""
+    axes, shape = _channel_axes(x)
+    x_hat = (x - running_mean.reshape(shape)) / np.sqrt(running_var.reshape(shape) + eps)
+    y = gamma.reshape(shape) * x_hat + beta.reshape(shape)
+    dx = grad * gamma.reshape(shape) / np.sqrt(running_var.reshape(shape) + eps)
+    return y, dx, {"gamma": (grad * x_hat).sum(axis=axes), "beta": grad.sum(axis=axes)}
+
+
+def batch_norm_running(running_mean: np.ndarray, running_var: np.ndarray, x: np.ndarray,
+                       momentum: float) -> tuple[np.ndarray, np.ndarray]:
+    """One training step's running estimates: (1 - m) running + m batch, the batch variance unbiased
+    (divided by M - 1)."""
+    axes, _ = _channel_axes(x)
+    return ((1 - momentum) * running_mean + momentum * x.mean(axis=axes),
+            (1 - momentum) * running_var + momentum * x.var(axis=axes, ddof=1))
+
+
 # -- causal self-attention -----------------------------------------------------------------------------
 def attention(x: np.ndarray, W_qkv: np.ndarray, b_qkv: np.ndarray, W_proj: np.ndarray, b_proj: np.ndarray,
               n_heads: int) -> tuple[np.ndarray, tuple]:

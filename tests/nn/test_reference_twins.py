@@ -17,6 +17,7 @@ from labs.nn import (
     SequenceCrossEntropy, Sigmoid, SoftmaxCrossEntropy, reference,
 )
 from labs.nn.attention import causal_mask, causal_softmax
+from labs.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from labs.nn.layers import column_sums, row_sums
 from labs.nn.losses import softmax_cross_entropy
 from labs.nn.recurrent import make_recurrent
@@ -115,6 +116,40 @@ def test_layernorm_in_place_passes_equal_the_chain_rule_through_mean_and_varianc
     expected, cache = reference.layer_norm(x, layer.params["gamma"].data, layer.params["beta"].data, layer.eps)
     same(layer.forward(x), expected)
     expected_dx, expected_grads = reference.layer_norm_backward(g, cache)
+    same(layer.backward(g), expected_dx)
+    assert_grads_equal(layer, expected_grads)
+
+
+# -- BatchNorm ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("make, shape", [(BatchNorm1d, (7, 5)), (BatchNorm1d, (4, 3, 6)), (BatchNorm2d, (3, 4, 5, 6)),
+                                         (BatchNorm1d, (64, 64))], ids=["rows", "sequence", "images", "blas"])
+def test_batchnorm_compact_backward_equals_the_chain_rule_through_mean_and_variance(make, shape):
+    """Training mode: the in-place compact dx against the step-by-step twin, and the running update;
+    then eval mode against its affine twin. A constant channel (variance 0) is included."""
+    rng = np.random.default_rng(12)
+    layer = make(shape[1], dtype=np.float64)
+    gamma, beta = layer.params["gamma"], layer.params["beta"]
+    gamma.data[...] = rng.uniform(0.5, 2.0, shape[1])
+    beta.data[...] = rng.standard_normal(shape[1])
+    x = rng.standard_normal(shape) * 3 + 1
+    x[:, 0] = 2.5
+    g = rng.standard_normal(shape)
+    mean, var = layer.buffers["running_mean"].copy(), layer.buffers["running_var"].copy()
+    expected, cache = reference.batch_norm(x, gamma.data, beta.data, layer.eps)
+    same(layer.forward(x), expected)
+    expected_dx, expected_grads = reference.batch_norm_backward(g, cache)
+    same(layer.backward(g), expected_dx)
+    assert_grads_equal(layer, expected_grads)
+    expected_mean, expected_var = reference.batch_norm_running(mean, var, x, layer.momentum)
+    same(layer.buffers["running_mean"], expected_mean)
+    same(layer.buffers["running_var"], expected_var)
+
+    layer.zero_grad()
+    layer.eval()
+    x = rng.standard_normal(shape)
+    expected, expected_dx, expected_grads = reference.batch_norm_eval(
+        x, gamma.data, beta.data, layer.buffers["running_mean"], layer.buffers["running_var"], layer.eps, g)
+    same(layer.forward(x), expected)
     same(layer.backward(g), expected_dx)
     assert_grads_equal(layer, expected_grads)
 
