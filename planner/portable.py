@@ -17,18 +17,27 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
-from typing import Any, Literal
+import os
+from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from labs.grading import CheckResult
-from planner.records import FINAL_STATUSES, Learner, MetricPoint, QuizAnswer
+from planner.records import (
+    FINAL_STATUSES, AttemptFields, FinalStatus, Learner, MetricPoint, QuizAnswer, UtcDatetime,
+)
 from planner.records import Attempt as AttemptRecord
 from planner.records import QuizAttempt as QuizRecord
 from planner.store import Store
 
 FORMAT_VERSION = 1
+MAX_FILE_BYTES = 256 * 1024 * 1024
+"""The largest progress file imported (a learner's years of history are a few MiB); bigger is refused."""
+BATCH_ROWS = 20_000
+"""Rows (attempts, metric points, samples, checks) written per transaction during an import: a
+4,000-attempt file would otherwise hold the write lock for many seconds, and a run finishing beside it
+would wait past the busy timeout. Each batch is whole attempts, so a stopped import resumes cleanly."""
 
 
 class PortableError(ValueError):
@@ -36,41 +45,35 @@ class PortableError(ValueError):
 
 
 class _Model(BaseModel):
-    # NaN and infinity (a diverged run) survive as JSON's NaN/Infinity, which Python's json reads back.
-    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
+    # Only finite numbers: a NaN score imported once made every command for that learner fail.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Curve(_Model):
     steps: list[int]
-    values: list[float | None] = Field(description="null where SQLite stored a NaN (it keeps NaN as NULL)")
+    values: list[float | None] = Field(description="null where the value was not finite (NaN or inf)")
 
 
-class PortableAttempt(_Model):
-    lab_id: str
-    node_id: str
+class PortableAttempt(AttemptFields, _Model):
+    """A finished attempt in a transfer file: the stored columns (`records.AttemptFields`) without ids,
+    plus the rows that hang off it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
     # Checked here, not only by the store, so a bad value is named with its file and attempt number.
-    mode: Literal["explore", "practice", "implement"]
-    test_out: bool = False
-    params: dict[str, Any] = Field(default_factory=dict)
-    seed: int | None = None
-    status: Literal["passed", "failed", "cancelled", "error", "interrupted"] = Field(
-        description="a final status (FINAL_STATUSES): running attempts are never exported")
-    score: float | None = None
+    status: FinalStatus = Field(description="a final status (FINAL_STATUSES): running attempts are never exported")
     passed: bool = False
-    metrics: dict[str, float] = Field(default_factory=dict)
-    feedback: str = ""
-    started_at: datetime
-    finished_at: datetime | None = None
-    duration_s: float | None = None
-    app_version: str = ""
-    dataset_hash: str = ""
-    code_hash: str | None = None
     checks: list[CheckResult] = Field(default_factory=list)
     curves: dict[str, Curve] = Field(default_factory=dict, description="metric name -> points by step")
     samples: list[tuple[int, str]] = Field(default_factory=list, description="(step, text) in order")
 
-    def key(self) -> tuple:
-        return (self.lab_id, self.node_id, self.mode, self.seed, self.started_at)
+    @field_validator("checks")
+    @classmethod
+    def _finite_points(cls, checks: list[CheckResult]) -> list[CheckResult]:
+        for c in checks:  # CheckResult is labs' model, which allows NaN; a file may not
+            if not (math.isfinite(c.points) and math.isfinite(c.max_points)):
+                raise ValueError(f"check {c.id!r} has a non-finite number of points")
+        return checks
 
 
 class PortableQuiz(_Model):
@@ -78,8 +81,8 @@ class PortableQuiz(_Model):
     seed: int | None = None
     score: float
     passed: bool
-    started_at: datetime
-    finished_at: datetime
+    started_at: UtcDatetime
+    finished_at: UtcDatetime
     answers: list[QuizAnswer] = Field(default_factory=list)
 
     def key(self) -> tuple:
@@ -115,12 +118,19 @@ class ImportSummary(BaseModel):
 # -- export -------------------------------------------------------------------------------------------
 
 
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
 def _portable_attempt(store: Store, a: AttemptRecord) -> PortableAttempt:
-    curves = {name: Curve(steps=[s for s, _ in pts], values=[v for _, v in pts])
+    """The attempt as the file holds it; a non-finite value (a diverged run) is written as null."""
+    curves = {name: Curve(steps=[s for s, _ in pts], values=[_finite(v) for _, v in pts])
               for name, pts in sorted(store.metric_series(a.id).items())}
+    columns = a.model_dump(include=set(AttemptFields.model_fields) - {"passed"})
+    columns.update(score=_finite(a.score), duration_s=_finite(a.duration_s),
+                   metrics={k: v for k, v in a.metrics.items() if math.isfinite(v)})
     return PortableAttempt(
-        **a.model_dump(exclude={"id", "learner_id", "pid", "passed"}), passed=bool(a.passed),
-        checks=store.attempt_checks(a.id), curves=curves,
+        **columns, passed=bool(a.passed), checks=store.attempt_checks(a.id), curves=curves,
         samples=[(s.step, s.text) for s in store.samples(a.id)],
     )
 
@@ -149,12 +159,40 @@ def export_progress(store: Store, learner: Learner) -> str:
 # -- import -------------------------------------------------------------------------------------------
 
 
+class _NonFinite:
+    """Where json.loads met NaN, Infinity or -Infinity (Python's json reads them; JSON has none)."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+
+def _non_finite_field(raw: Any) -> tuple[str, str] | None:
+    """(dotted path, token) of the first non-finite number in the parsed file, if any (iterative:
+    the file may be nested as deep as json.loads allows)."""
+    stack: list[tuple[str, Any]] = [("", raw)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, _NonFinite):
+            return where or "(top level)", value.token
+        if isinstance(value, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{i}" if where else str(i), v) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
 def parse_progress(text: str, source: str = "the progress file") -> ProgressFile:
     """Validate a progress file; every problem names the field (e.g. attempts.3.score) and the file."""
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=_NonFinite)
     except json.JSONDecodeError as exc:
         raise PortableError(f"{source} is not JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise PortableError(f"{source} is nested too deeply to be a PathLab progress export") from None
+    bad = _non_finite_field(raw)
+    if bad is not None:
+        raise PortableError(f"{source} is not a valid progress export: {bad[0]} is {bad[1]}; a progress "
+                            f"file holds only finite numbers (write null for a missing value)")
     if not isinstance(raw, dict) or "format_version" not in raw:
         raise PortableError(f"{source} is not a PathLab progress export (no format_version)")
     if raw["format_version"] != FORMAT_VERSION:
@@ -162,31 +200,53 @@ def parse_progress(text: str, source: str = "the progress file") -> ProgressFile
                             f"version {FORMAT_VERSION} (update PathLab to import it)")
     try:
         return ProgressFile.model_validate(raw)
+    except RecursionError:
+        raise PortableError(f"{source} is nested too deeply to be a PathLab progress export") from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()[:5])
         raise PortableError(f"{source} is not a valid progress export: {problems}") from None
 
 
-def _target_learner(store: Store, data: ProgressFile, rename: str | None) -> tuple[Learner, bool]:
-    """The learner to import into, created if new; a same-named learner with other history is refused."""
+def read_progress_file(path: Path | str, database: Path | str | None = None) -> str:
+    """The text of a progress file, refusing one over MAX_FILE_BYTES or the database itself.
+
+    Only stat() is used before the size is known to be sane, and the database is recognised by its
+    inode without opening it: this process may hold connections to it, and closing a descriptor of
+    that file would drop their locks (see `planner.store._check_path`).
+    """
+    path = Path(path).expanduser()
+    try:
+        size = path.stat().st_size
+        if database is not None and os.path.exists(database) and os.path.samefile(path, database):
+            raise PortableError(f"{path} is the PathLab database itself, not a progress export "
+                                f"(make one with: pathlab export-progress FILE)")
+        if size > MAX_FILE_BYTES:
+            raise PortableError(f"{path} is {size / 2**20:.0f} MiB; a progress export is at most "
+                                f"{MAX_FILE_BYTES // 2**20} MiB")
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PortableError(f"cannot read {path}: {exc}") from None
+
+
+def _target_learner(store: Store, data: ProgressFile, rename: str | None) -> Learner | None:
+    """The learner to import into (None: a new one, created with the first batch); a same-named
+    learner with history the file does not contain is someone else, and refused."""
     name = rename or data.learner.name
     existing = store.get_learner(name)
     if existing is None:
-        return store.add_learner(name, target_role=data.learner.target_role,
-                                 hours_per_week=data.learner.hours_per_week), True
+        return None
     ours = {a.key() for a in data.attempts} | {q.key() for q in data.quiz_attempts}
     if not set().union(*_local_keys(store, existing)) <= ours:
         raise PortableError(
             f"a learner named {name!r} already exists here with a different history; "
             f"import under another name with --rename NEW_NAME"
         )
-    return existing, False
+    return existing
 
 
 def _local_keys(store: Store, learner: Learner) -> tuple[set[tuple], set[tuple]]:
     """The identities of the learner's finished attempts and quiz attempts already in this database."""
-    attempts = {(a.lab_id, a.node_id, a.mode, a.seed, a.started_at)
-                for a in store.attempts(learner.id) if a.status in FINAL_STATUSES}
+    attempts = {a.key() for a in store.attempts(learner.id) if a.status in FINAL_STATUSES}
     quizzes = {(q.node_id, q.started_at) for q in store.quiz_attempts(learner.id)}
     return attempts, quizzes
 
@@ -206,23 +266,60 @@ def _add_attempt(store: Store, learner_id: int, a: PortableAttempt) -> None:
                          finished_at=a.finished_at)
 
 
+def _rows(a: PortableAttempt | PortableQuiz) -> int:
+    """How many rows the attempt writes (for sizing batches)."""
+    if isinstance(a, PortableQuiz):
+        return 1 + len(a.answers)
+    return 1 + sum(len(c.steps) for c in a.curves.values()) + len(a.samples) + len(a.checks)
+
+
+def _batches(items: list, limit: int) -> list[list]:
+    """Consecutive runs of whole items holding about `limit` rows each (at least one item each)."""
+    out: list[list] = [[]]
+    rows = 0
+    for item in items:
+        if out[-1] and rows + _rows(item) > limit:
+            out.append([])
+            rows = 0
+        out[-1].append(item)
+        rows += _rows(item)
+    return [b for b in out if b]
+
+
 def import_progress(store: Store, text: str, *, rename: str | None = None,
                     source: str = "the progress file") -> ImportSummary:
-    """Add the file's history to this database; rows already here are skipped (see module docstring)."""
+    """Add the file's history to this database; rows already here are skipped (see module docstring).
+
+    Written in batches of whole attempts (BATCH_ROWS), each its own transaction: an attempt is never
+    half there, and an import that stops (killed, disk full) leaves a prefix that a second import
+    completes, since it skips what is present. The learner and the first batch land together.
+    """
     data = parse_progress(text, source)
-    with store.transaction():  # a half-imported history would look like progress that never happened
-        learner, created = _target_learner(store, data, rename)
-        have, have_quiz = _local_keys(store, learner)
-        new = _unseen(data.attempts, have)
-        new_quiz = _unseen(data.quiz_attempts, have_quiz)
-        for a in new:
-            _add_attempt(store, learner.id, a)
-        for q in new_quiz:
-            store.record_quiz(learner.id, q.node_id, seed=q.seed, score=q.score, passed=q.passed,
-                              answers=q.answers, started_at=q.started_at, finished_at=q.finished_at)
-    return ImportSummary(learner=learner.name, created=created, attempts_added=len(new),
-                         attempts_skipped=len(data.attempts) - len(new), quizzes_added=len(new_quiz),
-                         quizzes_skipped=len(data.quiz_attempts) - len(new_quiz))
+    learner = _target_learner(store, data, rename)
+    created = learner is None
+    have, have_quiz = _local_keys(store, learner) if learner else (set(), set())
+    batches = _batches([*_unseen(data.attempts, have), *_unseen(data.quiz_attempts, have_quiz)], BATCH_ROWS)
+    added = added_quiz = 0
+    for batch in batches or [[]]:
+        with store.transaction():  # a half-imported attempt would look like progress that never happened
+            if learner is None:
+                learner = store.add_learner(rename or data.learner.name, target_role=data.learner.target_role,
+                                            hours_per_week=data.learner.hours_per_week)
+            # Read again under the lock: another import of the same file may have added some meanwhile.
+            have, have_quiz = _local_keys(store, learner)
+            for item in batch:
+                if isinstance(item, PortableQuiz) and item.key() not in have_quiz:
+                    store.record_quiz(learner.id, item.node_id, seed=item.seed, score=item.score,
+                                      passed=item.passed, answers=item.answers, started_at=item.started_at,
+                                      finished_at=item.finished_at)
+                    added_quiz += 1
+                elif isinstance(item, PortableAttempt) and item.key() not in have:
+                    _add_attempt(store, learner.id, item)
+                    added += 1
+    assert learner is not None
+    return ImportSummary(learner=learner.name, created=created, attempts_added=added,
+                         attempts_skipped=len(data.attempts) - added, quizzes_added=added_quiz,
+                         quizzes_skipped=len(data.quiz_attempts) - added_quiz)
 
 
 def _unseen(rows: list, seen: set) -> list:

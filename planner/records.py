@@ -5,14 +5,24 @@ Times are timezone-aware UTC datetimes (stored as ISO-8601 text); JSON columns c
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+FinalStatus = Literal["passed", "failed", "cancelled", "error", "interrupted"]
 AttemptStatus = Literal["running", "passed", "failed", "cancelled", "error", "interrupted"]
 AttemptMode = Literal["explore", "practice", "implement"]
 FINAL_STATUSES: frozenset[str] = frozenset({"passed", "failed", "cancelled", "error", "interrupted"})
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A time in UTC; a naive one is taken to be UTC already (as the store has always stored it)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+"""A datetime that is always timezone-aware UTC, so equal moments compare (and hash) equal."""
 
 
 class Learner(BaseModel):
@@ -20,15 +30,14 @@ class Learner(BaseModel):
     name: str
     target_role: str | None = None
     hours_per_week: float | None = None
-    created_at: datetime
-    last_active_at: datetime | None = None
+    created_at: UtcDatetime
+    last_active_at: UtcDatetime | None = None
 
 
-class Attempt(BaseModel):
-    """One lab run. `score`/`passed`/`finished_at` stay None while it is running."""
+class AttemptFields(BaseModel):
+    """The columns a lab attempt has wherever it lives: a stored row (`Attempt`) or a transfer file
+    (`planner.portable.PortableAttempt`). One list, so a new column cannot reach one and miss the other."""
 
-    id: int
-    learner_id: int
     lab_id: str
     node_id: str
     mode: AttemptMode
@@ -40,12 +49,23 @@ class Attempt(BaseModel):
     passed: bool | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
     feedback: str = ""
-    started_at: datetime
-    finished_at: datetime | None = None
+    started_at: UtcDatetime
+    finished_at: UtcDatetime | None = None
     duration_s: float | None = None
     app_version: str = ""
     dataset_hash: str = ""
     code_hash: str | None = None
+
+    def key(self) -> tuple:
+        """What identifies an attempt across databases (ids differ): an import skips a key it has."""
+        return (self.lab_id, self.node_id, self.mode, self.seed, self.started_at)
+
+
+class Attempt(AttemptFields):
+    """One lab run as stored. `score`/`passed`/`finished_at` stay None while it is running."""
+
+    id: int
+    learner_id: int
     pid: int | None = None
 
 
@@ -81,6 +101,6 @@ class QuizAttempt(BaseModel):
     seed: int | None = None
     score: float
     passed: bool
-    started_at: datetime
-    finished_at: datetime
+    started_at: UtcDatetime
+    finished_at: UtcDatetime
     answers: list[QuizAnswer] = Field(default_factory=list)

@@ -285,6 +285,14 @@ class Service:
 
         return portable.import_progress(self.store, text, rename=rename, source=source)
 
+    def import_progress_file(self, path: Path | str, *, rename: str | None = None) -> Any:
+        """`import_progress` from a file: over `portable.MAX_FILE_BYTES`, or this database itself,
+        is refused (PortableError, a ValueError) before anything is read."""
+        from planner import portable
+
+        text = portable.read_progress_file(path, database=self.store.path)
+        return portable.import_progress(self.store, text, rename=rename, source=str(path))
+
 
 def progress_changes(before: dict[str, NodeProgress],
                      after: dict[str, NodeProgress]) -> tuple[list[str], list[str]]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sqlite3
 import unicodedata
@@ -104,6 +105,25 @@ def _json(value: Any) -> str:
         raise TypeError(f"cannot store {type(obj).__name__} as JSON")
 
     return json.dumps(value, default=plain, ensure_ascii=False)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    """A number as stored and read: NaN and infinities (a diverged run, an old import) become None."""
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _finite_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Only the finite values: a metric that is NaN or infinite says the run diverged, which its status
+    and feedback already say, and elsewhere it would break every reader that expects a number."""
+    out = {}
+    for name, value in metrics.items():
+        try:
+            number = float(value)  # numpy scalars too
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(number):
+            out[name] = number
+    return out
 
 
 # -- schema ----------------------------------------------------------------------------------------
@@ -245,13 +265,18 @@ def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
     except sqlite3.Error as exc:  # e.g. no permission to create the file
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute("BEGIN")  # one snapshot for the version and the tables: a first open beside us may
+        try:                   # commit its migration between two separate reads
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version <= SCHEMA_VERSION:
+                _check_schema(path, conn, version)
+        finally:
+            conn.execute("ROLLBACK")
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{path} was written by a newer PathLab (schema version {version}; this version knows "
                 f"up to {SCHEMA_VERSION}); upgrade pathlab or use another --db"
             )
-        _check_schema(path, conn, version)
     except StoreError:
         conn.close()
         raise
@@ -476,10 +501,10 @@ class Store:
         if status not in FINAL_STATUSES:
             raise ValueError(f"cannot finish an attempt as {status!r} (one of {sorted(FINAL_STATUSES)})")
         self.attempt(attempt_id)  # NotFoundError if absent
-        changes = {"status": status, "score": None if score is None else float(score),
-                   "passed": int(bool(passed)), "metrics": _json({k: float(v) for k, v in metrics.items()}),
+        changes = {"status": status, "score": _finite_or_none(score),
+                   "passed": int(bool(passed)), "metrics": _json(_finite_metrics(metrics)),
                    "feedback": feedback, "finished_at": iso(finished_at),
-                   "duration_s": None if duration_s is None else float(duration_s)}
+                   "duration_s": _finite_or_none(duration_s)}
         check_rows = [{"attempt_id": attempt_id, "position": i, "check_id": c.id, "title": c.title,
                        "points": float(c.points), "max_points": float(c.max_points),
                        "status": c.status, "message": c.message, "required": int(c.required)}
@@ -494,7 +519,9 @@ class Store:
     def _attempt(row: dict[str, Any]) -> Attempt:
         row = dict(row)
         row["params"] = json.loads(row["params"] or "{}")
-        row["metrics"] = json.loads(row["metrics"] or "{}")
+        # A database written before non-finite values were refused may hold NaN/Infinity here.
+        row["metrics"] = _finite_metrics(json.loads(row["metrics"] or "{}"))
+        row["score"], row["duration_s"] = _finite_or_none(row["score"]), _finite_or_none(row["duration_s"])
         row["feedback"] = row["feedback"] or ""
         row["test_out"] = bool(row["test_out"])
         row["app_version"] = row["app_version"] or ""
@@ -521,9 +548,10 @@ class Store:
     def attempt_checks(self, attempt_id: int) -> list[CheckResult]:
         rows = self.db.query("SELECT * FROM attempt_checks WHERE attempt_id = ? ORDER BY position",
                              [attempt_id])
-        return [CheckResult(id=r["check_id"], title=r["title"], points=r["points"],
-                            max_points=r["max_points"], status=r["status"], message=r["message"],
-                            required=bool(r["required"])) for r in rows]
+        # NULL is how SQLite keeps a NaN; a non-finite point earns nothing (as labs.grading scores it).
+        return [CheckResult(id=r["check_id"], title=r["title"], points=_finite_or_none(r["points"]) or 0.0,
+                            max_points=_finite_or_none(r["max_points"]) or 0.0, status=r["status"],
+                            message=r["message"], required=bool(r["required"])) for r in rows]
 
     def metric_series(self, attempt_id: int) -> dict[str, list[tuple[int, float]]]:
         series: dict[str, list[tuple[int, float]]] = {}
@@ -576,7 +604,12 @@ class Store:
                                   correct=bool(a["correct"]), points=a["points"], max_points=a["max_points"])
                        for a in self.db.query("SELECT * FROM quiz_answers WHERE quiz_attempt_id = ? "
                                               "ORDER BY id", [row["id"]])]
-            out.append(QuizAttempt.model_validate({**row, "passed": bool(row["passed"]), "answers": answers}))
+            score = _finite_or_none(row["score"])
+            if score is None:  # a NaN score (imported before files were checked): what its answers earned
+                total = sum(a.max_points for a in answers)
+                score = sum(a.points for a in answers) / total if total else 0.0
+            out.append(QuizAttempt.model_validate({**row, "score": score, "passed": bool(row["passed"]),
+                                                   "answers": answers}))
         return out
 
     # -- app state -----------------------------------------------------------------------------

@@ -292,3 +292,37 @@ def test_default_db_path_honours_the_env_var_else_the_user_data_folder(monkeypat
     assert default_db_path() == Path.home() / "elsewhere" / "my.sqlite"
     monkeypatch.delenv("PATHLAB_DB")
     assert default_db_path() == tmp_path / "xdg-data" / "pathlab" / "pathlab.sqlite"  # conftest's XDG_DATA_HOME
+
+
+def test_an_old_database_holding_nan_and_infinity_reads_without_crashing(store):
+    # Before imports refused them, a progress file could put NaN into a quiz score (SQLite keeps it as
+    # NULL, which QuizAttempt refused: every command for the learner failed) and Infinity into metrics.
+    ada = store.add_learner("Ada")
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    quiz = store.record_quiz(ada.id, "gradient-descent", seed=1, score=0.5, passed=False, started_at=when,
+                             finished_at=when, answers=[QuizAnswer(question_id="q", answer=1, correct=True,
+                                                                   points=1, max_points=2)])
+    attempt = _attempt(store, ada.id)
+    store.finish_attempt(attempt, status="failed", score=1.0, passed=False, metrics={"loss": 1.0},
+                         feedback="", checks=[CheckResult(id="c", title="c", points=1, max_points=1,
+                                                          status="passed", message="")], duration_s=1.0)
+    store.db.execute("UPDATE quiz_attempts SET score = ? WHERE id = ?", [float("nan"), quiz])
+    store.db.execute("UPDATE attempts SET metrics = ?, score = ? WHERE id = ?",
+                     ['{"loss": NaN, "val": Infinity, "ok": 0.5}', float("inf"), attempt])
+    store.db.execute("UPDATE attempt_checks SET points = ? WHERE attempt_id = ?", [float("nan"), attempt])
+    store.db.conn.commit()
+    [read] = store.quiz_attempts(ada.id)
+    assert read.score == 0.5  # recomputed from what its answers earned
+    row = store.attempt(attempt)
+    assert row.metrics == {"ok": 0.5} and row.score is None
+    assert store.attempt_checks(attempt)[0].points == 0.0
+
+
+def test_non_finite_metrics_and_scores_are_not_stored_as_numbers(store):
+    ada = store.add_learner("Ada")
+    attempt = _attempt(store, ada.id)
+    store.finish_attempt(attempt, status="failed", score=float("nan"), passed=False,
+                         metrics={"loss": float("inf"), "acc": 0.25}, feedback="diverged", checks=[],
+                         duration_s=float("inf"))
+    raw = store.db.execute("SELECT metrics, score, duration_s FROM attempts WHERE id = ?", [attempt]).fetchone()
+    assert raw == ('{"acc": 0.25}', None, None)

@@ -78,11 +78,7 @@ def export_progress(app: AppContext, file: Path, learner_name: str | None) -> No
 @pass_app
 def import_progress(app: AppContext, file: Path, rename: str | None) -> None:
     """Add the history in FILE (from export-progress) to this database; safe to run twice."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read {file}: {exc}") from None
-    s = app.service.import_progress(text, rename=rename, source=str(file))
+    s = app.service.import_progress_file(file, rename=rename)  # size limit; never the database itself
     verb = "Created" if s.created else "Updated"
     click.echo(f"{verb} {s.learner}: {s.attempts_added} lab attempts and {s.quizzes_added} quiz attempts added, "
                f"{s.attempts_skipped + s.quizzes_skipped} already present.")

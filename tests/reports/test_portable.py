@@ -151,3 +151,112 @@ def test_an_attempt_listed_twice_in_a_file_is_imported_once(seeded, fresh):
     summary = import_progress(fresh, json.dumps(doc))
     assert (summary.attempts_added, summary.quizzes_added) == (3, 3)
     assert (summary.attempts_skipped, summary.quizzes_skipped) == (1, 1)
+
+
+def _doc(seeded) -> dict:
+    store, ada = seeded
+    return json.loads(export_progress(store, ada))
+
+
+@pytest.mark.parametrize("where, token", [
+    (("quiz_attempts", 0, "score"), "NaN"),
+    (("attempts", 1, "metrics", "train_loss"), "Infinity"),
+    (("attempts", 0, "curves", "train_loss", "values", 3), "-Infinity"),
+    (("attempts", 2, "checks", 0, "points"), "NaN"),
+])
+def test_a_non_finite_number_anywhere_is_refused_naming_the_file_and_field(seeded, fresh, where, token):
+    # A quiz score of NaN imported, then every command for that learner failed with a pydantic error.
+    doc = _doc(seeded)
+    target = doc
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = "__BAD__"
+    text = json.dumps(doc).replace('"__BAD__"', token)
+    with pytest.raises(PortableError) as info:
+        import_progress(fresh, text, source="ada.json")
+    message = str(info.value)
+    assert "ada.json" in message and ".".join(map(str, where)) in message and token in message
+    assert "\n" not in message
+    assert fresh.list_learners() == []
+
+
+def test_the_file_models_refuse_non_finite_numbers_built_in_python():
+    from pydantic import ValidationError
+
+    from planner.portable import PortableQuiz
+
+    with pytest.raises(ValidationError, match="finite"):
+        PortableQuiz(node_id="n", score=float("nan"), passed=False, started_at="2026-01-01T00:00:00Z",
+                     finished_at="2026-01-01T00:01:00Z")
+
+
+def test_deeply_nested_json_is_one_clear_line_not_a_recursion_error(fresh):
+    text = '{"format_version": 1, "learner": {"name": "A"}, "attempts": [], "quiz_attempts": [], "x": ' \
+           + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(PortableError, match="ada.json is nested too deeply"):
+        import_progress(fresh, text, source="ada.json")
+
+
+def test_times_without_a_time_zone_are_utc_so_a_second_import_adds_nothing(seeded, fresh):
+    doc = _doc(seeded)
+    for row in doc["attempts"] + doc["quiz_attempts"]:
+        for key in ("started_at", "finished_at"):
+            row[key] = row[key].replace("+00:00", "")  # naive: as a hand-written or older file has them
+    text = json.dumps(doc)
+    first = import_progress(fresh, text)
+    again = import_progress(fresh, text)
+    assert (first.attempts_added, first.quizzes_added) == (3, 3)
+    assert (again.attempts_added, again.quizzes_added) == (0, 0)
+    assert export_progress(fresh, fresh.get_learner("Ada")) == export_progress(*seeded)
+
+
+def test_a_file_over_the_size_limit_or_the_database_itself_is_refused(tmp_path, store, monkeypatch):
+    import planner.portable as portable
+
+    big = tmp_path / "big.json"
+    big.write_text("{}" + " " * 5000, encoding="utf-8")
+    monkeypatch.setattr(portable, "MAX_FILE_BYTES", 4096)
+    with pytest.raises(PortableError, match=r"big.json is 0 MiB; a progress export is at most 0 MiB"):
+        portable.read_progress_file(big)
+    with pytest.raises(PortableError, match="is the PathLab database itself"):
+        portable.read_progress_file(store.path, database=store.path)
+    small = tmp_path / "small.json"
+    small.write_text("{}", encoding="utf-8")
+    assert portable.read_progress_file(small, database=store.path) == "{}"
+
+
+def test_a_large_import_commits_in_batches_and_a_stopped_one_resumes(seeded, fresh, monkeypatch):
+    # One transaction for a whole 4,000-attempt file held the write lock for seconds, so a run finishing
+    # beside it waited past the busy timeout. Batches of whole attempts; a repeat skips what is present.
+    import planner.portable as portable
+
+    store, ada = seeded
+    text = export_progress(store, ada)
+    monkeypatch.setattr(portable, "BATCH_ROWS", 50)  # each seeded attempt is ~104 rows: one per batch
+    commits = []
+    real_transaction = type(fresh).transaction
+
+    def counting(self):
+        if not self.db.conn.in_transaction:
+            commits.append(1)
+        return real_transaction(self)
+
+    monkeypatch.setattr(type(fresh), "transaction", counting)
+    real = portable._add_attempt
+    calls = []
+
+    def stop_on_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(portable, "_add_attempt", stop_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        import_progress(fresh, text)
+    assert len(commits) == 3  # one transaction per attempt here, not one for the file
+    assert fresh.db.execute("SELECT count(*) FROM attempts").fetchone()[0] == 2  # two whole attempts kept
+    monkeypatch.setattr(portable, "_add_attempt", real)
+    resumed = import_progress(fresh, text)
+    assert (resumed.created, resumed.attempts_added, resumed.attempts_skipped) == (False, 1, 2)
+    assert export_progress(fresh, fresh.get_learner("Ada")) == text
