@@ -101,13 +101,15 @@ class _States:
 
 
 def grade_file(lab_id: str, path: Path | str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-               memory_mb: int = DEFAULT_MEMORY_MB, train_budget_s: float = 30.0) -> ImplementGrade:
-    """Grade the learner's file for `lab_id` (KeyError for a lab without implement mode)."""
+               memory_mb: int = DEFAULT_MEMORY_MB, train_budget_s: float = 30.0,
+               without: tuple[str, ...] = ()) -> ImplementGrade:
+    """Grade the learner's file for `lab_id` (KeyError for a lab without implement mode). `without`
+    names confinements not to attempt ("namespaces", "landlock"), to test a kernel that lacks them."""
     task = get_task(lab_id)
     path = Path(path).resolve()
     start = time.perf_counter()
     job = Job(lab_id=lab_id, path=str(path), parent_pid=os.getpid(), memory_mb=memory_mb,
-              cpu_s=max(2, int(timeout_s) + 1), train_budget_s=min(train_budget_s, timeout_s))
+              cpu_s=max(2, int(timeout_s) + 1), train_budget_s=min(train_budget_s, timeout_s), without=without)
     key = secrets.token_hex(32).encode()
     problem, output, state, forged = _run_checker(job, key, timeout_s)
     if forged:

@@ -63,7 +63,7 @@ class Learner:
         self.hello: dict = {}
 
     @classmethod
-    def start(cls, path: Path, *, memory_mb: int, cpu_s: int) -> Learner:
+    def start(cls, path: Path, *, memory_mb: int, cpu_s: int, without: tuple[str, ...] = ()) -> Learner:
         private = Path(tempfile.mkdtemp(prefix="pathlab-learner-")).resolve()
         home, lib = private / "home", private / "lib"
         (home / "tmp").mkdir(parents=True)
@@ -81,7 +81,7 @@ class Learner:
             _widen(fd)
         config = {"requests": req_r, "replies": rep_w, "parent": os.getpid(), "learner": str(path),
                   "sys_path": [str(lib), str(path.parent)], "writable": [str(private)], "readable": readable,
-                  "memory_mb": memory_mb, "cpu_s": cpu_s}
+                  "memory_mb": memory_mb, "cpu_s": cpu_s, "without": list(without)}
         env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(home / "tmp"), "LANG": "C.UTF-8",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         try:

@@ -39,7 +39,8 @@ import wire  # noqa: E402
 
 def main(config: dict) -> None:
     requests, replies = config["requests"], config["replies"]
-    applied = confine.enter_namespaces()
+    without = config.get("without", [])
+    applied = {"network": False, "pid": False} if "namespaces" in without else confine.enter_namespaces()
     applied["die_with_parent"] = confine.die_with_parent(config["parent"])
     if applied["pid"]:
         _fork_namespace_init(requests, replies)
@@ -48,7 +49,8 @@ def main(config: dict) -> None:
 
     limit_resources(config)
     applied["no_new_privs"] = confine.no_new_privs()
-    applied.update(confine.landlock(config["writable"], config["readable"] + STDLIB))
+    if "landlock" not in without:
+        applied.update(confine.landlock(config["writable"], config["readable"] + STDLIB))
     applied["limits"] = True
     wire.write_message(replies, {"hello": applied})
     serve(config, requests, replies)

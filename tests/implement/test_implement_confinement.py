@@ -19,6 +19,7 @@ import numpy
 import pytest
 from click.testing import CliRunner
 
+from labs.implement import grade_file
 from labs.implement.tasks import STRUCTURE
 from tests.implement.helpers import by_id, grade_source, solution_source, with_mistake, write
 
@@ -351,3 +352,20 @@ def test_a_file_that_writes_into_the_graders_channel_stops_grading_with_no_point
                                   "    except OSError:\n        pass\n")
     assert result.status == "error" and result.grade.score == 0
     assert "channel" in result.feedback
+
+
+# -- a kernel without namespaces or Landlock ------------------------------------------------------------------
+@pytest.mark.parametrize("spawn", SURVIVORS.values(), ids=SURVIVORS.keys())
+def test_without_namespaces_or_landlock_the_grade_says_so_and_survivors_still_die(tmp_path, spawn):
+    """As on a kernel that refuses both: the checker, subreaper of everything below it, still kills
+    what the learner's file started, and the grade records what did not apply."""
+    token = f"pathlab-survivor-{uuid.uuid4().hex}"
+    folder = tmp_path / "workspace"
+    folder.mkdir()
+    path = write(folder, LAB, REFERENCE + spawn.format(token=token))
+    result = grade_file(LAB, path, without=("namespaces", "landlock"))
+    assert result.status == "passed" and "survivor alive" in result.output
+    c = result.confinement
+    assert (c.network, c.writes, c.reads, c.processes) == ("open", "open", "open", "subreaper")
+    assert c.summary().startswith("Sandbox: partly confined") and "network isolation" in c.summary()
+    assert _gone_within(token, 5), "a process the learner's file started outlived grading"
