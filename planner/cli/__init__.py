@@ -1,4 +1,5 @@
-"""The `pathlab` command: a click group whose context carries a lazily opened Store and Curriculum.
+"""The `pathlab` command: a click group whose context carries the Service (over a lazily opened Store)
+and the Curriculum.
 
     pathlab [--db FILE] [--data DIR] [COMMAND]      (--db also from $PATHLAB_DB)
 
