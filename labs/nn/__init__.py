@@ -13,3 +13,4 @@ from labs.nn.models import MLP, ConvNet
 from labs.nn.normalization import LayerNorm
 from labs.nn.optim import SGD, Adam, AdamW, ConstantLR, StepDecay, WarmupCosine, clip_grad_norm
 from labs.nn.recurrent import GRU, LSTM, RNN, make_recurrent
+from labs.nn.residual import ResidualConvBlock, ResidualMLPBlock, deep_mlp

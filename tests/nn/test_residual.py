@@ -1,0 +1,134 @@
+"""Residual blocks and the deep-MLP builder: finite-difference gradients for the input and every
+parameter, the identity path, shapes, and the builder's layer counts and seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labs.nn import (
+    MLP, BatchNorm1d, BatchNorm2d, Conv2D, Linear, ResidualConvBlock, ResidualMLPBlock, SoftmaxCrossEntropy,
+    deep_mlp, gradcheck_layer, gradcheck_model,
+)
+
+
+def _randomise_norms(layer, rng):
+    """gamma 1 and beta 0 would hide a gamma/beta mix-up; random ones make every parameter count."""
+    for name, p in layer.named_parameters():
+        if name.endswith("gamma"):
+            p.data[...] = rng.uniform(0.5, 1.5, p.data.shape)
+        elif name.endswith(("beta", "b")):
+            p.data[...] = rng.standard_normal(p.data.shape) * 0.5
+    return layer
+
+
+def _all_checked(report, layer):
+    names = {e.name for e in report.entries}
+    assert names == {name for name, _ in layer.named_parameters()} | {"input:x"}
+
+
+@pytest.mark.parametrize("norm", ["batch", "none"])
+def test_mlp_block_gradients_match_finite_differences_in_training_mode(norm):
+    rng = np.random.default_rng(0)
+    block = _randomise_norms(ResidualMLPBlock(5, rng=rng, norm=norm), rng)
+    report = gradcheck_layer(block, rng.standard_normal((6, 5)), rng=rng, max_entries=None)
+    assert report.ok(), str(report)
+    _all_checked(report, block)
+
+
+@pytest.mark.parametrize("in_channels, out_channels, stride", [(3, 3, 1), (2, 4, 1), (2, 3, 2)],
+                         ids=["identity", "projection", "strided-projection"])
+def test_conv_block_gradients_match_finite_differences_in_training_mode(in_channels, out_channels, stride):
+    rng = np.random.default_rng(1)
+    block = _randomise_norms(ResidualConvBlock(in_channels, out_channels, stride=stride, rng=rng), rng)
+    assert block.projects == (in_channels != out_channels or stride != 1)
+    report = gradcheck_layer(block, rng.standard_normal((3, in_channels, 5, 5)), rng=rng, max_entries=None)
+    assert report.ok(), str(report)
+    _all_checked(report, block)
+
+
+def test_conv_block_gradients_match_finite_differences_in_eval_mode():
+    rng = np.random.default_rng(2)
+    block = _randomise_norms(ResidualConvBlock(2, 3, stride=2, rng=rng), rng)
+    for _ in range(2):
+        block.forward(rng.standard_normal((4, 2, 5, 5)))
+    block.eval()
+    report = gradcheck_layer(block, rng.standard_normal((2, 2, 5, 5)), rng=rng, max_entries=None)
+    assert report.ok(), str(report)
+
+
+def test_with_the_last_gamma_zero_a_block_is_the_activation_of_its_input_and_passes_the_gradient_through():
+    """The identity shortcut: when F outputs 0, y = relu(x) and dx = [x > 0] g exactly."""
+    rng = np.random.default_rng(3)
+    block = ResidualMLPBlock(4, rng=rng, dtype=np.float64)
+    block.children["branch"][4].params["gamma"].data[...] = 0.0  # the branch's last BN
+    x, g = rng.standard_normal((5, 4)), rng.standard_normal((5, 4))
+    np.testing.assert_array_equal(block.forward(x), np.maximum(x, 0))
+    np.testing.assert_array_equal(block.backward(g), g * (x > 0))
+
+
+def test_conv_block_layers_and_output_shape():
+    rng = np.random.default_rng(4)
+    block = ResidualConvBlock(2, 6, stride=2, rng=rng)
+    assert block(rng.standard_normal((3, 2, 7, 7)).astype(np.float32)).shape == (3, 6, 4, 4)
+    kinds = [type(layer) for layer in block.children["branch"].children.values()]
+    assert kinds[0] is Conv2D and kinds[1] is BatchNorm2d and kinds[3] is Conv2D and kinds[4] is BatchNorm2d
+    convs = [layer for _, layer in _walk(block) if isinstance(layer, Conv2D)]
+    assert [c.kernel_size for c in convs] == [3, 3, 1] and all("b" not in c.params for c in convs)
+    identity = ResidualConvBlock(4, 4, rng=rng)
+    assert not identity.projects and "shortcut" not in identity.children
+
+
+def test_blocks_name_a_wrong_input_shape():
+    rng = np.random.default_rng(5)
+    with pytest.raises(ValueError, match=r"ResidualMLPBlock expects \(N, 4\) input, got shape \(2, 5\)"):
+        ResidualMLPBlock(4, rng=rng).forward(np.zeros((2, 5), np.float32))
+    with pytest.raises(ValueError, match=r"ResidualConvBlock expects \(N, 3, H, W\) input, got shape \(2, 4, 5, 5\)"):
+        ResidualConvBlock(3, 3, rng=rng).forward(np.zeros((2, 4, 5, 5), np.float32))
+
+
+def _walk(layer, prefix=""):
+    yield prefix, layer
+    for name, child in layer.children.items():
+        yield from _walk(child, f"{prefix}{name}.")
+
+
+@pytest.mark.parametrize("norm, residual", [("none", False), ("batch", False), ("none", True), ("batch", True)])
+def test_deep_mlp_has_depth_weight_layers_and_a_bn_after_each_hidden_one(norm, residual):
+    model = deep_mlp(20, 16, rng=np.random.default_rng(6), norm=norm, residual=residual)
+    layers = [layer for _, layer in _walk(model)]
+    linears = [layer for layer in layers if isinstance(layer, Linear)]
+    assert len(linears) == 20
+    assert sum(isinstance(layer, BatchNorm1d) for layer in layers) == (19 if norm == "batch" else 0)
+    assert sum(isinstance(layer, ResidualMLPBlock) for layer in layers) == (9 if residual else 0)
+    assert all(("b" in lin.params) == (norm == "none") for lin in linears[:-1]) and "b" in linears[-1].params
+    assert model(np.zeros((3, 64), np.float32)).shape == (3, 10)
+
+
+def test_a_plain_deep_mlp_is_the_library_mlp_with_the_same_weights_for_the_same_seed():
+    ours = deep_mlp(6, 12, rng=np.random.default_rng(7), activation="tanh")
+    mlp = MLP([64, 12, 12, 12, 12, 12, 10], activation="tanh", rng=np.random.default_rng(7))
+    a, b = ours.state_dict(), mlp.state_dict()
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_a_residual_deep_mlp_with_batchnorm_checks_under_cross_entropy():
+    rng = np.random.default_rng(8)
+    model = _randomise_norms(deep_mlp(6, 5, in_features=4, num_classes=3, rng=rng, norm="batch", residual=True), rng)
+    x, y = rng.standard_normal((8, 4)), rng.integers(0, 3, 8)
+    report = gradcheck_model(model, SoftmaxCrossEntropy(), x, y, max_entries=None)
+    assert report.ok(), str(report)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"depth": 1}, "depth must be an integer >= 2"),
+    ({"depth": 5, "residual": True}, "depth - 2 must be even; got depth 5"),
+    ({"width": 0}, "width must be a positive integer"),
+    ({"norm": "layer"}, "unknown norm 'layer'"),
+    ({"activation": "swish"}, "unknown activation 'swish'"),
+])
+def test_deep_mlp_names_a_bad_setting(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        deep_mlp(**{"depth": 4, "width": 8, "rng": np.random.default_rng(0), **kwargs})
