@@ -85,6 +85,8 @@ def _lab(node: NodeReport, best: BestAttempt) -> list[str]:
     if best.checks:
         rows = [[_md(c.title), c.status, f"{c.points:g} / {c.max_points:g}", _md(c.message)] for c in best.checks]
         lines += _table(["Check", "Status", "Points", "Message"], rows)
+    sandbox = [x for x in best.feedback.splitlines() if x.startswith("Sandbox:")]  # implement mode's record
+    lines += [_md(sandbox[0]), ""] if sandbox else []
     for s in best.series:
         values = np.asarray(s.values, dtype=float)  # None (a NaN or inf the run produced) becomes NaN
         finite = values[np.isfinite(values)]

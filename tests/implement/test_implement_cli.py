@@ -152,3 +152,18 @@ def test_watch_grades_again_only_when_the_content_changes(monkeypatch, tmp_path)
     first = SimpleNamespace(code_hash=hashlib.sha256(b"a").hexdigest())
     last = lab_implement._watch(path, once, first, quiet=True)
     assert graded == ["b"] and last.code_hash == "b"
+
+
+def test_the_attempt_records_how_the_code_was_confined_and_reports_show_it(cli, workspace):
+    workspace.mkdir()
+    (workspace / get_task(LAB).filename).write_text(solution_source(LAB))
+    graded = cli("lab", "grade", LAB, "--dir", str(workspace))
+    assert graded.exit_code == 0
+    sandbox = [line for line in graded.output.splitlines() if line.startswith("Sandbox:")]
+    assert len(sandbox) == 1  # one check-free line under the grade
+    with Store.open(cli.db) as store:
+        [attempt] = store.attempts(store.list_learners()[0].id)
+    assert attempt.feedback.endswith(sandbox[0]) and "sandbox_unconfined" in attempt.metrics
+    for fmt in ("md", "html"):
+        report = cli("report", "--format", fmt)
+        assert report.exit_code == 0 and sandbox[0].split(";")[0].split("(")[0] in report.output
