@@ -110,6 +110,8 @@ def serve(config: dict, requests: int, replies: int) -> None:
                 wire.write_message(replies, {"ok": False, "error": {"kind": "protocol", "message": str(op)}})
         except MemoryError:
             wire.write_message(replies, {"ok": False, "error": {"kind": "memory"}})
+        except Exception as exc:  # noqa: BLE001  a returned value that would not encode: the learner's doing
+            wire.write_message(replies, {"ok": False, "error": {**_error(exc, path), "fn": "?"}})
 
 
 def load(path: str, functions: dict[str, list[str]]):
