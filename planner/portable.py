@@ -251,7 +251,8 @@ def _local_keys(store: Store, learner: Learner) -> tuple[set[tuple], set[tuple]]
     return attempts, quizzes
 
 
-def _add_attempt(store: Store, learner_id: int, a: PortableAttempt) -> None:
+def add_attempt(store: Store, learner_id: int, a: PortableAttempt) -> int:
+    """Write one finished attempt with its curves, samples and checks (the caller's transaction)."""
     attempt_id = store.start_attempt(
         learner_id, a.lab_id, a.node_id, mode=a.mode, params=a.params, seed=a.seed, pid=None,
         app_version=a.app_version, dataset_hash=a.dataset_hash, code_hash=a.code_hash, test_out=a.test_out,
@@ -264,6 +265,10 @@ def _add_attempt(store: Store, learner_id: int, a: PortableAttempt) -> None:
     store.finish_attempt(attempt_id, status=a.status, score=a.score, passed=a.passed, metrics=a.metrics,
                          feedback=a.feedback, checks=a.checks, duration_s=a.duration_s,
                          finished_at=a.finished_at)
+    return attempt_id
+
+
+_add_attempt = add_attempt  # what import_progress calls (a test stops an import half-way through it)
 
 
 def _rows(a: PortableAttempt | PortableQuiz) -> int:

@@ -18,16 +18,22 @@ Recording rules:
   records a test-out attempt: a pass there completes the node.
 - `Failed` becomes status `cancelled` when the caller cancelled, else `error`, with score 0 and the
   worker's message and traceback tail as feedback.
+- a busy database (another process holding the write lock past the busy timeout) never aborts a run:
+  points and samples wait in memory and are retried with backoff; the result is retried
+  (`RETRY_DELAYS_S`) and, as a last resort, kept in a `planner.recovery` file beside the database
+  that the next `recover_interrupted(at_start=True)` records.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -37,10 +43,15 @@ from labs.grading import CheckResult, Grade, Mastery
 from planner.curriculum import Curriculum
 from planner.progress import NodeProgress, node_progress
 from planner.records import Attempt, Learner, MetricPoint, QuizAnswer, QuizAttempt, SampleRow
-from planner.store import Store, pid_alive
+from planner.store import Store, StoreBusy, pid_alive
 
 _FLUSH_EVERY_S = 0.5
 _FLUSH_POINTS = 500
+_MIN_BACKOFF_S, _MAX_BACKOFF_S = 0.5, 30.0  # a busy database: waits between tries to write a run's points
+
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
+"""Waits between tries to record a finished run while the database stays busy (each try also waits the
+busy timeout); after the last one the result goes to a recovery file (`planner.recovery`)."""
 
 
 RIVALS = {"transformer-chars": "rnn-chars", "capstone-llm-engineer": "rnn-chars"}
@@ -91,7 +102,27 @@ class QuizOutcome(BaseModel):
     completed: list[str] = Field(default_factory=list)
 
 
-def _default_runner(lab_id: str, params: Mapping[str, Any], seed: int) -> Any:
+class LabRunner(Protocol):
+    """What `Service` needs of a lab run (`labs.runner.LabProcess`, or a test's scripted stand-in)."""
+
+    def start(self) -> Any:
+        """Begin the run (the worker process starts here)."""
+        ...
+
+    def events(self, timeout: float | None = None) -> Iterator[Event]:
+        """Events in order, ending after the terminal one or after `timeout` s without one."""
+        ...
+
+    def cancel(self) -> Finished | Failed | None:
+        """Stop now; the terminal event (Failed(cancelled) unless the run had already ended)."""
+        ...
+
+
+RunnerFactory = Callable[[str, Any, int], LabRunner]
+"""(lab id, the lab's validated Params, seed) -> a LabRunner not yet started."""
+
+
+def _default_runner(lab_id: str, params: Any, seed: int) -> LabRunner:
     from labs.runner import LabProcess  # deferred: the CLI's --help must not pay for it
 
     return LabProcess(lab_id, params, seed)
@@ -99,7 +130,7 @@ def _default_runner(lab_id: str, params: Mapping[str, Any], seed: int) -> Any:
 
 class Service:
     def __init__(self, store: Store, curriculum: Curriculum,
-                 runner_factory: Callable[[str, Mapping[str, Any], int], Any] | None = None):
+                 runner_factory: RunnerFactory | None = None):
         self.store = store
         self.curriculum = curriculum
         self.runner_factory = runner_factory or _default_runner
@@ -110,14 +141,18 @@ class Service:
                              self.store.quiz_attempts(learner.id))
 
     def recover_interrupted(self, *, at_start: bool = False) -> int:
-        """Mark `running` attempts whose recording process is gone as `interrupted`.
+        """Mark `running` attempts whose recording process is gone as `interrupted`; returns how many.
 
-        `at_start=True` (a CLI command or the app opening, before any run of its own) also counts this
-        process's own pid as gone: a reused pid (in a container every `pathlab` can be PID 1) would
-        otherwise keep a killed run `running` for ever.
+        `at_start=True` (every CLI command that opens the database, and the app opening, before any run
+        of its own) first records the runs a busy database could not take (`planner.recovery` files
+        beside it), then also counts this process's own pid as gone: a reused pid (in a container every
+        `pathlab` can be PID 1) would otherwise keep a killed run `running` for ever.
         """
         if not at_start:
             return self.store.mark_interrupted()
+        from planner.recovery import record_pending
+
+        record_pending(self.store)
         me = os.getpid()
         return self.store.mark_interrupted(lambda pid: pid != me and pid_alive(pid))
 
@@ -305,17 +340,29 @@ def progress_changes(before: dict[str, NodeProgress],
 
 
 class LabSession:
-    """One running lab: pass its events through, recording them; then `outcome`."""
+    """One running lab: pass its events through, recording them; then `outcome`.
+
+    A busy database (another process holding the write lock past the busy timeout) never stops the run
+    nor loses its result: metric points and samples wait in memory and are retried with backoff; the
+    finished result is retried `RETRY_DELAYS_S`, then kept in a recovery file (`planner.recovery`,
+    `recovery_file` says where) that the next start records.
+    """
 
     def __init__(self, svc: Service, learner: Learner, lab_id: str, node_id: str, params: dict[str, Any],
-                 seed: int, process: Any, before: dict[str, NodeProgress], *, mode: str, test_out: bool):
+                 seed: int, process: LabRunner, before: dict[str, NodeProgress], *, mode: str, test_out: bool):
         self.svc, self.learner, self.lab_id, self.node_id = svc, learner, lab_id, node_id
         self.params, self.seed, self.process, self.before = params, seed, process, before
         self.mode, self.test_out = mode, test_out
         self.attempt_id: int | None = None
         self.outcome: LabOutcome | None = None
-        self._pending: list[MetricPoint] = []
+        self.recovery_file: Path | None = None
+        self._dataset_hash = ""
+        self._started_at: datetime | None = None
+        self._pending: list[MetricPoint] = []  # metric points not yet written
+        self._samples: list[tuple[int, str]] = []  # samples not yet written
         self._last_flush = time.monotonic()
+        self._retry_at = 0.0  # while the database is busy: no write is tried before this (monotonic)
+        self._backoff = 0.0
         self._cancelled = False
 
     @property
@@ -355,29 +402,23 @@ class LabSession:
         return self.outcome
 
     # -- recording -------------------------------------------------------------------------------
-    def _ensure_row(self, dataset_hash: str = "") -> int:
-        if self.attempt_id is None:
-            self.attempt_id = self.svc.store.start_attempt(
-                self.learner.id, self.lab_id, self.node_id, mode=self.mode, params=self.params,
-                seed=self.seed, pid=os.getpid(), app_version=__version__, dataset_hash=dataset_hash,
-                test_out=self.test_out)
-            self.svc.store.touch_learner(self.learner.id)
-        return self.attempt_id
-
     def _record(self, event: Event) -> None:
         if self.outcome is not None:
             return
+        if self._started_at is None:  # the row's start time, also when the row has to wait
+            self._started_at = datetime.now(timezone.utc)
         if isinstance(event, Started):
-            self._ensure_row(event.dataset_hash)
+            self._dataset_hash = event.dataset_hash
+            self._flush(force=True)
         elif isinstance(event, Progress):
-            self._ensure_row()
             self._pending.extend(MetricPoint(step=event.step, epoch=event.epoch, split=event.split,
                                              name=name, value=float(value))
                                  for name, value in event.metrics.items())
             if len(self._pending) >= _FLUSH_POINTS or time.monotonic() - self._last_flush > _FLUSH_EVERY_S:
                 self._flush()
         elif isinstance(event, Sample):
-            self.svc.store.add_sample(self._ensure_row(), event.step, event.text)
+            self._samples.append((event.step, event.text))
+            self._flush()
         elif isinstance(event, Finished):
             self._finish(event.status, event.grade.score, event.status == "passed", event.grade,
                          event.metrics, event.feedback, event.duration_s)
@@ -386,31 +427,115 @@ class LabSession:
             feedback = event.message if status == "cancelled" else _failure_text(event)
             self._finish(status, 0.0, False, None, {}, feedback, None)
 
-    def _flush(self) -> None:
-        if self._pending:
-            self.svc.store.add_metrics(self._ensure_row(), self._pending)
-            self._pending = []
+    def _flush(self, *, force: bool = False) -> None:
+        """Write what is buffered, unless a busy database asked us to wait a while."""
+        if force or time.monotonic() >= self._retry_at:
+            self._write_buffered()
         self._last_flush = time.monotonic()
+
+    def _write_buffered(self) -> bool:
+        """Create the `running` row if it is not there yet, write buffered points and samples.
+
+        False (everything kept in memory) if the database stayed busy; the next try waits longer.
+        """
+        store = self.svc.store
+        try:
+            if self.attempt_id is None:
+                self.attempt_id = store.start_attempt(
+                    self.learner.id, self.lab_id, self.node_id, mode=self.mode, params=self.params,
+                    seed=self.seed, pid=os.getpid(), app_version=__version__, dataset_hash=self._dataset_hash,
+                    test_out=self.test_out, started_at=self._started_at)
+                with contextlib.suppress(StoreBusy):  # only "last active"; not worth a retry
+                    store.touch_learner(self.learner.id)
+            if self._pending:
+                store.add_metrics(self.attempt_id, self._pending)
+                self._pending = []
+            if self._samples:
+                with store.transaction():
+                    for step, text in self._samples:
+                        store.add_sample(self.attempt_id, step, text)
+                self._samples = []
+        except StoreBusy:
+            self._backoff = min(max(2 * self._backoff, _MIN_BACKOFF_S), _MAX_BACKOFF_S)
+            self._retry_at = time.monotonic() + self._backoff
+            return False
+        self._backoff, self._retry_at = 0.0, 0.0
+        return True
 
     def _finish(self, status: str, score: float, passed: bool, grade: Grade | None,
                 metrics: dict[str, float], feedback: str, duration_s: float | None) -> None:
-        attempt_id = self._ensure_row()
-        self._flush()
-        feedback = _joined(feedback, self.svc.comparison(self.learner, self.lab_id, metrics, attempt_id))
+        feedback = _joined(feedback, self.svc.comparison(self.learner, self.lab_id, metrics, self.attempt_id))
+        finished_at = datetime.now(timezone.utc)
         if duration_s is None:
-            started = self.svc.store.attempt(attempt_id).started_at
-            duration_s = (datetime.now(timezone.utc) - started).total_seconds()
-        self.svc.store.finish_attempt(attempt_id, status=status, score=score, passed=passed, metrics=metrics,
-                                      feedback=feedback, checks=grade.checks if grade else [],
-                                      duration_s=duration_s)
-        after = self.svc.progress(self.learner)
+            duration_s = (finished_at - (self._started_at or finished_at)).total_seconds()
+        checks = grade.checks if grade else []
+        if not self._record_result(status, score, passed, metrics, feedback, checks, duration_s, finished_at):
+            feedback = self._keep_for_later(status, score, passed, metrics, feedback, checks, duration_s,
+                                            finished_at)
+        after = self._progress_after(status, score, passed, finished_at)
         unlocked, completed = progress_changes(self.before, after)
         self.outcome = LabOutcome(
-            attempt_id=attempt_id, lab_id=self.lab_id, node_id=self.node_id, status=status, score=score,
+            attempt_id=self.attempt_id, lab_id=self.lab_id, node_id=self.node_id, status=status, score=score,
             passed=passed, grade=grade, metrics=metrics, feedback=feedback, duration_s=duration_s,
             mastery_before=self.before[self.node_id].mastery if self.node_id in self.before else "none",
             mastery_after=after[self.node_id].mastery if self.node_id in after else "none",
             unlocked=unlocked, completed=completed)
+
+    def _record_result(self, status: str, score: float, passed: bool, metrics: dict[str, float],
+                       feedback: str, checks: list[Any], duration_s: float, finished_at: datetime) -> bool:
+        """Write the result, trying again after each of RETRY_DELAYS_S while the database is busy."""
+        for delay in (0.0, *RETRY_DELAYS_S):
+            time.sleep(delay)
+            if not self._write_buffered():
+                continue
+            try:
+                self.svc.store.finish_attempt(self.attempt_id, status=status, score=score, passed=passed,
+                                              metrics=metrics, feedback=feedback, checks=checks,
+                                              duration_s=duration_s, finished_at=finished_at)
+            except StoreBusy:
+                continue
+            return True
+        return False
+
+    def _keep_for_later(self, status: str, score: float, passed: bool, metrics: dict[str, float],
+                        feedback: str, checks: list[Any], duration_s: float, finished_at: datetime) -> str:
+        """The last resort: the result (and whatever was not written) into a recovery file."""
+        from planner.portable import Curve, PortableAttempt
+        from planner.recovery import PendingRun, save_pending
+
+        curves: dict[str, Curve] = {}
+        for p in self._pending:
+            curve = curves.setdefault(p.name, Curve(steps=[], values=[]))
+            curve.steps.append(p.step)
+            curve.values.append(p.value if math.isfinite(p.value) else None)
+        attempt = PortableAttempt(
+            lab_id=self.lab_id, node_id=self.node_id, mode=self.mode, test_out=self.test_out,
+            params=self.params, seed=self.seed, status=status, score=score if math.isfinite(score) else None,
+            passed=passed, metrics={k: float(v) for k, v in metrics.items() if math.isfinite(v)},
+            feedback=feedback, started_at=self._started_at or finished_at, finished_at=finished_at,
+            duration_s=duration_s, app_version=__version__, dataset_hash=self._dataset_hash,
+            checks=checks, curves=curves, samples=self._samples)
+        try:
+            self.recovery_file = save_pending(self.svc.store.path, PendingRun(
+                learner_id=self.learner.id, attempt_id=self.attempt_id, attempt=attempt))
+        except OSError as exc:
+            raise StoreBusy(f"{self.svc.store.path} stayed busy, and this run's result could not be kept "
+                            f"in a recovery file either ({exc})") from None
+        return _joined(feedback, f"(The database stayed busy, another program holding its write lock: "
+                                 f"this result is kept in {self.recovery_file} and is recorded the next "
+                                 f"time PathLab starts.)")
+
+    def _progress_after(self, status: str, score: float, passed: bool, finished_at: datetime
+                        ) -> dict[str, NodeProgress]:
+        """Progress with this run counted, also when its result is still waiting in a recovery file."""
+        if self.recovery_file is None:
+            return self.svc.progress(self.learner)
+        this = Attempt(id=self.attempt_id or 0, learner_id=self.learner.id, lab_id=self.lab_id,
+                       node_id=self.node_id, mode=self.mode, test_out=self.test_out, status=status,
+                       score=score, passed=passed, started_at=self._started_at or finished_at,
+                       finished_at=finished_at)
+        attempts = [a for a in self.svc.store.attempts(self.learner.id) if a.id != this.id]
+        return node_progress(self.svc.curriculum, [this, *attempts], self.svc.store.quiz_attempts(self.learner.id))
 
 
 def _failure_text(event: Failed) -> str:

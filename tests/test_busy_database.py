@@ -1,0 +1,188 @@
+"""Another process holds the database's write lock for longer than the busy timeout: a lab run goes on,
+and its result is never lost (kept in memory and retried, then kept in a recovery file that the next
+start records). The lock is held by a real second process, as a large import or a `sqlite3` shell would.
+"""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+from labs.events import Failed, Finished, Progress, Sample, Started
+from labs.grading import CheckSpec, evaluate, grade
+from planner import recovery, service
+from planner.service import Service
+from planner.store import Store
+
+BUSY_MS = 200  # the tests' busy timeout (the app's is 5 s): a lock "longer than the timeout" stays short
+
+HOLDER = textwrap.dedent("""
+    import sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE app_state SET value = value")  # a write, as an import's would be
+    print("locked", flush=True)
+    sys.stdin.readline()        # hold the lock until the test says so
+    conn.execute("COMMIT")
+    print("released", flush=True)
+""")
+
+
+class LockHolder:
+    """A second process holding BEGIN IMMEDIATE on the database until `release()`."""
+
+    def __init__(self, path):
+        self.proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "locked"
+
+    def release(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.write("\n")
+            self.proc.stdin.flush()
+            assert self.proc.stdout.readline().strip() == "released"
+            self.proc.wait(10)
+
+
+class Scripted:
+    """A LabRunner whose events come from a list; `hooks[i]` runs just before event i is given out."""
+
+    def __init__(self, script: list[Any], hooks: dict[int, Any] | None = None):
+        self.script, self.hooks, self.result = list(script), hooks or {}, None
+        self._queue: queue.Queue = queue.Queue()
+        for e in self.script:
+            self._queue.put(e)
+        self.given = 0
+
+    def start(self) -> "Scripted":
+        return self
+
+    def events(self, timeout: float | None = None):
+        while self.result is None:
+            try:
+                event = self._queue.get(timeout=timeout or 0.01)
+            except queue.Empty:
+                return
+            if self.given in self.hooks:
+                self.hooks[self.given]()
+            self.given += 1
+            if isinstance(event, (Finished, Failed)):
+                self.result = event
+            yield event
+
+    def cancel(self):
+        self.result = self.result or Failed(kind="cancelled", message="cancelled")
+        return self.result
+
+
+SPEC = CheckSpec(id="fit", title="Loss near the optimum", points=100, required=True)
+DONE = Finished(status="passed", grade=grade([evaluate(SPEC, 1.0, "ok")], pass_mark=70),
+                metrics={"train_loss": 0.1}, feedback="Converged.", duration_s=30.0)
+RUN = ([Started(lab_id="gd-linear", total_steps=20, dataset_hash="h1")]
+       + [Progress(step=i, metrics={"train_loss": 1.0 / (i + 1)}) for i in range(20)]
+       + [Sample(step=19, text="y = 3x")])
+
+
+@pytest.fixture
+def db(db_path):
+    with Store.open(db_path) as store:
+        store.set_state("x", "1")  # app_state has a row for the holder to update
+    return db_path
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch):
+    monkeypatch.setattr(service, "RETRY_DELAYS_S", (0.1, 0.2, 0.4))
+    monkeypatch.setattr(service, "_FLUSH_EVERY_S", 0.0)  # flush after every point: each meets the lock
+
+
+def _run(db_path, curriculum, script, hooks):
+    store = Store.open(db_path, busy_timeout_ms=BUSY_MS)
+    svc = Service(store, curriculum, runner_factory=lambda *a: Scripted(script, hooks))
+    learner = store.get_learner("Ada") or store.add_learner("Ada")
+    session = svc.start_lab(learner, "gd-linear", {}, seed=0, practice=True)
+    return store, svc, session, session.wait()
+
+
+def test_a_lock_held_through_the_metric_batches_neither_aborts_the_run_nor_loses_a_point(db, curriculum):
+    # The metric batches raised StoreError out of the event loop: the run was aborted and nothing recorded.
+    holder: list[LockHolder] = []
+    hooks = {2: lambda: holder.append(LockHolder(db)), 18: lambda: holder[0].release()}
+    store, _, session, outcome = _run(db, curriculum, RUN + [DONE], hooks)
+    try:
+        assert outcome.status == "passed" and session.recovery_file is None
+        row = store.attempt(outcome.attempt_id)
+        assert (row.status, row.score, row.dataset_hash) == ("passed", 100.0, "h1")
+        assert [v for _, v in store.metric_series(row.id)["train_loss"]] == [1.0 / (i + 1) for i in range(20)]
+        assert [s.text for s in store.samples(row.id)] == ["y = 3x"]
+    finally:
+        for h in holder:
+            h.release()
+        store.close()
+
+
+def test_a_lock_released_during_the_retries_still_records_the_result(db, curriculum):
+    import threading
+
+    holder: list[LockHolder] = []
+
+    def lock_then_release_soon():  # just before Finished arrives; freed while the result is retried
+        holder.append(LockHolder(db))
+        threading.Timer(0.5, holder[0].release).start()
+
+    hooks = {len(RUN): lock_then_release_soon}
+    store, _, session, outcome = _run(db, curriculum, RUN + [DONE], hooks)
+    try:
+        assert session.recovery_file is None
+        row = store.attempt(outcome.attempt_id)
+        assert row.status == "passed" and [c.id for c in store.attempt_checks(row.id)] == ["fit"]
+    finally:
+        for h in holder:
+            h.release()
+        store.close()
+
+
+@pytest.mark.parametrize("lock_from", [0, len(RUN)], ids=["before-started", "before-finished"])
+def test_a_lock_outlasting_every_retry_keeps_the_result_in_a_file_the_next_start_records(
+        db, curriculum, lock_from):
+    holder: list[LockHolder] = []
+    store, _, session, outcome = _run(db, curriculum, RUN + [DONE],
+                                      {lock_from: lambda: holder.append(LockHolder(db))})
+    try:
+        assert outcome.status == "passed" and outcome.score == 100.0  # what the learner is shown
+        assert session.recovery_file is not None and session.recovery_file.parent == recovery.recovery_dir(db)
+        assert "kept in" in outcome.feedback and "next time PathLab starts" in outcome.feedback
+        assert "gradient-descent" in outcome.completed  # the pass counts now, not only after recovery
+    finally:
+        holder[0].release()
+        store.close()
+    with Store.open(db) as again:  # the next start (a CLI command, the app)
+        assert Service(again, curriculum).recover_interrupted(at_start=True) == 0
+        [row] = again.attempts(again.get_learner("Ada").id)
+        assert (row.status, row.score, row.passed, row.dataset_hash) == ("passed", 100.0, True, "h1")
+        assert "Converged." in row.feedback
+        assert [v for _, v in again.metric_series(row.id)["train_loss"]] == [1.0 / (i + 1) for i in range(20)]
+        assert [s.text for s in again.samples(row.id)] == ["y = 3x"]
+        assert [c.id for c in again.attempt_checks(row.id)] == ["fit"]
+        assert recovery.pending_files(db) == []
+        Service(again, curriculum).recover_interrupted(at_start=True)  # a second start adds nothing
+        assert len(again.attempts(again.get_learner("Ada").id)) == 1
+
+
+def test_a_recovery_file_waits_while_the_database_is_still_busy(db, curriculum):
+    holder = []
+    store, _, session, _ = _run(db, curriculum, RUN + [DONE], {0: lambda: holder.append(LockHolder(db))})
+    store.close()
+    try:
+        with Store.open(db, busy_timeout_ms=BUSY_MS) as busy:
+            assert recovery.record_pending(busy) == 0
+        assert recovery.pending_files(db) == [session.recovery_file]  # kept, not deleted
+    finally:
+        holder[0].release()
+    with Store.open(db) as free:
+        assert recovery.record_pending(free) == 1
