@@ -63,6 +63,17 @@ class RolePath(BaseModel):
     readiness: float = Field(ge=0, le=1, description="completed share of the skill set's estimated hours")
 
 
+class Projection(BaseModel):
+    """When the learner reaches a role: the path, the pace it is scaled by, and the date (one home for
+    what the plan screen, the dashboard, `pathlab plan` and the report all show)."""
+
+    role_id: str
+    path: RolePath
+    hours_per_week: float | None = None
+    pace: float | None = Field(default=None, description="measured_pace; None: the estimates are used")
+    finish: date | None = Field(default=None, description="projected_finish; None without weekly hours")
+
+
 class RoleSummary(BaseModel):
     role_id: str
     title: str
@@ -233,3 +244,13 @@ def projected_finish(remaining_hours: float, hours_per_week: float, today: date,
     if days >= (date.max - today).days:
         return date.max
     return today + timedelta(days=math.ceil(days))
+
+
+def projection(curriculum: Curriculum, progress: Mapping[str, NodeProgress], role_id: str,
+               hours_per_week: float | None, today: date) -> Projection:
+    """The path to `role_id`, the learner's pace and, with weekly hours, the projected finish."""
+    path = role_path(curriculum, progress, role_id)
+    pace = measured_pace(curriculum, progress)
+    finish = projected_finish(path.remaining_hours, hours_per_week, today, pace) if hours_per_week else None
+    return Projection(role_id=role_id, path=path, hours_per_week=hours_per_week or None, pace=pace,
+                      finish=finish)

@@ -31,7 +31,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +41,7 @@ from labs import __version__
 from labs.events import Event, Failed, Finished, Progress, Sample, Started
 from labs.grading import CheckResult, Grade, Mastery
 from planner.curriculum import Curriculum
+from planner.plan import Projection, projection
 from planner.progress import NodeProgress, node_progress
 from planner.records import Attempt, Learner, MetricPoint, QuizAnswer, QuizAttempt, SampleRow
 from planner.store import Store, StoreBusy, pid_alive
@@ -139,6 +140,16 @@ class Service:
     def progress(self, learner: Learner) -> dict[str, NodeProgress]:
         return node_progress(self.curriculum, self.store.attempts(learner.id),
                              self.store.quiz_attempts(learner.id))
+
+    def projection(self, learner: Learner, role: str | None = None, hours_per_week: float | None = None,
+                   today: date | None = None) -> Projection | None:
+        """The learner's path, pace and projected finish for `role` (default: their target role) at
+        `hours_per_week` (default: theirs); None without a role. UnknownRoleError for a role not here."""
+        role = role or learner.target_role
+        if not role:
+            return None
+        return projection(self.curriculum, self.progress(learner), role,
+                          hours_per_week or learner.hours_per_week, today or date.today())
 
     def recover_interrupted(self, *, at_start: bool = False) -> int:
         """Mark `running` attempts whose recording process is gone as `interrupted`; returns how many.

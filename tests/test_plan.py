@@ -197,3 +197,31 @@ def test_roles_json_gives_readiness_only_with_a_learner(run_cli):
     run_cli("learner", "add", "Ada", data=REAL_ROOT)
     named = json.loads(run_cli("roles", "--json", data=REAL_ROOT).stdout)
     assert named["learner"] == "Ada" and all(r["readiness"] == 0 for r in named["roles"])
+
+
+def test_the_projection_is_the_path_the_pace_and_the_finish_together(graph):
+    done = progress_for(graph, {"a": 6.0, "x": 4.0, "z": 1.0})  # twice the estimates: pace 2
+    today = date(2026, 3, 2)
+    with_hours = plan.projection(graph, done, "s", 6.0, today)
+    path = plan.role_path(graph, done, "s")
+    assert with_hours.path == path and with_hours.pace == pytest.approx(2.0)
+    assert with_hours.finish == plan.projected_finish(path.remaining_hours, 6.0, today, 2.0)
+    assert with_hours.finish > plan.projected_finish(path.remaining_hours, 6.0, today)  # slower than estimated
+    without = plan.projection(graph, done, "s", None, today)
+    assert without.finish is None and without.pace == with_hours.pace and without.path == path
+
+
+def test_the_service_projects_for_the_learners_role_and_hours_unless_told_otherwise(store, curriculum):
+    from planner.service import Service
+
+    svc = Service(store, curriculum)
+    nobody = store.add_learner("Ann")
+    assert svc.projection(nobody) is None  # no role yet
+    ada = store.add_learner("Ada", target_role="ml-engineer", hours_per_week=7)
+    today = date(2026, 1, 5)
+    mine = svc.projection(ada, today=today)
+    assert mine.role_id == "ml-engineer" and mine.hours_per_week == 7
+    assert mine.finish == plan.projected_finish(mine.path.remaining_hours, 7, today, mine.pace)
+    slower = svc.projection(ada, hours_per_week=3.5, today=today)
+    assert (slower.finish - today).days >= 2 * (mine.finish - today).days - 1
+    assert svc.projection(nobody, role="ml-engineer", today=today).finish is None

@@ -51,12 +51,10 @@ def plan_data(app: AppContext, name: str | None, role: str | None, hours: float 
         "next_up": [r.model_dump() for r in recs], "path": None,
     }
     if role:
-        path = planning.role_path(curriculum, progress, role)
-        data["path"] = path.model_dump()
-        data["pace"] = planning.measured_pace(curriculum, progress)
-        if hours:
-            finish = planning.projected_finish(path.remaining_hours, hours, today, data["pace"])
-            data["projected_finish"] = finish.isoformat()
+        projection = planning.projection(curriculum, progress, role, hours, today)
+        data["path"] = projection.path.model_dump()
+        data["pace"] = projection.pace
+        data["projected_finish"] = projection.finish.isoformat() if projection.finish else None
     return data
 
 

@@ -88,11 +88,8 @@ def _activity(attempts: list[ReportAttempt], quizzes: list[QuizRow]) -> list[Day
 def _plan(curriculum: Curriculum, progress: Mapping[str, NodeProgress], learner: Learner, today: date) -> Plan | None:
     if not learner.target_role or learner.target_role not in curriculum.nodes:
         return None
-    path = planning.role_path(curriculum, progress, learner.target_role)
-    finish = None
-    if learner.hours_per_week:
-        finish = planning.projected_finish(path.remaining_hours, learner.hours_per_week, today,
-                                             planning.measured_pace(curriculum, progress))
+    projection = planning.projection(curriculum, progress, learner.target_role, learner.hours_per_week, today)
+    path, finish = projection.path, projection.finish
     return Plan(role_id=path.role_id, role_title=path.title, readiness=path.readiness,
                 remaining_hours=path.remaining_hours, projected_finish=finish,
                 steps=[PlanStep(node_id=s.node_id, title=s.title, state=s.state, hours=s.hours) for s in path.steps])

@@ -48,12 +48,11 @@ def role_text(curriculum: Any, progress: dict[str, Any], learner: Any, today: da
     """Readiness, hours left and the projected date for the learner's target role."""
     if not learner.target_role:
         return "No target role yet: press p to choose one."
-    path = plan.role_path(curriculum, progress, learner.target_role)
+    projection = plan.projection(curriculum, progress, learner.target_role, learner.hours_per_week, today)
+    path, finish = projection.path, projection.finish
     text = (f"[b]{path.title}[/]\nReadiness {path.readiness:.0%} · {len(path.steps)} nodes, "
             f"{path.remaining_hours:g} h left")
-    if learner.hours_per_week:
-        pace = plan.measured_pace(curriculum, progress)
-        finish = plan.projected_finish(path.remaining_hours, learner.hours_per_week, today, pace)
+    if learner.hours_per_week and finish:
         text += f"\nAt {learner.hours_per_week:g} h/week: [b]{finish:%d %b %Y}[/]"
     return text
 

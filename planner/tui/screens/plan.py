@@ -26,11 +26,10 @@ def readiness_bar(readiness: float, width: int = 10) -> str:
 
 def path_markup(curriculum: Any, progress: dict[str, Any], learner: Any, today: date) -> str:
     """The target role's remaining steps in order, with hours, what each still needs, and the date."""
-    path = plan.role_path(curriculum, progress, learner.target_role)
+    projection = plan.projection(curriculum, progress, learner.target_role, learner.hours_per_week, today)
+    path, pace, finish = projection.path, projection.pace, projection.finish
     lines = [f"[b]Path to {path.title}[/] · readiness {path.readiness:.0%} · {path.remaining_hours:g} h left"]
-    if learner.hours_per_week:
-        pace = plan.measured_pace(curriculum, progress)
-        finish = plan.projected_finish(path.remaining_hours, learner.hours_per_week, today, pace)
+    if learner.hours_per_week and finish:
         basis = f"your measured pace ×{pace:.2f}" if pace else "the estimates"
         lines.append(f"Projected: [b]{finish:%d %b %Y}[/] at {learner.hours_per_week:g} h/week ({basis})")
     lines.append("")
