@@ -1,7 +1,7 @@
 """What each implement-mode lab asks for: the file, the functions, and the checks with their points.
 
-A task is the contract between the scaffold the learner receives, the grader that runs in the sandbox and
-the app that records the grade. Checks come in four stages, in order:
+A task is the contract between the scaffold the learner receives, the checker that calls the learner's
+functions in their confined process, and the app that records the grade. Checks come in four stages, in order:
 
     1 structure   the file imports; each function exists, can be called as the scaffold says, is written
     2 forward     per function: shapes, dtypes and values on fixed inputs, against the reference
@@ -39,7 +39,7 @@ class Task(BaseModel):
     lab_id: str
     filename: str
     module: str
-    """the reference solution, `labs.implement.solutions.<module>`, and the sandbox's checks module"""
+    """the reference solution, `labs.implement.solutions.<module>`, and the checker's checks module, `labs.implement.checks.<module>`"""
     dataset: Literal["digits", "text"]
     functions: tuple[FunctionSpec, ...]
     checks: tuple[CheckSpec, ...]
