@@ -369,3 +369,17 @@ def test_without_namespaces_or_landlock_the_grade_says_so_and_survivors_still_di
     assert (c.network, c.writes, c.reads, c.processes) == ("open", "open", "open", "subreaper")
     assert c.summary().startswith("Sandbox: partly confined") and "network isolation" in c.summary()
     assert _gone_within(token, 5), "a process the learner's file started outlived grading"
+
+
+@pytest.mark.parametrize("without", [(), ("namespaces", "landlock")], ids=["confined", "no namespaces"])
+def test_a_grading_stopped_at_its_time_limit_leaves_nothing_running(tmp_path, without):
+    """The grader kills the checker's whole tree at the limit: stopped first, so nothing slips past."""
+    token = f"pathlab-survivor-{uuid.uuid4().hex}"
+    folder = tmp_path / "workspace"
+    folder.mkdir()
+    path = write(folder, LAB, REFERENCE + SURVIVORS["fork() + setsid()"].format(token=token)
+                 + "\nwhile True:\n    pass\n")
+    result = grade_file(LAB, path, timeout_s=3, without=without)
+    assert result.status == "error" and "stopped after 3 s" in result.feedback
+    assert "survivor alive" in result.output
+    assert _gone_within(token, 5) and _gone_within(str(path), 5)
