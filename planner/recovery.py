@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from planner.portable import PortableAttempt, add_attempt
 from planner.records import Attempt, MetricPoint
-from planner.store import NotFoundError, Store, StoreError
+from planner.store import NotFoundError, Store, StoreBusy
 
 RECOVERY_VERSION = 1
 
@@ -83,10 +83,10 @@ def record_pending(store: Store) -> int:
         try:
             with store.transaction():
                 _record(store, run)
-        except NotFoundError:
+        except StoreBusy:
+            break  # the next start tries again
+        except Exception:  # noqa: BLE001  a file this database cannot take must not stop every command
             continue
-        except StoreError:
-            break  # busy: the next start tries again
         path.unlink(missing_ok=True)
         recorded += 1
     return recorded

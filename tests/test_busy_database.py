@@ -16,6 +16,7 @@ import pytest
 from labs.events import Failed, Finished, Progress, Sample, Started
 from labs.grading import CheckSpec, evaluate, grade
 from planner import recovery, service
+from planner.portable import PortableAttempt
 from planner.service import Service
 from planner.store import Store
 
@@ -186,3 +187,17 @@ def test_a_recovery_file_waits_while_the_database_is_still_busy(db, curriculum):
         holder[0].release()
     with Store.open(db) as free:
         assert recovery.record_pending(free) == 1
+
+
+def test_a_damaged_or_foreign_recovery_file_is_left_alone_and_stops_nothing(db, curriculum):
+    folder = recovery.recovery_dir(db)
+    folder.mkdir()
+    (folder / "run-garbled.json").write_text("{not json", encoding="utf-8")
+    (folder / "run-stranger.json").write_text(recovery.PendingRun(
+        learner_id=999, attempt=PortableAttempt(
+            lab_id="gd-linear", node_id="gradient-descent", mode="explore", status="passed",
+            started_at="2026-01-01T00:00:00Z")).model_dump_json(), encoding="utf-8")
+    with Store.open(db) as store:
+        assert Service(store, curriculum).recover_interrupted(at_start=True) == 0
+        assert store.db.execute("SELECT count(*) FROM attempts").fetchone()[0] == 0
+    assert sorted(p.name for p in recovery.pending_files(db)) == ["run-garbled.json", "run-stranger.json"]
