@@ -94,6 +94,52 @@ class Optimizer:
     def _restart(self) -> None:
         """Called when the state was dropped; optimisers with more state than buffers reset it here."""
 
+    # -- state ----------------------------------------------------------------------------------
+    _STATE_ATTRS: tuple[str, ...] = ("lr",)  # the scalars step() reads; subclasses add theirs
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything `step()` reads besides the parameters themselves, as arrays (np.savez-ready, no
+        pickle): "kind", the scalars of `_STATE_ATTRS`, each group's size, and the flat buffers as
+        "buffer.<group>.<name>". An optimiser built over the same parameters that loads it takes the
+        same next steps, bit for bit."""
+        groups = self._flat_groups()
+        state = {"kind": np.array(type(self).__name__),
+                 "group_sizes": np.array([g.size for g in groups], dtype=np.int64)}
+        for attr in self._STATE_ATTRS:
+            state[attr] = np.array(getattr(self, attr))
+        for (index, name), buf in self._buffers.items():
+            state[f"buffer.{index}.{name}"] = buf.copy()
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore a `state_dict()`; a mismatch (another optimiser, other parameters) raises a
+        ValueError naming it and changes nothing."""
+        kind = str(np.asarray(state.get("kind", "")))
+        if kind != type(self).__name__:
+            raise ValueError(f"optimiser state is for {kind or 'an unknown optimiser'}, not {type(self).__name__}")
+        groups = self._flat_groups()
+        sizes = [g.size for g in groups]
+        saved = np.asarray(state.get("group_sizes", [])).tolist()
+        if saved != sizes:
+            raise ValueError(f"optimiser state holds parameter groups of sizes {saved}, these parameters {sizes}")
+        missing = [a for a in self._STATE_ATTRS if a not in state]
+        if missing:
+            raise ValueError(f"optimiser state lacks {missing}")
+        buffers = {}
+        for key, value in state.items():
+            if not key.startswith("buffer."):
+                continue
+            _, index, name = key.split(".", 2)
+            group = groups[int(index)]
+            value = np.asarray(value)
+            if value.shape != (group.size,):
+                raise ValueError(f"optimiser state {key!r} has shape {value.shape}, expected ({group.size},)")
+            buffers[(int(index), name)] = value.astype(group.dtype, copy=True)
+        for attr in self._STATE_ATTRS:
+            current = getattr(self, attr)
+            setattr(self, attr, type(current)(np.asarray(state[attr]).item()))
+        self._buffers = buffers
+
     def _buffer(self, index: int, name: str, group: _FlatGroup) -> np.ndarray:
         """Flat zero-initialised state `name` for group `index`, allocated on first use."""
         buf = self._buffers.get((index, name))
@@ -114,6 +160,8 @@ class SGD(Optimizer):
         if weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         self.momentum, self.weight_decay = momentum, weight_decay
+
+    _STATE_ATTRS = ("lr", "momentum", "weight_decay")
 
     def step(self) -> None:
         for i, group in enumerate(self._flat_groups()):
@@ -151,6 +199,8 @@ class Adam(Optimizer):
         self.beta1, self.beta2 = betas
         self.eps, self.weight_decay = eps, weight_decay
         self.t = 0
+
+    _STATE_ATTRS = ("lr", "beta1", "beta2", "eps", "weight_decay", "t")
 
     def _restart(self) -> None:
         self.t = 0  # fresh moments need a fresh bias correction, or the first step is mis-scaled
@@ -204,6 +254,8 @@ class AdamW(Adam):
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         self.decoupled_weight_decay = weight_decay
 
+    _STATE_ATTRS = Adam._STATE_ATTRS + ("decoupled_weight_decay",)
+
     def _keep(self) -> float:
         return 1 - self.lr * self.decoupled_weight_decay
 
@@ -244,9 +296,25 @@ class StepDecay(_Schedule):
         return self.lr * self.gamma ** (max(step, 0) // self.step_size)
 
 
+def cosine_with_warmup(t: int, lr_max: float, lr_min: float, warmup: int, cycle: int) -> float:
+    """The learning rate at step t (0-based) for warm-up length T_w = `warmup`, cosine end T_c = `cycle`:
+
+        t < T_w:           lr_max * t / T_w                      (0 at step 0)
+        T_w <= t <= T_c:   lr_min + (1 + cos(pi (t - T_w) / (T_c - T_w))) / 2 * (lr_max - lr_min)
+        t > T_c:           lr_min
+    """
+    if t < warmup:
+        return lr_max * t / warmup
+    if t > cycle:
+        return lr_min
+    progress = (t - warmup) / (cycle - warmup)
+    return lr_min + 0.5 * (1 + math.cos(math.pi * progress)) * (lr_max - lr_min)
+
+
 class WarmupCosine(_Schedule):
-    """Linear warm-up from ~0 to `lr` over `warmup_steps`, then a half cosine down to `min_lr` at
-    `total_steps` (and `min_lr` after). Warm-up keeps Adam's first, noisy steps small."""
+    """`cosine_with_warmup` with lr_max = `lr`, lr_min = `min_lr`, T_w = `warmup_steps`, T_c =
+    `total_steps`: a linear warm-up from 0, then a half cosine down to `min_lr`, and `min_lr` after.
+    Warm-up keeps Adam's first, noisy steps small."""
 
     total_steps: int = Field(gt=0)
     warmup_steps: int = Field(default=0, ge=0)
@@ -261,7 +329,4 @@ class WarmupCosine(_Schedule):
         return self
 
     def lr_at(self, step: int) -> float:
-        if step < self.warmup_steps:
-            return self.lr * (step + 1) / self.warmup_steps
-        progress = min(1.0, (step - self.warmup_steps) / (self.total_steps - self.warmup_steps))
-        return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1 + math.cos(math.pi * progress))
+        return cosine_with_warmup(step, self.lr, self.min_lr, self.warmup_steps, self.total_steps)

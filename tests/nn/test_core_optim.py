@@ -99,7 +99,7 @@ def test_schedules():
     decay = StepDecay(lr=1.0, step_size=10, gamma=0.5)
     assert [decay.lr_at(s) for s in (0, 9, 10, 25)] == [1.0, 1.0, 0.5, 0.25]
     cosine = WarmupCosine(lr=1.0, warmup_steps=4, total_steps=14, min_lr=0.1)
-    assert [cosine.lr_at(s) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    assert [cosine.lr_at(s) for s in range(5)] == [0.0, 0.25, 0.5, 0.75, 1.0]  # lr * t / T_w, 0 at step 0
     assert cosine.lr_at(9) == pytest.approx(0.55)      # halfway down the cosine
     assert cosine.lr_at(14) == pytest.approx(0.1) and cosine.lr_at(100) == pytest.approx(0.1)
     lrs = [cosine.lr_at(s) for s in range(4, 15)]
