@@ -34,7 +34,7 @@ from planner.store import Store
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 256 * 1024 * 1024
 """The largest progress file imported (a learner's years of history are a few MiB); bigger is refused."""
-BATCH_ROWS = 20_000
+BATCH_ROWS = 5_000
 """Rows (attempts, metric points, samples, checks) written per transaction during an import: a
 4,000-attempt file would otherwise hold the write lock for many seconds, and a run finishing beside it
 would wait past the busy timeout. Each batch is whole attempts, so a stopped import resumes cleanly."""
@@ -246,9 +246,7 @@ def _target_learner(store: Store, data: ProgressFile, rename: str | None) -> Lea
 
 def _local_keys(store: Store, learner: Learner) -> tuple[set[tuple], set[tuple]]:
     """The identities of the learner's finished attempts and quiz attempts already in this database."""
-    attempts = {a.key() for a in store.attempts(learner.id) if a.status in FINAL_STATUSES}
-    quizzes = {(q.node_id, q.started_at) for q in store.quiz_attempts(learner.id)}
-    return attempts, quizzes
+    return store.attempt_keys(learner.id), store.quiz_keys(learner.id)
 
 
 def add_attempt(store: Store, learner_id: int, a: PortableAttempt) -> int:

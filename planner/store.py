@@ -15,6 +15,7 @@ Lab attempts:
     add_sample(attempt_id, step, text)
     finish_attempt(attempt_id, *, status, score, passed, metrics, feedback, checks, duration_s,
                    finished_at=None)                        (times default to now; pass them to import)
+    attempt_keys(learner_id), quiz_keys(learner_id) -> set of identities (what an import skips)
     attempt(id) -> Attempt (NotFoundError if absent);  attempts(learner_id, *, lab_id=None, node_id=None)
         -> list[Attempt], newest first;  attempt_checks(id) -> list[CheckResult] in grade order
     metric_series(attempt_id) -> {name: [(step, value), ...]} by step;  samples(attempt_id) -> list[SampleRow]
@@ -544,6 +545,18 @@ class Store:
             sql, params = sql + " AND node_id = ?", params + [node_id]
         rows = self.db.query(sql + " ORDER BY started_at DESC, id DESC", params)
         return [self._attempt(r) for r in rows]
+
+    def attempt_keys(self, learner_id: int) -> set[tuple]:
+        """`AttemptFields.key()` of each of the learner's finished attempts, without loading the rows
+        (an import asks once per batch, and a learner can have thousands)."""
+        rows = self.db.execute("SELECT lab_id, node_id, mode, seed, started_at FROM attempts "
+                               "WHERE learner_id = ? AND status != 'running'", [learner_id])
+        return {(lab, node, mode, seed, datetime.fromisoformat(started)) for lab, node, mode, seed, started in rows}
+
+    def quiz_keys(self, learner_id: int) -> set[tuple]:
+        """(node_id, started_at) of each of the learner's quiz attempts (what an import skips)."""
+        rows = self.db.execute("SELECT node_id, started_at FROM quiz_attempts WHERE learner_id = ?", [learner_id])
+        return {(node, datetime.fromisoformat(started)) for node, started in rows}
 
     def attempt_checks(self, attempt_id: int) -> list[CheckResult]:
         rows = self.db.query("SELECT * FROM attempt_checks WHERE attempt_id = ? ORDER BY position",
