@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import datetime
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from platformdirs import user_documents_dir
@@ -29,9 +30,10 @@ from labs.implement import get_task, grade_file, scaffold_source, solution_sourc
 from labs.implement.grader import DEFAULT_TIMEOUT_S, dataset_hash
 from labs.implement.hints import hints_for
 from labs.implement.protocol import Confinement
-from planner.records import Learner
+from planner.records import Attempt, Learner
+from planner import service as lab_runs
 from planner.service import LabOutcome, Service, progress_changes
-from planner.store import Store
+from planner.store import Store, StoreBusy
 
 WORKSPACE_NAME = "pathlab-workspace"
 HINTS_FILE = ".pathlab-hints.json"
@@ -88,7 +90,8 @@ def start(lab_id: str, workspace: Path | None = None, *, force: bool = False,
         path.write_text(scaffold_source(lab_id), encoding="utf-8")
     except OSError as exc:
         raise WorkspaceError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return Scaffold(lab_id=lab_id, path=path, backup=backup, functions=[f.name for f in get_task(lab_id).functions])
+    functions = [f.name for f in get_task(lab_id).functions]
+    return Scaffold(lab_id=lab_id, path=path, backup=backup, functions=functions)
 
 
 # -- grade ---------------------------------------------------------------------------------------------
@@ -140,9 +143,11 @@ def grade_and_record(service: Service, learner: Learner, lab_id: str, node_id: s
     path = learner_file(lab_id, workspace)
     code_hash = hashlib.sha256(read_code(path, lab_id)).hexdigest()
     before = service.progress(learner)
+    dataset = dataset_hash(get_task(lab_id).dataset)
+    started_at = datetime.now(timezone.utc)
     attempt_id = store.start_attempt(learner.id, lab_id, node_id, mode="implement", params={"file": str(path)},
                                      seed=None, pid=os.getpid(), app_version=__version__, code_hash=code_hash,
-                                     dataset_hash=dataset_hash(get_task(lab_id).dataset))
+                                     dataset_hash=dataset, started_at=started_at)
     try:
         result = grade_file(lab_id, path, timeout_s=timeout_s)
     except BaseException:
@@ -152,10 +157,21 @@ def grade_and_record(service: Service, learner: Learner, lab_id: str, node_id: s
     feedback = f"{result.feedback}\n{sandbox_line(result.confinement)}"
     missing = result.confinement.missing() if result.confinement else ["everything"]
     metrics = {**result.metrics, "sandbox_unconfined": float(len(missing))}
-    store.finish_attempt(attempt_id, status=result.status, score=result.grade.score, passed=result.grade.passed,
-                         metrics=metrics, feedback=feedback, checks=result.grade.checks,
-                         duration_s=result.duration_s)
-    after = service.progress(learner)
+    finished = Attempt(id=attempt_id, learner_id=learner.id, lab_id=lab_id, node_id=node_id,
+                       mode="implement", params={"file": str(path)}, status=result.status, score=result.grade.score,
+                       passed=result.grade.passed, metrics=metrics, feedback=feedback,
+                       started_at=started_at, finished_at=datetime.now(timezone.utc),
+                       duration_s=result.duration_s, app_version=__version__, code_hash=code_hash,
+                       dataset_hash=dataset)
+    kept = _record(store, learner, finished, result.grade.checks)
+    if kept is not None:
+        feedback = finished.feedback = (f"{feedback}\n(The database stayed busy, another program holding its "
+                                        f"write lock: this grade is kept in {kept} and is recorded the next "
+                                        "time PathLab starts.)")
+    try:
+        after = service.progress(learner)
+    except StoreBusy:  # recorded (or kept); what it changed shows at the next read
+        after = before
     unlocked, completed = progress_changes(before, after)
     outcome = LabOutcome(
         attempt_id=attempt_id, lab_id=lab_id, node_id=node_id, status=result.status, score=result.grade.score,
@@ -168,6 +184,27 @@ def grade_and_record(service: Service, learner: Learner, lab_id: str, node_id: s
                   passed=result.grade.passed, score=result.grade.score, checks=result.grade.checks,
                   code_hash=code_hash, duration_s=result.duration_s, feedback=feedback, metrics=metrics,
                   output=result.output, path=path, confinement=result.confinement, outcome=outcome)
+
+
+def _record(store: Store, learner: Learner, attempt: Attempt, checks: list[CheckResult]) -> Path | None:
+    """Record the finished grade, trying again while another program holds the write lock (the lab runs'
+    RETRY_DELAYS_S); if it outlasts them, keep it in a recovery file (its path is returned) that the
+    next start records, so a grade is never lost to a busy database."""
+    for delay in (0.0, *lab_runs.RETRY_DELAYS_S):
+        time.sleep(delay)
+        try:
+            store.finish_attempt(attempt.id, status=attempt.status, score=attempt.score,
+                                 passed=bool(attempt.passed), metrics=attempt.metrics, feedback=attempt.feedback,
+                                 checks=checks, duration_s=attempt.duration_s, finished_at=attempt.finished_at)
+            return None
+        except StoreBusy:
+            continue
+    from planner.portable import PortableAttempt
+    from planner.recovery import PendingRun, save_pending
+
+    fields = attempt.model_dump(include=set(PortableAttempt.model_fields) - {"checks", "curves", "samples"})
+    portable = PortableAttempt(**fields, checks=checks)
+    return save_pending(store.path, PendingRun(learner_id=learner.id, attempt_id=attempt.id, attempt=portable))
 
 
 # -- hints and the solution -------------------------------------------------------------------------------

@@ -137,7 +137,8 @@ def landlock(writable: list[str], readable: list[str]) -> dict[str, bool]:
         return out
     try:
         read = EXECUTE | READ_FILE | READ_DIR
-        rules = [(p, fs) for p in writable] + [(p, read) for p in readable] + [("/dev/null", READ_FILE | WRITE_FILE)]
+        rules = [(p, fs) for p in writable] + [(p, read) for p in readable]
+        rules.append(("/dev/null", READ_FILE | WRITE_FILE))
         for path, access in rules:
             _add_rule(lib, ruleset, path, access)
         if lib.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:

@@ -39,7 +39,7 @@ class Task(BaseModel):
     lab_id: str
     filename: str
     module: str
-    """the reference solution, `labs.implement.solutions.<module>`, and the checker's checks module, `labs.implement.checks.<module>`"""
+    """the reference solution is `labs.implement.solutions.<module>`, its checks `labs.implement.checks.<module>`"""
     dataset: Literal["digits", "text"]
     functions: tuple[FunctionSpec, ...]
     checks: tuple[CheckSpec, ...]

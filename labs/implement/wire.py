@@ -121,8 +121,8 @@ def read_message(fd: int, max_body: int) -> tuple[dict, list[np.ndarray]]:
     _read_into(fd, memoryview(body))
     arrays, offset = [], 0
     for dtype, shape, nbytes in sizes:
-        arrays.append(np.frombuffer(body, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset).reshape(shape)
-                      if nbytes else np.zeros(shape, dtype))
+        count = nbytes // dtype.itemsize
+        arrays.append(np.frombuffer(body, dtype, count, offset).reshape(shape) if nbytes else np.zeros(shape, dtype))
         offset += nbytes
     return fields, arrays
 
