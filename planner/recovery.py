@@ -41,6 +41,7 @@ class PendingRun(BaseModel):
 
 
 def recovery_dir(db_path: Path | str) -> Path:
+    """DB + ".recovery" (`Store.recovery_dir`)."""
     return Path(f"{Path(db_path).expanduser()}.recovery")
 
 

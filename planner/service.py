@@ -331,6 +331,13 @@ class Service:
 
         return portable.import_progress(self.store, text, rename=rename, source=source)
 
+    def check_output_path(self, path: Path | str) -> None:
+        """ValueError if writing a report or export to `path` would replace this database (or its
+        -wal, -shm, or a kept run); call before `write_atomic`."""
+        if self.store.owns(path):
+            raise ValueError(f"{path} is PathLab's database (or one of its files); writing there would "
+                             f"replace your history, so choose another file")
+
     def import_progress_file(self, path: Path | str, *, rename: str | None = None) -> Any:
         """`import_progress` from a file: over `portable.MAX_FILE_BYTES`, or this database itself,
         is refused (PortableError, a ValueError) before anything is read."""

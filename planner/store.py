@@ -332,6 +332,29 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    @property
+    def recovery_dir(self) -> Path:
+        """Where runs the busy database could not take wait (`planner.recovery`): beside, never inside."""
+        return Path(f"{self.path}.recovery")
+
+    def owns(self, path: Path | str) -> bool:
+        """Whether `path` is this database, one of SQLite's files beside it, or in its recovery folder,
+        by name and by inode (stat() only: this process holds connections, so nothing is opened).
+
+        A report or export written there would replace the learner's whole history (`-o pathlab.sqlite`
+        did), so writers ask first (`Service.check_output_path`).
+        """
+        target = Path(path).expanduser()
+        ours = [self.path, *(Path(f"{self.path}{s}") for s in ("-wal", "-shm", "-journal"))]
+        for own in ours:
+            with contextlib.suppress(OSError):
+                if target.resolve() == own.resolve() or (target.exists() and own.exists()
+                                                         and os.path.samefile(target, own)):
+                    return True
+        with contextlib.suppress(OSError):
+            return target.resolve().parent == self.recovery_dir.resolve()
+        return False
+
     def __enter__(self) -> "Store":
         return self
 

@@ -326,3 +326,24 @@ def test_non_finite_metrics_and_scores_are_not_stored_as_numbers(store):
                          duration_s=float("inf"))
     raw = store.db.execute("SELECT metrics, score, duration_s FROM attempts WHERE id = ?", [attempt]).fetchone()
     assert raw == ('{"acc": 0.25}', None, None)
+
+
+def test_the_store_knows_its_own_files_by_name_and_by_link(store, tmp_path):
+    assert store.owns(store.path) and store.owns(f"{store.path}-wal") and store.owns(f"{store.path}-shm")
+    assert store.owns(store.recovery_dir / "run-x.json")
+    link = tmp_path / "innocent.md"
+    link.symlink_to(store.path)
+    hard = tmp_path / "hard.md"
+    os.link(store.path, hard)
+    assert store.owns(link) and store.owns(hard)
+    assert not store.owns(tmp_path / "report.md") and not store.owns("-")
+
+
+@pytest.mark.parametrize("command", [["report", "-o"], ["export-progress"]])
+def test_a_report_or_export_onto_the_database_is_refused_and_the_history_kept(run_cli, db_path, command):
+    # `pathlab report -o pathlab.sqlite` replaced the learner's database with a Markdown file.
+    assert run_cli("learner", "add", "Ada").exit_code == 0
+    result = run_cli(*command, str(db_path))
+    assert result.exit_code == 1 and "is PathLab's database" in result.output
+    with Store.open(db_path) as store:
+        assert [l.name for l in store.list_learners()] == ["Ada"]

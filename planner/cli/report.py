@@ -49,6 +49,7 @@ def report(app: AppContext, learner_name: str | None, fmt: str | None, output: P
     if output is None or output == STDOUT:
         click.echo(text, nl=False)
         return
+    app.service.check_output_path(output)
     write_atomic(output, text)
     click.echo(f"Wrote the {fmt} report for {learner.name} to {output}.", err=True)
 
@@ -67,6 +68,7 @@ def export_progress(app: AppContext, file: Path, learner_name: str | None) -> No
     if file == STDOUT:
         click.echo(text, nl=False)
     else:
+        app.service.check_output_path(file)
         write_atomic(file, text)
     click.echo(f"Exported {learner.name}: {len(data.attempts)} lab attempts and {len(data.quiz_attempts)} "
                f"quiz attempts to {'stdout' if file == STDOUT else file}.", err=file == STDOUT)

@@ -73,6 +73,7 @@ class ExportScreen(ModalScreen[Path | None]):
             return
         try:
             text = render_report(app.store, app.curriculum, app.learner, self.fmt)
+            app.service.check_output_path(Path(raw).expanduser())
             written = write_atomic(Path(raw).expanduser(), text)
         except (ReportError, OSError, ValueError) as exc:
             message.update(f"[$error]{escape(str(exc))}[/]")  # the path may hold [ ]
