@@ -6,7 +6,7 @@ code), holding:
     meta               a JSON string: {"format": "pathlab-checkpoint", "version": 1, "iteration": int,
                        "config": the caller's JSON-able dict or null, "rng": a numpy Generator's
                        bit_generator.state or null, "optimizer": true/false}
-    model/<name>       every parameter, by its dotted name (Layer.state_dict)
+    model/<name>       every parameter and buffer, by its dotted name (Layer.state_dict)
     optim/<key>        the optimiser's state_dict(): its scalars, group sizes and flat moment buffers
 
 Loading into a model of the same architecture and an optimiser over its parameters, and restoring the
@@ -107,6 +107,7 @@ def load_checkpoint(source: Source, model: Layer, optimizer: Optimizer | None = 
     weights = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
     optim = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
     own = {n: p.data.shape for n, p in model.named_parameters()}
+    own.update((n, b.shape) for n, b in model.named_buffers())  # e.g. BatchNorm's running statistics
     if set(own) != set(weights):
         missing, unexpected = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
         raise CheckpointError(f"{name}: the model does not match: missing {missing[:5]}, unexpected {unexpected[:5]}")

@@ -214,3 +214,17 @@ def test_the_same_numbers_as_torch_batchnorm_in_train_and_eval(case):
     ours.eval()
     theirs.eval()
     step(rng.standard_normal(shape), rng.standard_normal(shape))
+
+
+def test_a_checkpoint_of_a_batchnorm_model_restores_its_running_statistics(tmp_path):
+    """save_checkpoint writes state_dict (running statistics included); load_checkpoint must accept them."""
+    from labs.nn.checkpoint import load_checkpoint, save_checkpoint
+
+    rng = np.random.default_rng(11)
+    model = Sequential(Linear(3, 4, rng=rng, bias=False), BatchNorm1d(4))
+    _warm(model, rng, (8, 3))
+    save_checkpoint(tmp_path / "bn.npz", model, iteration=3)
+    fresh = Sequential(Linear(3, 4, rng=rng, bias=False), BatchNorm1d(4))
+    assert load_checkpoint(tmp_path / "bn.npz", fresh).iteration == 3
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(fresh.state_dict()[name], value, err_msg=name)
