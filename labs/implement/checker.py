@@ -208,7 +208,8 @@ def main(argv: list[str]) -> int:
     aborted, learner = None, None
     start = time.perf_counter()
     try:
-        learner = Learner.start(Path(job.path), memory_mb=job.memory_mb, cpu_s=job.cpu_s, without=job.without)
+        learner = Learner.start(Path(job.path), memory_mb=job.memory_mb, cpu_s=job.cpu_s, without=job.without,
+                                scratch=job.scratch)
         rec.state["confinement"] = confinement(learner.hello, subreaper, hidden).model_dump()
         run_checks(get_task(job.lab_id), job, learner, rec)
     except LearnerStopped as exc:

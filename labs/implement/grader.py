@@ -21,6 +21,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -108,10 +109,13 @@ def grade_file(lab_id: str, path: Path | str, *, timeout_s: float = DEFAULT_TIME
     task = get_task(lab_id)
     path = Path(path).resolve()
     start = time.perf_counter()
-    job = Job(lab_id=lab_id, path=str(path), parent_pid=os.getpid(), memory_mb=memory_mb,
-              cpu_s=max(2, int(timeout_s) + 1), train_budget_s=min(train_budget_s, timeout_s), without=without)
-    key = secrets.token_hex(32).encode()
-    problem, output, state, forged = _run_checker(job, key, timeout_s)
+    # the learner's private folder is made in here, so it is deleted even if the checker was killed
+    with tempfile.TemporaryDirectory(prefix="pathlab-grade-", ignore_cleanup_errors=True) as scratch:
+        job = Job(lab_id=lab_id, path=str(path), parent_pid=os.getpid(), memory_mb=memory_mb,
+                  cpu_s=max(2, int(timeout_s) + 1), train_budget_s=min(train_budget_s, timeout_s),
+                  scratch=scratch, without=without)
+        key = secrets.token_hex(32).encode()
+        problem, output, state, forged = _run_checker(job, key, timeout_s)
     if forged:
         problem, state = FORGED, _empty_state()
     duration = time.perf_counter() - start

@@ -30,6 +30,8 @@ class Job(BaseModel):
     cpu_s: int = 120
     """CPU seconds for the learner's process"""
     train_budget_s: float = 30.0
+    scratch: str | None = None
+    """a folder the grader deletes afterwards, for the learner's private one"""
     without: tuple[Literal["namespaces", "landlock"], ...] = ()
     """confinements not to attempt, as on a kernel that lacks them (for tests of what the grade records)"""
 

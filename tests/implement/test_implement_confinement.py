@@ -237,7 +237,8 @@ def test_a_killed_grading_process_takes_the_learners_process_with_it(tmp_path):
     path = write(folder, LAB, REFERENCE + SURVIVORS["Popen(start_new_session=True)"].format(token=token)
                  + "\nwhile True:\n    pass\n")
     grading = subprocess.Popen([sys.executable, "-c", "from labs.implement import grade_file; "
-                                f"grade_file({LAB!r}, {str(path)!r}, timeout_s=300)"])
+                                f"grade_file({LAB!r}, {str(path)!r}, timeout_s=300)"],
+                               env={**os.environ, "TMPDIR": str(tmp_path)})  # what a killed grader leaves
     try:
         deadline = time.monotonic() + 60
         while not (_processes_with(token) and _processes_with(str(path))):
