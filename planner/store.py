@@ -375,6 +375,8 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):  # e.g. a read-only file or disk
+                raise StoreError(f"cannot write to {self.path}: {exc}") from None
             raise StoreBusy(f"{self.path} is busy: another program (another PathLab?) is writing to it "
                              f"and did not finish within the {self._busy_timeout_s():g} s we waited ({exc}); try again in a moment") from None
         try:
@@ -610,7 +612,8 @@ class Store:
             stamp = now()
             with self.transaction():
                 self.db.conn.executemany("UPDATE attempts SET status = 'interrupted', passed = 0, "
-                                         "finished_at = ? WHERE id = ?", [(stamp, i) for i in dead])
+                                         "finished_at = ? WHERE id = ? AND status = 'running'",
+                                         [(stamp, i) for i in dead])
         return len(dead)
 
     # -- quizzes -------------------------------------------------------------------------------

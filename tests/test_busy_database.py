@@ -201,3 +201,23 @@ def test_a_damaged_or_foreign_recovery_file_is_left_alone_and_stops_nothing(db, 
         assert Service(store, curriculum).recover_interrupted(at_start=True) == 0
         assert store.db.execute("SELECT count(*) FROM attempts").fetchone()[0] == 0
     assert sorted(p.name for p in recovery.pending_files(db)) == ["run-garbled.json", "run-stranger.json"]
+
+
+def test_reading_commands_work_while_another_process_holds_the_write_lock(db, run_cli, monkeypatch):
+    # Opening the database marks dead runs interrupted (a write): on a locked file that waits the busy
+    # timeout and is skipped, and the command reads on (WAL lets it) instead of failing.
+    with Store.open(db) as store:
+        ada = store.add_learner("Ada")
+        store.start_attempt(ada.id, "gd-linear", "gradient-descent", mode="explore", params={}, seed=0,
+                            pid=None, app_version="t")  # a dead run: recovery will want to write
+    monkeypatch.setenv("PATHLAB_BUSY_TIMEOUT_MS", str(BUSY_MS))
+    holder = LockHolder(db)
+    try:
+        listed = run_cli("learner", "list", db=db)
+        added = run_cli("learner", "add", "Grace", db=db)
+    finally:
+        holder.release()
+    assert listed.exit_code == 0 and "Ada" in listed.output
+    assert added.exit_code == 1 and "is busy" in added.output and "Traceback" not in added.output
+    with Store.open(db) as store:
+        assert Service(store, None).recover_interrupted(at_start=True) == 1  # done once the lock is gone
