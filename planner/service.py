@@ -506,6 +506,7 @@ class LabSession:
             time.sleep(delay)
             if not self._write_buffered():
                 continue
+            assert self.attempt_id is not None  # _write_buffered created the row
             try:
                 self.svc.store.finish_attempt(self.attempt_id, status=status, score=score, passed=passed,
                                               metrics=metrics, feedback=feedback, checks=checks,
