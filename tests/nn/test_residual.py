@@ -132,3 +132,92 @@ def test_a_residual_deep_mlp_with_batchnorm_checks_under_cross_entropy():
 def test_deep_mlp_names_a_bad_setting(kwargs, message):
     with pytest.raises(ValueError, match=message):
         deep_mlp(**{"depth": 4, "width": 8, "rng": np.random.default_rng(0), **kwargs})
+
+
+# -- the PyTorch oracle -------------------------------------------------------------------------------
+def _torch_twin(torch, block):
+    """torch modules holding our block's weights, keyed by our child paths ("branch.0", ...)."""
+    nn = torch.nn
+    modules = {}
+    for path, layer in _walk(block):
+        if isinstance(layer, Conv2D):
+            m = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, stride=layer.stride,
+                          padding=layer.padding, bias=False).double()
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(layer.params["W"].data))
+        elif isinstance(layer, Linear):
+            m = nn.Linear(layer.in_features, layer.out_features, bias="b" in layer.params).double()
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(layer.params["W"].data.T))
+                if "b" in layer.params:
+                    m.bias.copy_(torch.from_numpy(layer.params["b"].data))
+        elif isinstance(layer, (BatchNorm1d, BatchNorm2d)):
+            m = (nn.BatchNorm1d if isinstance(layer, BatchNorm1d) else nn.BatchNorm2d)(layer.num_features).double()
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(layer.params["gamma"].data))
+                m.bias.copy_(torch.from_numpy(layer.params["beta"].data))
+        else:
+            continue
+        modules[path.rstrip(".")] = m
+    return modules
+
+
+def _torch_grad(layer, module, name):
+    if isinstance(layer, Conv2D):
+        return module.weight.grad.numpy()
+    if isinstance(layer, Linear):
+        return module.weight.grad.numpy().T if name == "W" else module.bias.grad.numpy()
+    return (module.weight if name == "gamma" else module.bias).grad.numpy()
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng: ResidualConvBlock(2, 3, stride=2, rng=rng, dtype=np.float64),
+    lambda rng: ResidualConvBlock(3, 3, rng=rng, dtype=np.float64),
+    lambda rng: ResidualMLPBlock(5, rng=rng, dtype=np.float64),
+    lambda rng: ResidualMLPBlock(5, rng=rng, norm="none", dtype=np.float64),
+], ids=["conv-projection", "conv-identity", "mlp-bn", "mlp-plain"])
+def test_the_blocks_compute_what_the_same_torch_modules_compute(make):
+    """Same weights in: the same output, input gradient, every parameter gradient and running statistic
+    over two training steps, then the same in eval mode."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    block = _randomise_norms(make(rng), rng)
+    twin = _torch_twin(torch, block)
+    layers = dict((path.rstrip("."), layer) for path, layer in _walk(block))
+    conv = isinstance(block, ResidualConvBlock)
+
+    def torch_forward(x):
+        h = x
+        for i in range(len(block.children["branch"])):  # weight, [norm], act, weight, [norm]
+            key = f"branch.{i}"
+            h = twin[key](h) if key in twin else torch.relu(h)
+        skip = twin["shortcut.1"](twin["shortcut.0"](x)) if conv and block.projects else x
+        return torch.relu(skip + h)
+
+    shape = (4, block.in_channels, 5, 5) if conv else (6, 5)
+    side = (5 - 1) // block.stride + 1 if conv else None  # H' = (H - 1) // stride + 1
+    out_shape = (4, block.out_channels, side, side) if conv else (6, 5)
+    for mode in ("train", "train", "eval"):
+        if mode == "eval":
+            block.eval()
+            for m in twin.values():
+                m.eval()
+        block.zero_grad()
+        for m in twin.values():
+            m.zero_grad()
+        x, g = rng.standard_normal(shape), rng.standard_normal(out_shape)
+        x_t = torch.from_numpy(x).requires_grad_()
+        y = block.forward(x)
+        dx = block.backward(g)
+        y_t = torch_forward(x_t)
+        y_t.backward(torch.from_numpy(g))
+        np.testing.assert_allclose(y, y_t.detach().numpy(), rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(dx, x_t.grad.numpy(), rtol=1e-8, atol=1e-10)
+        for name, p in block.named_parameters():
+            path, _, pname = name.rpartition(".")
+            np.testing.assert_allclose(p.grad, _torch_grad(layers[path], twin[path], pname), rtol=1e-8, atol=1e-10,
+                                       err_msg=name)
+        for path, layer in layers.items():
+            if isinstance(layer, (BatchNorm1d, BatchNorm2d)):
+                np.testing.assert_allclose(layer.buffers["running_mean"], twin[path].running_mean.numpy(), rtol=1e-12)
+                np.testing.assert_allclose(layer.buffers["running_var"], twin[path].running_var.numpy(), rtol=1e-12)
