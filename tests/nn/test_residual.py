@@ -221,3 +221,15 @@ def test_the_blocks_compute_what_the_same_torch_modules_compute(make):
             if isinstance(layer, (BatchNorm1d, BatchNorm2d)):
                 np.testing.assert_allclose(layer.buffers["running_mean"], twin[path].running_mean.numpy(), rtol=1e-12)
                 np.testing.assert_allclose(layer.buffers["running_var"], twin[path].running_var.numpy(), rtol=1e-12)
+
+
+def test_a_conv_without_bias_is_the_conv_with_a_zero_bias():
+    """Conv2D(bias=False), new for convolutions in front of a BN: same output and gradients as b = 0."""
+    rng = np.random.default_rng(10)
+    with_bias = Conv2D(2, 3, 3, padding=1, rng=np.random.default_rng(1), dtype=np.float64)
+    without = Conv2D(2, 3, 3, padding=1, bias=False, rng=np.random.default_rng(1), dtype=np.float64)
+    assert list(without.params) == ["W"]
+    x, g = rng.standard_normal((2, 2, 4, 4)), rng.standard_normal((2, 3, 4, 4))
+    np.testing.assert_array_equal(without.forward(x), with_bias.forward(x))
+    np.testing.assert_array_equal(without.backward(g), with_bias.backward(g))
+    np.testing.assert_array_equal(without.params["W"].grad, with_bias.params["W"].grad)
