@@ -69,6 +69,8 @@ class Confinement(BaseModel):
                        + (" while the grader lives)" if self.processes == "subreaper" else " if in its group)"))
         if not self.dies_with_grader:
             out.append("dying with the grader")
+        if not self.signals_blocked and self.processes != "pid-namespace":
+            out.append("signal isolation (it could signal your other processes)")
         return out
 
     def summary(self) -> str:
