@@ -26,8 +26,11 @@ Quizzes and app state:
     get_state(key) -> str | None;  set_state(key, value: str)
 
 The schema version lives in `PRAGMA user_version`; MIGRATIONS[i] brings a database from version i to
-i + 1, inside one transaction. A database newer than this app, a file that is not a PathLab database,
-a directory or a read-only file raise StoreError naming the path, and the file is left untouched.
+i + 1; pending ones run together in one transaction under the write lock. A database newer than this
+app, a file that is not a PathLab database, one whose tables do not match its version, a directory or
+a read-only file raise StoreError naming the path, and the file is left untouched. A write that waited
+the busy timeout (`Store.open(path, busy_timeout_ms=...)`, default 5 s) for another process's lock
+raises StoreBusy (a StoreError). `owns(path)` says whether a path is this database or one of its files.
 """
 
 from __future__ import annotations
