@@ -26,7 +26,7 @@ def test_a_write_waits_for_a_short_lock_instead_of_failing(db_path):
     ready = threading.Event()
     other = threading.Thread(target=hold_write_lock, args=(db_path, 0.5, ready))
     other.start()
-    ready.wait()
+    assert ready.wait(30), "the other writer never got the lock"
     started = time.monotonic()
     store.add_learner("Grace")  # used to fail at once: a deferred transaction cannot wait for the lock
     assert time.monotonic() - started >= 0.3
@@ -42,7 +42,7 @@ def test_a_lock_held_past_the_busy_timeout_is_a_clear_error_and_nothing_is_half_
     ready = threading.Event()
     other = threading.Thread(target=hold_write_lock, args=(db_path, 1.5, ready))
     other.start()
-    ready.wait()
+    assert ready.wait(30), "the other writer never got the lock"
     with pytest.raises(StoreError, match=r"is busy: another program .* try again"):
         store.add_learner("Grace")
     other.join()
@@ -57,7 +57,7 @@ def test_the_cli_reports_a_locked_database_in_one_line(run_cli, db_path, monkeyp
     ready = threading.Event()
     other = threading.Thread(target=hold_write_lock, args=(db_path, 1.5, ready))
     other.start()
-    ready.wait()
+    assert ready.wait(30), "the other writer never got the lock"
     try:
         result = run_cli("learner", "add", "Grace")
     finally:
