@@ -252,6 +252,14 @@ def ours_gpt(cfg: Config) -> Run:
                            cfg)
 
 
+def ours_modern(cfg: Config) -> Run:
+    from labs.nn.modern import ModernLM
+
+    vocab = load_chars()[2]
+    return train_text_ours(ModernLM(vocab, SEQ_LEN, n_layer=2, n_head=4, dim=64, rng=np.random.default_rng(cfg.seed)),
+                           cfg)
+
+
 def train_text_torch(model, cfg: Config) -> Run:
     import torch
 
@@ -342,6 +350,56 @@ def torch_gpt(cfg: Config) -> Run:
     return train_text_torch(GPT(), cfg)
 
 
+def torch_modern(cfg: Config) -> Run:
+    """The same ModernLM in torch: RMSNorm, RoPE on q and k per head, SwiGLU, no biases, untied head."""
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    from labs.nn.modern import default_ffn_dim
+
+    torch.set_num_threads(1)
+    torch.manual_seed(cfg.seed)
+    vocab, dim, heads = load_chars()[2], 64, 4
+    hidden, head_dim = default_ffn_dim(dim), dim // heads
+    angles = torch.arange(SEQ_LEN)[:, None] * 10000.0 ** (-torch.arange(0, head_dim, 2) / head_dim)
+    cos, sin = torch.cos(angles), torch.sin(angles)
+
+    def rope(x):
+        even, odd = x[..., 0::2], x[..., 1::2]
+        t = x.shape[-2]
+        c, s = cos[:t], sin[:t]
+        return torch.stack([even * c - odd * s, even * s + odd * c], dim=-1).flatten(-2)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm1, self.qkv, self.o = nn.RMSNorm(dim, eps=1e-5), nn.Linear(dim, 3 * dim, bias=False), nn.Linear(dim, dim, bias=False)
+            self.norm2 = nn.RMSNorm(dim, eps=1e-5)
+            self.w1, self.w3 = nn.Linear(dim, hidden, bias=False), nn.Linear(dim, hidden, bias=False)
+            self.w2 = nn.Linear(hidden, dim, bias=False)
+
+        def forward(self, x):
+            b, t, c = x.shape
+            q, k, v = (z.view(b, t, heads, head_dim).transpose(1, 2) for z in self.qkv(self.norm1(x)).split(c, dim=2))
+            y = F.scaled_dot_product_attention(rope(q), rope(k), v, is_causal=True).transpose(1, 2).reshape(b, t, c)
+            x = x + self.o(y)
+            h = self.norm2(x)
+            return x + self.w2(F.silu(self.w1(h)) * self.w3(h))
+
+    class Modern(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = nn.Embedding(vocab, dim)
+            self.blocks = nn.Sequential(Block(), Block())
+            self.norm, self.head = nn.RMSNorm(dim, eps=1e-5), nn.Linear(dim, vocab, bias=False)
+
+        def forward(self, idx):
+            return self.head(self.norm(self.blocks(self.tok(idx))))
+
+    return train_text_torch(Modern(), cfg)
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "mlp": Benchmark("MLP 64-128-10, ReLU, Adam", ours_mlp, torch_mlp, target_ratio=0.3),
     "cnn": Benchmark("ConvNet conv3(8)-pool-conv3(16)-pool-64-10, ReLU, max pool, Adam", ours_cnn, torch_cnn,
@@ -352,6 +410,8 @@ BENCHMARKS: dict[str, Benchmark] = {
                       ours_lstm, torch_lstm, target_ratio=0.6),
     "gpt": Benchmark(f"tiny GPT, 2 blocks, width 64, 4 heads, context {SEQ_LEN}, Adam (epoch = {TEXT_STEPS} steps)",
                      ours_gpt, torch_gpt, target_ratio=1.0),
+    "modern": Benchmark(f"modern LM (RMSNorm, RoPE, SwiGLU 176), 2 blocks, width 64, 4 heads, context {SEQ_LEN}, "
+                        f"Adam (epoch = {TEXT_STEPS} steps)", ours_modern, torch_modern, target_ratio=1.0),
 }
 
 

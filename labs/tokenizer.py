@@ -68,7 +68,7 @@ class TokenizerFileError(ValueError):
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's table: each byte 0..255 as a printable character. Printable Latin-1 bytes map to
     themselves; the other 68 bytes (controls, space, ...) to 256, 257, ... in byte order."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     cs = bs[:]
     extra = 0
     for b in range(256):
@@ -166,7 +166,10 @@ class _Greater:
         return isinstance(other, _Greater) and self.key == other.key
 
 
-def train_bpe(text: str, vocab_size: int, special_tokens: Iterable[str] = ()) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
+Merges = list[tuple[bytes, bytes]]
+
+
+def train_bpe(text: str, vocab_size: int, special_tokens: Iterable[str] = ()) -> tuple[dict[int, bytes], Merges]:
     """(vocab, merges) of a byte-level BPE with `vocab_size` entries (fewer if the text runs out of
     pairs), trained on `text` with incremental pair counts (see the module docstring)."""
     special_tokens = list(special_tokens)
@@ -222,7 +225,7 @@ def train_bpe(text: str, vocab_size: int, special_tokens: Iterable[str] = ()) ->
     return vocab, merges
 
 
-def train_bpe_plain(text: str, vocab_size: int, special_tokens: Iterable[str] = ()) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
+def train_bpe_plain(text: str, vocab_size: int, special_tokens: Iterable[str] = ()) -> tuple[dict[int, bytes], Merges]:
     """The twin of `train_bpe`: the same pre-tokens, but every pair recounted before each merge."""
     special_tokens = list(special_tokens)
     vocab = _check_training_args(vocab_size, special_tokens)

@@ -13,7 +13,8 @@ import os
 import numpy as np
 
 
-def get_batch(tokens: np.ndarray, batch_size: int, context: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def get_batch(tokens: np.ndarray, batch_size: int, context: int,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(x, y), each (batch_size, context) int64: random windows and the same windows shifted by one."""
     if np.ndim(tokens) != 1:
         raise ValueError(f"get_batch reads a 1-D array of token ids, got shape {np.shape(tokens)}")

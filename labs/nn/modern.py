@@ -306,7 +306,8 @@ def _positions(positions: np.ndarray | None, steps: int) -> np.ndarray:
         return np.arange(steps)
     positions = np.asarray(positions)
     if positions.shape != (steps,) or positions.dtype.kind not in "iu":
-        raise ValueError(f"positions must be {steps} integers, one per time step, got {positions.dtype} {positions.shape}")
+        raise ValueError(f"positions must be {steps} integers, one per time step, "
+                         f"got {positions.dtype} {positions.shape}")
     return positions
 
 
@@ -389,7 +390,8 @@ class ModernLM(Layer):
         idx = check_indices(idx, self.vocab_size)
         if idx.ndim != 2 or not 1 <= idx.shape[1] <= self.context:
             raise ValueError(
-                f"ModernLM reads token ids (batch, time) with 1 <= time <= context {self.context}, got shape {idx.shape}")
+                f"ModernLM reads token ids (batch, time) with 1 <= time <= context {self.context}, "
+                f"got shape {idx.shape}")
         x = self.children["tok"].forward(idx)
         for block in self._blocks():
             x = block.forward(x, positions)

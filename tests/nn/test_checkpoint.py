@@ -73,6 +73,18 @@ def test_resuming_from_a_checkpoint_gives_bit_identical_next_steps(tmp_path, kin
         np.testing.assert_array_equal(value, expected[name], err_msg=name)
 
 
+def test_the_resume_test_would_see_a_lost_optimiser_state(tmp_path):
+    """The control for the test above: weights alone (a fresh AdamW, moments at zero) do not resume."""
+    model, rng = build(0), np.random.default_rng(42)
+    opt = AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+    train(model, opt, rng, 0, 4)
+    save_checkpoint(tmp_path / "run.ckpt", model, opt, 4, rng=rng)
+    expected = train(model, opt, rng, 4, 2)
+    resumed, resumed_rng = build(1), np.random.default_rng(0)
+    load_checkpoint(tmp_path / "run.ckpt", resumed, rng=resumed_rng)
+    assert train(resumed, AdamW(resumed.parameters(), lr=1e-3, weight_decay=0.1), resumed_rng, 4, 2) != expected
+
+
 def test_a_checkpoint_in_memory_and_without_an_optimiser():
     model = build(0)
     buffer = io.BytesIO()
