@@ -100,7 +100,8 @@ def test_a_diverged_run_with_nan_and_inf_round_trips(store, fresh):
 
 
 def test_an_import_that_fails_half_way_leaves_nothing_behind(seeded, fresh, monkeypatch):
-    """The whole history lands in one transaction: a crash after some rows rolls every row back."""
+    """A batch of whole attempts (this small file is one) lands in one transaction with the new learner:
+    a crash after some rows rolls every row of it back."""
     import planner.portable as portable
 
     store, ada = seeded
