@@ -11,6 +11,11 @@ Importing is idempotent: an attempt is identified by (lab, node, mode, seed, sta
 attempt by (node, started_at), and rows already present are skipped. When a learner of the same name
 exists with history the file does not contain, that is someone else (or a diverged copy): the import
 stops and suggests `--rename`. Running attempts are not exported: they have no result yet.
+
+A file holds finite numbers only (NaN or Infinity anywhere is refused, naming the field; a diverged
+run's values are exported as null), times without a zone are UTC, and it is at most MAX_FILE_BYTES
+(`read_progress_file`). It is written in batches of whole attempts (BATCH_ROWS), so a large import never
+holds the write lock for long, and one that stopped half-way is completed by importing again.
 """
 
 from __future__ import annotations
