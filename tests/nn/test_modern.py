@@ -293,3 +293,36 @@ def test_rope_attention_equals_a_direct_torch_formulation():
     np.testing.assert_allclose(ours.backward(g), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(ours.params["W_qkv"].grad, w_qkv.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(ours.params["W_o"].grad, w_o.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("tie", [False, True], ids=["untied", "tied"])
+def test_the_whole_modern_lm_equals_torch_from_the_same_weights(tie):
+    ours = spread_weights(ModernLM(23, 12, n_layer=2, n_head=2, dim=8, tie_weights=tie, rng=rng(), dtype=np.float64))
+    w = {name: t64(p.data) for name, p in ours.named_parameters()}
+    idx, targets = rng(5).integers(0, 23, (2, 6)), rng(6).integers(0, 23, (2, 6))
+    positions = np.arange(6)
+
+    def rms(x, weight):
+        return x / torch.sqrt((x * x).mean(-1, keepdim=True) + 1e-5) * weight
+
+    x = w["tok.W"][torch.tensor(idx)]
+    for i in range(2):
+        p = f"blocks.{i}."
+        q, k, v = (rms(x, w[p + "norm1.weight"]) @ w[p + "attn.W_qkv"]).reshape(2, 6, 3, 2, 4).permute(2, 0, 3, 1, 4)
+        o = F.scaled_dot_product_attention(torch_rope(q, positions), torch_rope(k, positions), v, is_causal=True)
+        x = x + o.transpose(1, 2).reshape(2, 6, 8) @ w[p + "attn.W_o"]
+        h = rms(x, w[p + "norm2.weight"])
+        x = x + (F.silu(h @ w[p + "ffn.W1"]) * (h @ w[p + "ffn.W3"])) @ w[p + "ffn.W2"]
+    h = rms(x, w["norm.weight"])
+    logits = h @ (w["tok.W"].T if tie else w["head.W"])
+    loss = F.cross_entropy(logits.reshape(-1, 23), torch.tensor(targets).reshape(-1))
+    loss.backward()
+
+    loss_fn = SequenceCrossEntropy()
+    ours_logits = ours.forward(idx)
+    np.testing.assert_allclose(ours_logits, logits.detach().numpy(), rtol=1e-11, atol=1e-12)
+    assert loss_fn.forward(ours_logits, targets) == pytest.approx(loss.item(), rel=1e-12)
+    ours.backward(loss_fn.backward())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, w[name].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)

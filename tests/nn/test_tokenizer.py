@@ -99,7 +99,6 @@ def test_round_trip_on_random_code_points(tokenizer):
         text = "".join(chr(rng.choice([rng.randrange(32, 0x2FF), rng.randrange(0x3000, 0x9FFF),
                                        rng.randrange(0x1F300, 0x1FAFF), rng.randrange(0xE000, 0x10FFFF)]))
                        for _ in range(rng.randrange(0, 40)))
-        text = text.replace("\ud800", "")
         assert tokenizer.decode(tokenizer.encode(text)) == text
 
 
