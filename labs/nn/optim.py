@@ -303,6 +303,8 @@ def cosine_with_warmup(t: int, lr_max: float, lr_min: float, warmup: int, cycle:
         T_w <= t <= T_c:   lr_min + (1 + cos(pi (t - T_w) / (T_c - T_w))) / 2 * (lr_max - lr_min)
         t > T_c:           lr_min
     """
+    if not 0 <= warmup < cycle:
+        raise ValueError(f"the schedule needs 0 <= warmup ({warmup}) < cycle ({cycle})")
     if t < warmup:
         return lr_max * t / warmup
     if t > cycle:

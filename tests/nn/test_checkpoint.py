@@ -185,3 +185,5 @@ def test_warmup_starts_at_zero_and_rises_by_lr_over_warmup_per_step():
     rates = [schedule.lr_at(t) for t in range(4, 15)]
     assert all(a > b for a, b in zip(rates, rates[1:]))
     assert cosine_with_warmup(0, 2.0, 0.0, 0, 10) == 2.0  # no warm-up: the cosine starts at lr_max
+    with pytest.raises(ValueError, match="warmup \\(5\\) < cycle \\(5\\)"):
+        cosine_with_warmup(5, 1.0, 0.0, 5, 5)
