@@ -51,6 +51,7 @@ import regex
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 _PRETOKEN = regex.compile(GPT2_PATTERN)
 FILE_HEADER = "pathlab-bpe 1"
+Merges = list[tuple[bytes, bytes]]  # in merge order
 
 # A pre-token match ending this many characters before the end of the text read so far is final: the
 # pattern looks at most one character past a match (the (?!\S) after a backtracked whitespace run) and
@@ -164,9 +165,6 @@ class _Greater:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Greater) and self.key == other.key
-
-
-Merges = list[tuple[bytes, bytes]]
 
 
 def train_bpe(text: str, vocab_size: int, special_tokens: Iterable[str] = ()) -> tuple[dict[int, bytes], Merges]:
