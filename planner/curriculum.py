@@ -41,6 +41,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from planner.templates import Formula, FormulaError, Param, fill, placeholders, values_for
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 
 LESSON_MAX_BYTES = 1024 * 1024  # a long lesson is ~30 KB; the app renders the whole text at once
@@ -87,7 +89,9 @@ class Option(BaseModel):
 
 
 class Question(BaseModel):
-    """single/multiple questions carry `options`; numeric ones an `answer` within `tolerance`."""
+    """single/multiple questions carry `options`; numeric ones an `answer` within `tolerance` (absolute)
+    and/or `rel_tolerance` (a share of the answer), or, as a template, a `formula` over `params` drawn
+    per attempt (planner.templates) with `{name}` placeholders in the prompt and explanation."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     id: Slug
@@ -97,13 +101,25 @@ class Question(BaseModel):
     options: list[Option] = Field(default_factory=list, alias="option")
     answer: float | None = None
     tolerance: float | None = Field(default=None, ge=0)
+    rel_tolerance: float | None = Field(default=None, ge=0)
+    formula: str | None = None
+    params: dict[str, Param] = Field(default_factory=dict)
     explanation: str = ""
+
+    @property
+    def is_template(self) -> bool:
+        return self.formula is not None
+
+    def allowed_error(self, answer: float) -> float:
+        """How far a numeric answer may be from `answer` and still be right."""
+        return max(self.tolerance or 0.0, (self.rel_tolerance or 0.0) * abs(answer))
 
 
 class Quiz(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     node: str
     pass_mark: float = Field(default=0.8, gt=0, le=1)
+    draw: int | None = Field(default=None, ge=1, description="questions per attempt; None: all of them")
     questions: list[Question] = Field(alias="question", min_length=1)
     file: str = ""  # set by the loader: the file name under quizzes/
 
@@ -409,14 +425,25 @@ def _question_problems(quiz: Quiz) -> list[Problem]:
         out.append(Problem(file=quiz.file, node_id=quiz.node, field=f"question[{q.id}].{field}",
                            message=message))
 
+    if quiz.draw is not None and quiz.draw > len(quiz.questions):
+        out.append(Problem(file=quiz.file, node_id=quiz.node, field="draw",
+                           message=f"draw = {quiz.draw} but the pool holds {len(quiz.questions)} question(s)"))
     for q in quiz.questions:
         if q.id in seen:
             add(q, "id", "duplicate question id")
         seen.add(q.id)
+        if q.kind != "numeric" and (q.formula is not None or q.params):
+            add(q, "formula", "only a numeric question can be a template (formula, params)")
         if q.kind == "numeric":
+            if q.is_template:
+                out.extend(Problem(file=quiz.file, node_id=quiz.node, field=f"question[{q.id}].{field}",
+                                   message=message) for field, message in template_problems(q))
+                continue
+            if q.params:
+                add(q, "params", "params are drawn only for a template: give a `formula` too")
             if q.answer is None:
                 add(q, "answer", "a numeric question needs an `answer`")
-            if q.tolerance is None:
+            if q.tolerance is None and q.rel_tolerance is None:
                 add(q, "tolerance", "a numeric question needs a `tolerance` (0 for exact)")
             continue
         correct = sum(o.correct for o in q.options)
@@ -426,6 +453,41 @@ def _question_problems(quiz: Quiz) -> list[Problem]:
             add(q, "option", "no option is marked correct")
         elif q.kind == "single" and correct > 1:
             add(q, "option", f"a single-choice question has {correct} correct options")
+    return out
+
+
+TEMPLATE_SAMPLE_DRAWS = 200  # draws `curriculum check` evaluates per template (seeds 0..199)
+
+
+def template_problems(q: Question, draws: int = TEMPLATE_SAMPLE_DRAWS) -> list[tuple[str, str]]:
+    """(field, message) for a template that could show a learner a broken question: a formula that does
+    not parse or uses something not allowed, a placeholder no parameter binds, a parameter the prompt never
+    shows, or a seeded draw whose answer is not a finite number (division by zero, overflow, ...)."""
+    out: list[tuple[str, str]] = []
+    if q.answer is not None:
+        out.append(("answer", "a template computes its answer: give `formula` or `answer`, not both"))
+    if q.tolerance is None and q.rel_tolerance is None:
+        out.append(("tolerance", "a template needs a `tolerance` and/or a `rel_tolerance`"))
+    if not q.params:
+        out.append(("params", "a template needs at least one parameter"))
+    for name in sorted(placeholders(q.prompt) - set(q.params)):
+        out.append(("prompt", f"placeholder {{{name}}} is not a parameter"))
+    for name in sorted(placeholders(q.explanation) - set(q.params) - {"answer"}):
+        out.append(("explanation", f"placeholder {{{name}}} is not a parameter (nor {{answer}})"))
+    for name in [n for n in q.params if n not in placeholders(q.prompt)]:
+        out.append((f"params.{name}", f"parameter {name!r} is drawn but the prompt never shows it ({{{name}}})"))
+    try:
+        formula = Formula(q.formula or "", q.params)
+    except FormulaError as exc:
+        return [*out, ("formula", str(exc))]
+    for seed in range(draws):  # the same draws planner.quiz makes, over a fixed sample of seeds
+        values = values_for(q.id, q.params, seed)
+        try:
+            formula.evaluate(values)
+        except FormulaError as exc:
+            shown = ", ".join(f"{k}={fill('{' + k + '}', values)}" for k in values)
+            out.append(("formula", f"{exc} for seed {seed} ({shown})"))
+            break
     return out
 
 

@@ -95,8 +95,10 @@ def build_demo(store: Store, curriculum: Curriculum, *, on_step: Callable[[str],
         if step.note:
             prefix += f" ({step.note})"
         if step.kind == "quiz":
-            outcome = service.submit_quiz(learner, step.target, correct_answers(curriculum.quizzes[step.target]),
-                                          seed=number)
+            from planner.quiz import draw_quiz  # the questions (and numbers) this seed asks
+
+            asked = draw_quiz(curriculum.quizzes[step.target], number)
+            outcome = service.submit_quiz(learner, step.target, correct_answers(asked), seed=number)
             on_step(f"{prefix}: {outcome.score:.0%}, {'passed' if outcome.passed else 'not passed'}")
         else:
             from planner.service import LabLocked

@@ -1,30 +1,50 @@
-"""Quiz mechanics: a seeded option order and the grading of answers (pure; no I/O, no storage).
+"""Quiz mechanics: the seeded draw of an attempt's questions, option order and numbers, and the grading
+of answers (pure; no I/O, no storage).
 
-Options are shown in an order drawn from the attempt's seed, so a retake asks the same questions with the
-options moved: the learner has to know the answer, not remember where it was. The order is stable for one
-seed (a resumed attempt looks the same) and changes with the seed.
+An attempt is fixed by its seed (stored with the attempt) and the quiz file:
+
+    draw_quiz(quiz, seed)   the questions asked: `quiz.draw` of the pool (all of it without `draw`), in a
+                            seeded order, each template filled in with its seeded parameters (its prompt,
+                            explanation, answer); the same seed always gives the same questions, order and
+                            numbers, so an attempt can be shown again or regraded from its row
+    shuffled_options(q, seed)   the options of one question in a seeded order
+
+With `seed=None` (a caller that draws nothing) the pool is asked whole, in file order, templates as seed 0.
 
 Answers are plain data, so the service can store them as JSON without translation:
 
-    single    the original index of the chosen option          e.g. 2
-    multiple  the original indices of every chosen option      e.g. [0, 3]
-    numeric   the number entered                               e.g. 1168
+    single    the original (file-order) index of the chosen option      e.g. 2
+    multiple  the original indices of every chosen option               e.g. [0, 3]
+    numeric   the number entered                                        e.g. 1168
 
-A `multiple` question is all-or-nothing: ticking a wrong box, or missing a right one, earns no points.
-Partial credit would reward ticking everything, which is the habit the question exists to break.
+Partial credit on a `multiple` question, with k right options among n: each right option ticked earns
++1/k, each wrong option ticked costs 1/(n - k), and the sum is floored at 0, times the question's points.
+So ticking every box, or none, earns 0 (the habit the question exists to break earns nothing), half
+the right ones and nothing wrong earns half, and only the exact set counts as `correct`.
+
+A numeric answer is right within max(tolerance, rel_tolerance * |answer|). A typed numeric answer is
+read by `parse_number`: a point for decimals, commas only between groups of three digits.
+
 An unanswered question (None) earns no points, and so does a non-finite number (a typed "nan"); a
 malformed answer (wrong type, index out of range) is a caller's mistake and raises `QuizAnswerError`
 naming the question.
+
+Every result carries what a screen needs to mark each option right or wrong with its explanation
+(`AnswerResult.options`), the right answer (`right_answer`, `right_answer_text`), and the quiz result
+lists the missed questions with their right answers (`QuizResult.missed`).
 """
 
 from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
+
+from planner.templates import Formula, fill, format_number, values_for
 
 if TYPE_CHECKING:  # the pydantic models live with the loader
     from planner.curriculum import Option, Question, Quiz
@@ -36,6 +56,16 @@ class QuizAnswerError(ValueError):
     """An answer whose shape does not fit its question (a programming or input error, not a wrong answer)."""
 
 
+class OptionMark(BaseModel):
+    """One option after answering: whether it is a right one, whether it was chosen, and why."""
+
+    index: int = Field(description="the option's index in file order")
+    text: str
+    correct: bool = Field(description="the option is one of the right ones")
+    chosen: bool
+    explanation: str
+
+
 class AnswerResult(BaseModel):
     question_id: str
     answer: Answer = Field(description="the answer as given, normalised to JSON-friendly data")
@@ -43,6 +73,21 @@ class AnswerResult(BaseModel):
     points: float
     max_points: float
     explanations: list[str] = Field(description="what to show after answering, most relevant first")
+    kind: str = ""
+    prompt: str = Field(default="", description="the prompt as asked (a template's numbers filled in)")
+    options: list[OptionMark] = Field(default_factory=list, description="file order; empty for numeric")
+    right_answer: Answer = Field(default=None, description="the right answer in the answer's own shape")
+    right_answer_text: str = Field(default="", description="the right answer in words")
+
+
+class MissedQuestion(BaseModel):
+    """A question not fully right, with what would have been."""
+
+    question_id: str
+    prompt: str
+    right_answer: Answer
+    right_answer_text: str
+    explanation: str
 
 
 class QuizResult(BaseModel):
@@ -53,6 +98,43 @@ class QuizResult(BaseModel):
     points: float
     max_points: float
     results: list[AnswerResult]
+    seed: int | None = None
+    missed: list[MissedQuestion] = Field(default_factory=list, description="in the order asked")
+
+
+# -- the draw --------------------------------------------------------------------------------------
+
+
+def draw_questions(quiz: Quiz, seed: int | None) -> list[Question]:
+    """The questions an attempt with `seed` asks, in order, templates filled in (module docstring)."""
+    if seed is None:
+        return [instantiate(q, 0) for q in quiz.questions]
+    count = min(quiz.draw or len(quiz.questions), len(quiz.questions))
+    chosen = random.Random(f"{seed}:{quiz.node}:draw").sample(quiz.questions, count)
+    return [instantiate(q, seed) for q in chosen]
+
+
+def draw_quiz(quiz: Quiz, seed: int | None) -> Quiz:
+    """The quiz as one attempt sees it: its drawn questions only (so `len(...questions)` is the count asked)."""
+    return quiz.model_copy(update={"questions": draw_questions(quiz, seed), "draw": None})
+
+
+def template_values(question: Question, seed: int) -> dict[str, int | float]:
+    """The parameters a template draws for `seed` (empty for a plain question)."""
+    return values_for(question.id, question.params, seed) if question.is_template else {}
+
+
+def instantiate(question: Question, seed: int) -> Question:
+    """A template as a plain numeric question for `seed`; any other question unchanged."""
+    if not question.is_template:
+        return question
+    values = template_values(question, seed)
+    answer = Formula(question.formula or "", question.params).evaluate(values)
+    return question.model_copy(update={
+        "prompt": fill(question.prompt, values),
+        "explanation": fill(question.explanation, {**values, "answer": answer}),
+        "answer": answer, "formula": None, "params": {},
+    })
 
 
 def shuffled_options(question: Question, seed: int) -> list[tuple[int, Option]]:
@@ -62,10 +144,38 @@ def shuffled_options(question: Question, seed: int) -> list[tuple[int, Option]]:
     return [(i, question.options[i]) for i in order]
 
 
+# -- typed answers ---------------------------------------------------------------------------------
+
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def parse_number(text: str) -> float:
+    """A typed numeric answer; commas only as thousands separators (`1,168`), never as a decimal point.
+
+    Dropping every comma read a decimal-comma "0,8" as 8, grading a right answer wrong; it is refused instead.
+    """
+    text = text.strip()
+    if "," in text:
+        if not _GROUPED.fullmatch(text):
+            raise ValueError(f"{text!r} is not a number: use a point for decimals (0.8) and commas only "
+                             f"between groups of three digits (1,168)")
+        text = text.replace(",", "")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number; type digits, e.g. 1168") from None
+
+
+# -- grading ---------------------------------------------------------------------------------------
+
+
 def grade_answer(question: Question, answer: Any) -> AnswerResult:
-    """Grade one answer; see the module docstring for the answer shape each kind expects."""
+    """Grade one answer to a plain (or instantiated) question; see the module docstring for the shapes."""
+    if question.is_template:
+        raise QuizAnswerError(f"question {question.id!r} is a template: grade the drawn question "
+                              "(planner.quiz.draw_questions)")
     if answer is None:
-        return _result(question, None, False, _unanswered_explanations(question))
+        return _result(question, None, False, 0.0, _unanswered_explanations(question), chosen=set())
     if question.kind == "single":
         return _grade_single(question, answer)
     if question.kind == "multiple":
@@ -73,19 +183,39 @@ def grade_answer(question: Question, answer: Any) -> AnswerResult:
     return _grade_numeric(question, answer)
 
 
-def grade_quiz(quiz: Quiz, answers: Mapping[str, Any]) -> QuizResult:
-    """Grade every question of `quiz` from `answers` (question id -> answer); missing ids count as unanswered."""
-    unknown = sorted(set(answers) - {q.id for q in quiz.questions})
+def grade_quiz(quiz: Quiz, answers: Mapping[str, Any], seed: int | None = None) -> QuizResult:
+    """Grade the questions the attempt with `seed` asked (every question without a seed) from `answers`
+    (question id -> answer); a question not answered counts as unanswered, an answer to a question that
+    was not asked is a QuizAnswerError naming it."""
+    questions = draw_questions(quiz, seed)
+    asked = {q.id for q in questions}
+    unknown = sorted(set(answers) - asked)
     if unknown:
+        pool = {q.id for q in quiz.questions}
+        not_drawn = [u for u in unknown if u in pool]
+        if not_drawn and len(not_drawn) == len(unknown):
+            raise QuizAnswerError(f"quiz {quiz.node!r}: question(s) {', '.join(not_drawn)} are not among this "
+                                  f"attempt's questions (seed {seed}: {', '.join(q.id for q in questions)})")
         raise QuizAnswerError(f"quiz {quiz.node!r} has no question(s) {', '.join(unknown)}")
-    results = [grade_answer(q, answers.get(q.id)) for q in quiz.questions]
+    results = [grade_answer(q, answers.get(q.id)) for q in questions]
     points = sum(r.points for r in results)
     max_points = sum(r.max_points for r in results)
-    score = points / max_points if max_points else 0.0
+    score = min(1.0, points / max_points) if max_points else 0.0
+    missed = [MissedQuestion(question_id=r.question_id, prompt=r.prompt, right_answer=r.right_answer,
+                             right_answer_text=r.right_answer_text, explanation=_why_right(q))
+              for q, r in zip(questions, results) if not r.correct]
     return QuizResult(
         node_id=quiz.node, score=score, passed=score >= quiz.pass_mark - 1e-9, pass_mark=quiz.pass_mark,
-        points=points, max_points=max_points, results=results,
+        points=points, max_points=max_points, results=results, seed=seed, missed=missed,
     )
+
+
+def multiple_credit(question: Question, chosen: set[int]) -> float:
+    """The share of a multiple question's points earned by ticking `chosen` (the rule in the docstring)."""
+    right = {i for i, o in enumerate(question.options) if o.correct}
+    wrong = len(question.options) - len(right)
+    share = len(chosen & right) / len(right) - (len(chosen - right) / wrong if wrong else 0.0)
+    return max(0.0, share)
 
 
 def _grade_single(question: Question, answer: Any) -> AnswerResult:
@@ -94,7 +224,7 @@ def _grade_single(question: Question, answer: Any) -> AnswerResult:
     explanations = [question.options[chosen].explanation]
     if not correct:
         explanations += [o.explanation for o in question.options if o.correct]
-    return _result(question, chosen, correct, explanations)
+    return _result(question, chosen, correct, 1.0 if correct else 0.0, explanations, chosen={chosen})
 
 
 def _grade_multiple(question: Question, answer: Any) -> AnswerResult:
@@ -105,16 +235,19 @@ def _grade_multiple(question: Question, answer: Any) -> AnswerResult:
     correct = chosen == right
     # Explain every option the learner got wrong first, then the ones they got right.
     wrong_first = sorted(range(len(question.options)), key=lambda i: ((i in chosen) == (i in right), i))
-    return _result(question, chosen, correct, [question.options[i].explanation for i in wrong_first])
+    return _result(question, chosen, correct, multiple_credit(question, set(chosen)),
+                   [question.options[i].explanation for i in wrong_first], chosen=set(chosen))
 
 
 def _grade_numeric(question: Question, answer: Any) -> AnswerResult:
     if isinstance(answer, bool) or not isinstance(answer, (int, float)):
         raise QuizAnswerError(f"question {question.id!r} takes a number, got {answer!r}")
+    assert question.answer is not None  # the loader refuses a plain numeric question without one
     # A typed "nan" or "inf" is a wrong answer, not a crash; it is stored as null (JSON has no NaN).
     finite = math.isfinite(answer)
-    correct = finite and abs(float(answer) - question.answer) <= question.tolerance
-    return _result(question, float(answer) if finite else None, correct, [question.explanation])
+    correct = finite and abs(float(answer) - question.answer) <= question.allowed_error(question.answer) + 1e-12
+    return _result(question, float(answer) if finite else None, correct, 1.0 if correct else 0.0,
+                   [question.explanation], chosen=set())
 
 
 def _index(question: Question, answer: Any) -> int:
@@ -131,9 +264,30 @@ def _unanswered_explanations(question: Question) -> list[str]:
     return [o.explanation for o in question.options if o.correct]
 
 
-def _result(question: Question, answer: Answer, correct: bool, explanations: list[str]) -> AnswerResult:
+def _why_right(question: Question) -> str:
+    return " ".join(e for e in _unanswered_explanations(question) if e)
+
+
+def right_answer(question: Question) -> tuple[Answer, str]:
+    """The right answer of a plain question, as data and in words."""
+    if question.kind == "numeric":
+        assert question.answer is not None
+        text = format_number(question.answer)
+        error = question.allowed_error(question.answer)
+        return question.answer, text + (f" (± {format_number(error)})" if error else "")
+    right = [i for i, o in enumerate(question.options) if o.correct]
+    texts = "; ".join(question.options[i].text for i in right)
+    return (right[0] if question.kind == "single" else right), texts
+
+
+def _result(question: Question, answer: Answer, correct: bool, share: float, explanations: list[str],
+            *, chosen: set[int]) -> AnswerResult:
+    value, text = right_answer(question)
+    marks = [OptionMark(index=i, text=o.text, correct=o.correct, chosen=i in chosen, explanation=o.explanation)
+             for i, o in enumerate(question.options)]
     return AnswerResult(
         question_id=question.id, answer=answer, correct=correct,
-        points=float(question.points) if correct else 0.0, max_points=float(question.points),
-        explanations=[e for e in explanations if e],
+        points=float(question.points) * share, max_points=float(question.points),
+        explanations=[e for e in explanations if e], kind=question.kind, prompt=question.prompt,
+        options=marks, right_answer=value, right_answer_text=text,
     )

@@ -233,7 +233,7 @@ class Service:
         if quiz is None:
             raise KeyError(f"node {node_id!r} has no quiz")
         before = self.progress(learner)
-        result = grade_quiz(quiz, answers)
+        result = grade_quiz(quiz, answers, seed=seed)  # the questions this seed drew
         finished = datetime.now(timezone.utc)
         rows = [QuizAnswer(question_id=r.question_id, answer=r.answer, correct=r.correct,
                            points=r.points, max_points=r.max_points) for r in result.results]

@@ -64,14 +64,16 @@ def test_single_wrong_answer_explains_the_choice_then_the_right_option():
     assert result.explanations == ["D is wrong because...", "B is right because..."]
 
 
-@pytest.mark.parametrize("answer, correct", [
-    ([0, 2], True), ([2, 0, 2], True), ({0, 2}, True),
-    ([0], False), ([0, 1, 2], False), ([], False),
+@pytest.mark.parametrize("answer, correct, points", [
+    ([0, 2], True, 2.0), ([2, 0, 2], True, 2.0), ({0, 2}, True, 2.0),
+    # The partial-credit rule (issue 14) deliberately changed [0]: half the right options, nothing
+    # wrong, now earns half the points (it earned 0 when the question was all-or-nothing).
+    ([0], False, 1.0), ([0, 1, 2], False, 0.0), ([], False, 0.0),
 ])
-def test_multiple_is_all_or_nothing(answer, correct):
+def test_multiple_is_correct_only_for_the_exact_set_with_partial_credit(answer, correct, points):
     result = grade_answer(multiple(), answer)
     assert result.correct is correct
-    assert result.points == (2.0 if correct else 0.0)
+    assert result.points == points
 
 
 def test_multiple_explains_the_mistaken_options_first():

@@ -259,3 +259,4 @@ main.add_lazy_command("export-progress", "planner.cli.report:export_progress", "
 main.add_lazy_command("import-progress", "planner.cli.report:import_progress", "Load a learner's history from a file.")
 main.add_lazy_command("lab", "planner.cli.labs:lab", "Graded labs: list, show, run (and implement mode).")
 main.add_lazy_command("demo", "planner.cli.demo:demo", "Open the app on a sample learner's real runs.")
+main.add_lazy_command("quiz", "planner.cli.quiz:quiz", "Take a node's quiz: prompts, or --answers FILE.")

@@ -22,6 +22,8 @@ def passed_quiz(app: Any, node_id: str = "large-models") -> None:
     """Record a passing quiz through the service (the quiz screen has its own test)."""
     from planner.demo import correct_answers  # the demo learner's answers: the right ones, in graded shapes
 
-    answers = correct_answers(app.curriculum.quiz_for(node_id))
+    from planner.quiz import draw_quiz  # the questions seed 1 asks (a pool draws some of them)
+
+    answers = correct_answers(draw_quiz(app.curriculum.quiz_for(node_id), 1))
     app.service.submit_quiz(app.learner or app.store.list_learners()[0], node_id, answers, seed=1)
 

@@ -19,7 +19,7 @@ from planner.tui.symbols import STATE_LABEL, mastery_bar, state_markup
 def quiz_summary(quiz: Any, attempts: list[Any]) -> str:
     if quiz is None:
         return "This node has no quiz."
-    text = (f"{len(quiz.questions)} questions · pass mark {quiz.pass_mark:.0%}. One question at a time; "
+    text = (f"{quiz.draw or len(quiz.questions)} questions · pass mark {quiz.pass_mark:.0%}. One question at a time; "
             "each answer is explained as you go.")
     if attempts:
         best = max(attempts, key=lambda a: a.score)

@@ -9,7 +9,6 @@ for its explanation; the whole set goes to `Service.submit_quiz`, which grades a
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 from textual import on
@@ -22,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 
-from planner.quiz import grade_answer, shuffled_options
+from planner.quiz import draw_quiz, grade_answer, parse_number, shuffled_options
 
 
 class Checklist(SelectionList[int]):
@@ -37,26 +36,6 @@ class Checklist(SelectionList[int]):
 
     def action_submit(self) -> None:
         self.post_message(self.Submitted(list(self.selected)))
-
-
-_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
-
-
-def parse_number(text: str) -> float:
-    """A typed numeric answer; commas only as thousands separators (`1,168`), never as a decimal point.
-
-    Dropping every comma read a decimal-comma "0,8" as 8, grading a right answer wrong; it is refused instead.
-    """
-    text = text.strip()
-    if "," in text:
-        if not _GROUPED.fullmatch(text):
-            raise ValueError(f"{text!r} is not a number: use a point for decimals (0.8) and commas only "
-                             f"between groups of three digits (1,168)")
-        text = text.replace(",", "")
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number; type digits, e.g. 1168") from None
 
 
 def feedback_markup(result: Any) -> str:
@@ -76,7 +55,8 @@ class QuizScreen(Screen[None]):
 
     @property
     def quiz(self) -> Any:
-        return self.app.curriculum.quiz_for(self.node_id)  # type: ignore[attr-defined]
+        # this attempt's questions and numbers (planner.quiz)
+        return draw_quiz(self.app.curriculum.quiz_for(self.node_id), self.seed)  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         yield Header()
