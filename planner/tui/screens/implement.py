@@ -10,6 +10,7 @@ when the learner leaves.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,14 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Static
 from textual.worker import get_current_worker
 
+from planner.store import StoreError
 from planner.tui.implement_job import file_hash
 from planner.tui.messages import FileChanged, ImplementGraded
 from planner.tui.symbols import format_duration
 from planner.tui.widgets.grade_view import outcome_markup
 
+DATABASE_ERRORS = (StoreError, sqlite3.Error)
+"""what reading the learner's records can raise (a locked, vanished or damaged database)"""
 WATCH_POLL_S = 0.5
 """how often the watched file's content hash is read: a save is graded within this long"""
 OUTPUT_LINES = 12
@@ -128,7 +132,11 @@ class ImplementScreen(Screen[None]):
         """Draw a finished grading in the grade view a lab run uses; the app calls this."""
         if message.lab_id != self.lab_id:
             return
-        self.refresh_data()
+        try:
+            self.refresh_data()
+        except DATABASE_ERRORS as exc:  # the grade is recorded and shown; only the head could not be redrawn
+            self.notify(f"Could not refresh the view: {exc}", title="Database", severity="error", timeout=10,
+                        markup=False)
         self._show_status()
         result_text = self.query_one("#impl-result-text", Static)
         if message.error:
@@ -229,6 +237,10 @@ class ImplementScreen(Screen[None]):
         app: Any = self.app
         try:
             source = solution(app.store, app.learner, self.lab_id)
+        except DATABASE_ERRORS as exc:
+            self.notify(f"Could not read your attempts: {exc}", title="Database", severity="error", timeout=10,
+                        markup=False)
+            return
         except SolutionLocked:
             self.notify("The reference solution opens once your own file passes every check. "
                         "Stuck? n reveals a hint.", title="Solution", severity="warning", timeout=6)
