@@ -40,6 +40,7 @@ import json
 import math
 import os
 import sqlite3
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -261,6 +262,21 @@ def _busy_timeout_ms(override: int | None) -> int:
     return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
 
 
+def _use_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    """Switch to WAL, waiting up to the busy timeout. A new file starts in rollback mode, where SQLite
+    answers "locked" at once, without waiting, when two connections opening it together would
+    deadlock; so this retries by itself (twenty first opens at once lost one add in ten rounds)."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
     """Open, then read the version and schema without writing, so a newer, foreign or damaged database
     stays untouched (byte for byte: journal_mode is set only after these checks)."""
@@ -321,7 +337,7 @@ class Store:
         try:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn, timeout_ms)
             store = cls(sqlite_utils.Database(conn), path)
             store._migrate()
         except StoreError:
@@ -375,13 +391,7 @@ class Store:
             with self.db.atomic():  # a savepoint inside the caller's transaction
                 yield self
             return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):  # e.g. a read-only file or disk
-                raise StoreError(f"cannot write to {self.path}: {exc}") from None
-            raise StoreBusy(f"{self.path} is busy: another program (another PathLab?) is writing to it "
-                             f"and did not finish within the {self._busy_timeout_s():g} s we waited ({exc}); try again in a moment") from None
+        self._begin_immediate()
         try:
             yield self
         except BaseException:
@@ -389,6 +399,25 @@ class Store:
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _begin_immediate(self) -> None:
+        """Take the write lock, waiting up to the busy timeout. SQLite's own wait covers most cases;
+        a few (a file changing journal mode while others open it) answer "locked" at once, so those
+        are retried here until the same deadline."""
+        conn, timeout_s = self.db.conn, self._busy_timeout_s()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):  # e.g. a read-only file or disk
+                    raise StoreError(f"cannot write to {self.path}: {exc}") from None
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(f"{self.path} is busy: another program (another PathLab?) is writing to "
+                                    f"it and did not finish within the {timeout_s:g} s we waited ({exc}); "
+                                    f"try again in a moment") from None
+            time.sleep(0.02)
 
     def _busy_timeout_s(self) -> float:
         return self.db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000

@@ -127,7 +127,7 @@ def test_twenty_processes_opening_a_fresh_database_at_once_all_add_their_learner
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")  # fast to start; still one process (and lock owner) each
-    for round_ in range(4):
+    for round_ in range(5):
         db = tmp_path / f"fresh-{round_}.sqlite"
         start, errors = ctx.Barrier(20), ctx.Queue()
         procs = [ctx.Process(target=_open_and_add, args=(str(db), f"N{i}", start, errors)) for i in range(20)]
