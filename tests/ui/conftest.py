@@ -1,12 +1,12 @@
 """Fixtures for the TUI tests: a temp database, the UI's own small curriculum, and app factories.
 
 Nothing here touches the user's data folder (tests/conftest.py also points PATHLAB_DB into tmp_path).
+The `async def` tests run under pytest-asyncio (`asyncio_mode = "auto"` in pyproject.toml), as
+Textual's testing guide does.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable
@@ -15,16 +15,6 @@ import pytest
 
 FIXTURE = Path(__file__).parent / "fixture"
 TODAY = date(2026, 1, 5)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: Any) -> bool | None:
-    """Run `async def` tests on a fresh event loop (no async plugin is installed, and none is needed)."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    asyncio.run(pyfuncitem.obj(**kwargs))
-    return True
 
 
 @pytest.fixture
