@@ -161,11 +161,9 @@ class Service:
         """
         if not at_start:
             return self.store.mark_interrupted()
-        from planner.recovery import record_pending
+        from planner.recovery import recover_at_start
 
-        record_pending(self.store)
-        me = os.getpid()
-        return self.store.mark_interrupted(lambda pid: pid != me and pid_alive(pid))
+        return recover_at_start(self.store)
 
     # -- labs ------------------------------------------------------------------------------------
     def node_for_lab(self, lab_id: str) -> str:
@@ -297,6 +295,12 @@ class Service:
         from planner.reports import render_report
 
         return render_report(self.store, self.curriculum, learner, fmt, **filters)
+
+    def reference_solution(self, learner: Learner, lab_id: str) -> str:
+        """The implement lab's reference code; `SolutionLocked` until the learner's own file passed."""
+        from planner.implement import solution
+
+        return solution(self.store, learner, lab_id)
 
     @property
     def db_path(self) -> Path:

@@ -1,9 +1,13 @@
 """The PathLab Textual app. `make_app(store, curriculum, runner=...)` is the one way to build it.
 
-The app owns what outlives any one screen: the service (all use cases go through it), the current
-learner, and the one lab run being watched (`LiveRun`). Training happens in a worker thread that polls
-the service's session and posts messages; the handlers here, on the UI thread, update the `LiveRun` and
-refresh whichever screens show it, at most a few times a second.
+The app owns what outlives any one screen: the service (every read and write goes through it; no
+screen sees the store), the current learner, and the one lab run being watched (`LiveRun`). Training
+happens in a worker thread that polls the service's session and posts messages; the handlers here, on
+the UI thread, update the `LiveRun` and refresh whichever screens show it, at most a few times a second.
+
+A database error while the app is in use (a write while another program holds the lock, a failed read
+during a refresh) is shown in a notification and the app stays up; one it cannot start without (the
+learners cannot be read) ends it, and `run()` raises it for the CLI to print as one `Error:` line.
 
 Screens are imported lazily inside the actions so the first screen draws fast (numpy, the lab
 catalogue and the plotting widget load only when a lab or chart is opened).
@@ -12,23 +16,53 @@ catalogue and the plotting widget load only when a lab or chart is opened).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
+from rich.segment import Segment
+from rich.style import Style
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.color import Color
 from textual.command import Hit, Hits, Provider
+from textual.filter import Monochrome
 from textual.worker import get_current_worker
 
+from planner.store import StoreError
 from planner.tui.live_run import LiveRun
 from planner.tui.messages import ImplementGraded, RunEnded, RunEvents, RunStarted
 
-LAST_LEARNER_KEY = "last_learner"
+if TYPE_CHECKING:
+    from planner.curriculum import Curriculum
+    from planner.progress import NodeProgress
+    from planner.records import Learner
+    from planner.service import LabOutcome, Service
+    from planner.store import Store
+
+DATABASE_ERRORS = (StoreError, sqlite3.Error)
+"""What a read or write of the database may raise: shown to the learner, never a traceback."""
+
+
+class NullSafeMonochrome(Monochrome):
+    """Textual's NO_COLOR filter, tolerating a segment without a style.
+
+    textual-plot's canvas draws an unsized line as `Strip.blank(0)`, whose segment has style None, and
+    Textual's `monochrome_style(None)` raises AttributeError: with NO_COLOR set, opening a lab, an
+    attempt or a comparison closed the app. A missing style has no colour to remove, so it passes as is.
+    """
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        return super().apply([segment if segment.style is not None else Segment(segment.text, Style.null(),
+                                                                                  segment.control)
+                              for segment in segments], background)
 
 
 class PathLabCommands(Provider):
@@ -57,6 +91,7 @@ class PathLabApp(App[None]):
         Binding("l", "learners", "Learner"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+x", "cancel_run", "Cancel run", show=False),  # from any screen, as the help says
     ]
     PALETTE = [
         ("Skill map (dashboard)", "dashboard", "Tracks, nodes, next up and readiness"),
@@ -68,27 +103,60 @@ class PathLabApp(App[None]):
         ("Help: every key", "help", "The keys of every screen"),
     ]
 
-    def __init__(self, service: Any, store: Any, curriculum: Any) -> None:
+    def __init__(self, service: Service, curriculum: Curriculum) -> None:
         super().__init__()
+        self._filters = [NullSafeMonochrome() if type(f) is Monochrome else f for f in self._filters]
         self.service = service
-        self.store = store
         self.curriculum = curriculum
-        self.learner: Any = None
+        self.learner: Learner | None = None
         self.live: LiveRun | None = None
         self._run_over = threading.Event()
         self._run_dirty = False
-        self._progress_cache: dict[str, Any] | None = None
+        self._progress_cache: dict[str, NodeProgress] | None = None
+        self._asking_to_quit = False
+        self.fatal: Exception | None = None  # why the app could not go on; `run()` raises it
         self.today: Callable[[], date] = date.today  # replaceable, so dated screens can be snapshotted
         self.workspace: Path | None = None  # implement mode's folder; None: planner.implement's default
         self.grading: tuple[str, str] | None = None  # (lab, node) being graded: one grading at a time
         self.grading_started = 0.0  # time.monotonic() when it began
         self._grade_again = False
 
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        """Run the app; if it ended because it could not go on, raise why (the CLI prints one line and
+        exits 1), and if it ended on an unexpected error (Textual printed it), exit with its status."""
+        result = super().run(*args, **kwargs)  # None, unless a harness exits with a value (snapshots)
+        if self.fatal is not None:
+            raise self.fatal
+        if self.return_code:
+            raise SystemExit(self.return_code)
+        return result
+
+    # ---- database errors ---------------------------------------------------------------------
+
+    @contextmanager
+    def database_errors_shown(self, doing: str) -> Iterator[None]:
+        """Run the block; a database error in it becomes an error notification ("Could not {doing}: ...")
+        and the app stays up. Use around every read or write a key press or a refresh triggers."""
+        try:
+            yield
+        except DATABASE_ERRORS as exc:
+            self.notify(f"Could not {doing}: {exc}", title="Database", severity="error", timeout=10,
+                        markup=False)
+
+    def cannot_go_on(self, exc: Exception) -> None:
+        """End the app because it cannot work without what failed; `run()` raises `exc`."""
+        self.fatal = exc if isinstance(exc, StoreError) else StoreError(f"database problem: {exc}")
+        self.exit(return_code=1)
+
     # ---- start-up and learners -------------------------------------------------------------
 
     def on_mount(self) -> None:
         self._recover()
-        learner = self._last_learner()
+        try:
+            learner = self.service.last_learner()
+        except DATABASE_ERRORS as exc:  # nothing can be shown without the learners
+            self.cannot_go_on(exc)
+            return
         if learner is None:
             from planner.tui.screens.welcome import WelcomeScreen
 
@@ -101,25 +169,25 @@ class PathLabApp(App[None]):
         try:
             count = self.service.recover_interrupted(at_start=True)
         except Exception as exc:  # a database problem must not stop the app from opening
-            self.notify(f"Could not check for interrupted runs: {exc}", severity="error")
+            self.notify(f"Could not check for interrupted runs: {exc}", severity="error", markup=False)
             return
         if count:
             self.notify(f"{count} run(s) from a previous session were interrupted and marked so.")
 
-    def _last_learner(self) -> Any:
-        learner_id = self.store.get_state(LAST_LEARNER_KEY)
-        learner = self.store.learner_by_id(int(learner_id)) if learner_id else None
-        if learner is None:
-            learners = self.store.list_learners()
-            learner = learners[-1] if learners else None
-        return learner
+    @property
+    def current_learner(self) -> Learner:
+        """The learner the screens show (the screens that need one open only once one is set)."""
+        if self.learner is None:
+            raise RuntimeError("no learner yet: the welcome screen comes first")
+        return self.learner
 
-    def set_learner(self, learner: Any) -> None:
+    def set_learner(self, learner: Learner) -> None:
         """Make `learner` current, remember them for next start, and show their dashboard."""
         from planner.tui.screens.dashboard import DashboardScreen
 
         self.learner = self._with_known_role(learner)
-        self.store.set_state(LAST_LEARNER_KEY, str(learner.id))
+        with self.database_errors_shown("remember the learner for next time"):  # a busy database
+            self.service.remember_learner(learner)                                # costs only that
         self.sub_title = learner.name
         self.invalidate_progress()
         while len(self.screen_stack) > 1:
@@ -128,10 +196,13 @@ class PathLabApp(App[None]):
 
     def reload_learner(self) -> None:
         """Read the learner again after a change (target role, hours) and redraw what depends on it."""
-        self.learner = self._with_known_role(self.store.learner_by_id(self.learner.id))
+        with self.database_errors_shown("read the learner again"):
+            learner = self.service.learner(self.current_learner.id)
+            if learner is not None:
+                self.learner = self._with_known_role(learner)
         self.invalidate_progress()
 
-    def _with_known_role(self, learner: Any) -> Any:
+    def _with_known_role(self, learner: Learner) -> Learner:
         """The learner as the screens see them: a target role this curriculum lacks (from an import or
         another --data folder) reads as none, so the app opens and offers a choice instead of crashing."""
         role = self.curriculum.nodes.get(learner.target_role) if learner.target_role else None
@@ -141,18 +212,27 @@ class PathLabApp(App[None]):
 
     # ---- progress, shared by screens ---------------------------------------------------------
 
-    def progress(self) -> dict[str, Any]:
-        """The learner's node progress, cached until something is recorded."""
+    def progress(self) -> dict[str, NodeProgress]:
+        """The learner's node progress, cached until something is recorded (raises a database error)."""
         if self._progress_cache is None:
-            self._progress_cache = self.service.progress(self.learner)
+            self._progress_cache = self.service.progress(self.current_learner)
         return self._progress_cache
 
     def invalidate_progress(self) -> None:
+        """Forget the cached progress and redraw every open screen that shows recorded data; a database
+        error in a redraw is shown (once) and the screen keeps what it showed."""
         self._progress_cache = None
+        failed: Exception | None = None
         for screen in self.screen_stack:
             refresh = getattr(screen, "refresh_data", None)
             if refresh is not None and screen.is_mounted:
-                refresh()
+                try:
+                    refresh()
+                except DATABASE_ERRORS as exc:
+                    failed = exc
+        if failed is not None:
+            self.notify(f"Could not refresh the view: {failed}", title="Database", severity="error",
+                        timeout=10, markup=False)
 
     # ---- navigation -------------------------------------------------------------------------
 
@@ -240,8 +320,8 @@ class PathLabApp(App[None]):
 
         self.grading, self._grade_again = (lab_id, node_id), False
         self.grading_started = time.monotonic()
-        job = (self.store.path, self.curriculum, self.service.runner_factory, self.learner, lab_id, node_id,
-               self.workspace)
+        job = (self.service.db_path, self.curriculum, self.service.runner_factory, self.current_learner,
+               lab_id, node_id, self.workspace)
 
         def run() -> None:
             try:
@@ -261,8 +341,9 @@ class PathLabApp(App[None]):
             show = getattr(screen, "show_graded", None)
             if show is not None and screen.is_mounted:
                 show(message)
-        if message.error:
-            self.notify(message.error, title="Grading", severity="error", timeout=8)
+        if message.error or message.result is None:
+            self.notify(message.error or "no result", title="Grading", severity="error", timeout=8,
+                        markup=False)
         else:
             self.notify(outcome_summary(self.curriculum, lab_id, message.result.outcome), title="Your code",
                         timeout=6)
@@ -277,14 +358,15 @@ class PathLabApp(App[None]):
         if self.live is not None and self.live.running:
             self.notify(f"{self.live.lab_id} is still training; cancel it first (ctrl+x).", severity="warning")
             return False
-        self.live = LiveRun(lab_id=lab_id, params=dict(params))
+        time_limit_s, deadline_s = _clock(lab_id)
+        self.live = LiveRun(lab_id=lab_id, params=dict(params), time_limit_s=time_limit_s, deadline_s=deadline_s)
         self._run_over = threading.Event()
-        self._train(self.learner, lab_id, dict(params), seed, practice, self._run_over)
+        self._train(self.current_learner, lab_id, dict(params), seed, practice, self._run_over)
         self._refresh_run_views(force=True)
         return True
 
     @work(thread=True, exclusive=True, group="lab", exit_on_error=False, name="lab run")
-    def _train(self, learner: Any, lab_id: str, params: dict[str, Any], seed: int | None, practice: bool,
+    def _train(self, learner: Learner, lab_id: str, params: dict[str, Any], seed: int | None, practice: bool,
                over: threading.Event) -> None:
         """Worker thread: run one attempt through the service, posting each event. Touches no widget.
 
@@ -294,31 +376,27 @@ class PathLabApp(App[None]):
         """
         worker = get_current_worker()
         try:
-            service = self._thread_service()
+            service = self.service.on_own_connection()
             try:
                 session = service.start_lab(learner, lab_id, params, seed=seed, practice=practice)
-                self.post_message(RunStarted(session.attempt_id or 0))
+                announced = False
                 while not session.done:
                     if worker.is_cancelled:
                         session.cancel()
                         break
                     batch = list(session.events(timeout=0.1))
+                    if not announced and session.attempt_id is not None:  # the row exists once Started came
+                        self.post_message(RunStarted(session.attempt_id))
+                        announced = True
                     if batch:  # one message per poll, not per event: a fast lab cannot flood the UI
                         self.post_message(RunEvents(batch))
                 self.post_message(RunEnded(outcome=session.outcome))
             finally:
-                service.store.close()
+                service.close()
         except Exception as exc:  # bad params, a locked lab, a database or spawn failure: say so
             self.post_message(RunEnded(error=str(exc) or type(exc).__name__))
         finally:
             over.set()
-
-    def _thread_service(self) -> Any:
-        """A Service like the app's, over a new connection to the same database (for a worker thread)."""
-        from planner.service import Service
-        from planner.store import Store
-
-        return Service(Store.open(self.store.path), self.curriculum, runner_factory=self.service.runner_factory)
 
     def action_cancel_run(self) -> None:
         """Stop training: the worker kills the child and the service records the attempt as cancelled."""
@@ -347,7 +425,7 @@ class PathLabApp(App[None]):
         self.invalidate_progress()
         self._refresh_run_views(force=True)
         if message.error:
-            self.notify(message.error, title="Lab run", severity="error", timeout=8)
+            self.notify(message.error, title="Lab run", severity="error", timeout=8, markup=False)
         elif message.outcome is not None:
             self.notify(outcome_summary(self.curriculum, live.lab_id, message.outcome), title="Lab run", timeout=6)
 
@@ -357,9 +435,8 @@ class PathLabApp(App[None]):
             return
         self._run_dirty = False
         live = self.live
-        label = live.status_line()
-        self.sub_title = f"{self.learner.name if self.learner else ''}  ⏵ {label}" if live.running else (
-            self.learner.name if self.learner else "")
+        name = self.learner.name if self.learner else ""
+        self.sub_title = f"{name}  ⏵ {live.status_line()}" if live.running else name
         for screen in self.screen_stack:
             show = getattr(screen, "show_run", None)
             if show is not None and screen.is_mounted:
@@ -368,31 +445,59 @@ class PathLabApp(App[None]):
     # ---- quitting ---------------------------------------------------------------------------
 
     async def action_quit(self) -> None:
-        """Quit at once; a run in progress is first cancelled and recorded so (well under a second)."""
-        if self.live is not None and self.live.running:
+        """Quit; while a lab trains, first ask, and on yes cancel the run and record it so."""
+        live = self.live
+        if live is None or not live.running:
+            self.exit()
+            return
+        if self._asking_to_quit:  # q again while the question is up
+            return
+        from planner.tui.screens.confirm import ConfirmScreen
+
+        self._asking_to_quit = True
+        question = f"A lab is training ({live.lab_id}, {live.position_text()}). Quit and cancel it?"
+        self.push_screen(ConfirmScreen(question, yes="Quit", no="Keep training"), self._quit_answered)
+
+    async def _quit_answered(self, quit_: bool | None) -> None:
+        self._asking_to_quit = False
+        if not quit_:
+            return
+        if self.live is not None and self.live.running:  # it may have ended while the question was up
+            self.live.cancelling = True
             self.workers.cancel_group(self, "lab")
             await asyncio.get_running_loop().run_in_executor(None, self._run_over.wait, 3.0)
         self.exit()
 
 
-def outcome_summary(curriculum: Any, lab_id: str, outcome: Any) -> str:
+def _clock(lab_id: str) -> tuple[float | None, float | None]:
+    """(the lab's time limit, when its worker stops training to grade within it), in seconds."""
+    from labs.catalog import get_lab
+    from labs.catalog.base import grading_margin_s
+
+    try:
+        limit = float(get_lab(lab_id).time_limit_s)
+    except KeyError:  # an unknown lab: the service will say so when the run starts
+        return None, None
+    return limit, limit - grading_margin_s(limit)
+
+
+def outcome_summary(curriculum: Curriculum, lab_id: str, outcome: LabOutcome) -> str:
     """'gd-linear passed: 92/100 · unlocked Backpropagation' — the toast after a run."""
-    status = getattr(outcome, "status", "finished")
-    score = getattr(outcome, "score", None)
-    text = f"{lab_id} {status}" + (f": {score:.0f}/100" if score is not None else "")
-    unlocked = getattr(outcome, "unlocked", None) or []
-    if unlocked:
+    text = f"{lab_id} {outcome.status}: {outcome.score:.0f}/100"
+    if outcome.unlocked:
         text += " · unlocked " + ", ".join(curriculum.nodes[n].title if n in curriculum.nodes else n
-                                            for n in unlocked)
+                                            for n in outcome.unlocked)
     return text
 
 
-def make_app(store: Any, curriculum: Any, runner: Callable[..., Any] | None = None) -> PathLabApp:
+def make_app(store: Store, curriculum: Curriculum, runner: Callable[..., Any] | None = None) -> PathLabApp:
     """The app over an open `Store` and a loaded `Curriculum`; `runner` is the lab runner factory.
 
-    `runner` (lab_id, params, seed) -> a process with start/events/cancel/done; None means the service's
-    default, `labs.runner.LabProcess` (a child process per run). Tests may pass a scripted one.
+    This is the app's wiring: the one place in `planner.tui` that holds the store, and only to give it
+    to the `Service` every screen goes through. `runner` (lab_id, params, seed) -> a process with
+    start/events/cancel/done; None means the service's default, `labs.runner.LabProcess` (a child
+    process per run). Tests may pass a scripted one.
     """
     from planner.service import Service
 
-    return PathLabApp(Service(store, curriculum, runner_factory=runner), store, curriculum)
+    return PathLabApp(Service(store, curriculum, runner_factory=runner), curriculum)

@@ -2,23 +2,33 @@
 
 The app keeps a single `LiveRun` so a run outlives the lab screen that started it: the learner can go
 back to the map or read a lesson while the network trains, and reopen the lab to find the chart where
-it left off. Only the UI thread calls `apply`, so no locking is needed.
+it left off, and the form showing the values being trained. Only the UI thread calls `apply`, so no
+locking is needed.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labs.events import Failed, Finished, Progress, Sample, Started
+from labs.events import Event, Failed, Finished, Progress, Sample, Started
 from planner.tui.symbols import format_duration
+
+if TYPE_CHECKING:
+    from planner.service import LabOutcome
+
+MIN_PACE_S = 1.0
+"""Seconds of training before the pace is trusted for a time-limit warning (the first steps carry
+the start-up, so an earlier projection is too pessimistic)."""
 
 
 @dataclass
 class LiveRun:
     lab_id: str
     params: dict[str, Any] = field(default_factory=dict)
+    time_limit_s: float | None = None  # the lab's limit, named in the warning
+    deadline_s: float | None = None  # when the worker stops training to grade in time (a margin before)
     attempt_id: int | None = None
     total_steps: int = 0
     unit: str = "step"
@@ -29,7 +39,7 @@ class LiveRun:
     samples: list[tuple[int, str]] = field(default_factory=list)
     finished: Finished | None = None
     failed: Failed | None = None
-    outcome: Any = None
+    outcome: LabOutcome | None = None
     error: str | None = None
     cancelling: bool = False
     started_at: float = field(default_factory=time.monotonic)
@@ -38,7 +48,7 @@ class LiveRun:
     def running(self) -> bool:
         return self.outcome is None and self.error is None
 
-    def apply(self, event: Started | Progress | Sample | Finished | Failed) -> None:
+    def apply(self, event: Event) -> None:
         """Fold one event into the state."""
         if isinstance(event, Started):
             self.total_steps, self.unit = event.total_steps, event.unit
@@ -61,12 +71,20 @@ class LiveRun:
         return time.monotonic() - self.started_at
 
     @property
+    def position(self) -> int:
+        """How far the run is, in its own unit (epochs for labs that count epochs, else steps)."""
+        return self.epoch if self.unit == "epoch" and self.epoch is not None else self.step
+
+    def position_text(self) -> str:
+        """'step 40/200' (or 'epoch 3/10'; '?' until the run says how many it expects)."""
+        return f"{self.unit} {self.position}/{self.total_steps or '?'}"
+
+    @property
     def fraction(self) -> float:
         """Share of the expected steps done, 0..1 (0 until the run says how many it expects)."""
         if self.total_steps <= 0:
             return 0.0
-        position = self.epoch if self.unit == "epoch" and self.epoch is not None else self.step
-        return min(1.0, max(0.0, position / self.total_steps))
+        return min(1.0, max(0.0, self.position / self.total_steps))
 
     @property
     def eta_s(self) -> float | None:
@@ -75,11 +93,29 @@ class LiveRun:
             return None
         return self.elapsed_s * (1.0 - self.fraction) / self.fraction
 
+    def projected_stop(self) -> int | None:
+        """The step (or epoch) the clock will stop training at, when at the pace so far the run cannot
+        make every planned one before its deadline; None when it will, or when there is no pace yet."""
+        deadline = self.deadline_s if self.deadline_s is not None else self.time_limit_s
+        eta = self.eta_s
+        if not self.running or deadline is None or eta is None or self.elapsed_s < MIN_PACE_S:
+            return None
+        if self.elapsed_s + eta <= deadline:
+            return None
+        reached = int(self.position * deadline / self.elapsed_s)  # the same pace, until the deadline
+        return max(self.position, min(reached, self.total_steps - 1))
+
+    def limit_warning(self) -> str | None:
+        """'At this pace the run will stop at the 60 s limit at about step 150/200', or None."""
+        stop = self.projected_stop()
+        if stop is None or self.time_limit_s is None:
+            return None
+        return (f"At this pace the run will stop at the {self.time_limit_s:g} s limit at about "
+                f"{self.unit} {stop}/{self.total_steps}; what it trained by then is graded.")
+
     def status_line(self) -> str:
         """'gd-linear · step 40/200 · 1.2s · ETA 5s' — what the header shows on every screen."""
-        position = self.epoch if self.unit == "epoch" else self.step
-        parts = [self.lab_id, f"{self.unit} {position or 0}/{self.total_steps or '?'}"]
-        parts.append(format_duration(self.elapsed_s))
+        parts = [self.lab_id, self.position_text(), format_duration(self.elapsed_s)]
         if self.running:
             parts.append(f"ETA {format_duration(self.eta_s)}")
         return " · ".join(parts)

@@ -25,5 +25,5 @@ def passed_quiz(app: Any, node_id: str = "large-models") -> None:
     from planner.quiz import draw_quiz  # the questions seed 1 asks (a pool draws some of them)
 
     answers = correct_answers(draw_quiz(app.curriculum.quiz_for(node_id), 1))
-    app.service.submit_quiz(app.learner or app.store.list_learners()[0], node_id, answers, seed=1)
+    app.service.submit_quiz(app.learner or app.service.learners()[0], node_id, answers, seed=1)
 

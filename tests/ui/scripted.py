@@ -73,3 +73,31 @@ class EndlessRun(ScriptedRun):
             yield from super().events(timeout)
         elif self.result is None:
             time.sleep(timeout or 0.1)  # no event within the timeout: the caller checks its flags
+
+
+class SlowRun(ScriptedRun):
+    """A run whose pace cannot make its 40 steps inside gd-linear's 60 s: 2 steps took 6 s (at that pace
+    40 steps need 120 s), then it trains on silently until cancelled."""
+
+    def __init__(self, lab_id: str, params: Any, seed: int) -> None:
+        super().__init__(lab_id, params, seed)
+        self._events = [self._events[0], Progress(step=1, metrics={"train_loss": 3.0}, elapsed_s=3.0),
+                        Progress(step=2, metrics={"train_loss": 2.5}, elapsed_s=6.0)]
+
+    def events(self, timeout: float | None = None) -> Any:
+        import time
+
+        if self._events:
+            yield from super().events(timeout)
+        elif self.result is None:
+            time.sleep(timeout or 0.1)
+
+
+class StoppedRun(ScriptedRun):
+    """A run the clock stopped after 25 of its 40 steps, graded on what it trained (labs.events)."""
+
+    def __init__(self, lab_id: str, params: Any, seed: int) -> None:
+        super().__init__(lab_id, params, seed)
+        finished = self._events.pop()
+        self._events = self._events[:26] + [finished.model_copy(update={"stopped_at_limit": True,
+                                                                         "stopped_at_step": 25})]

@@ -99,3 +99,57 @@ def test_a_decimal_comma_is_refused_not_read_as_a_bigger_number(text):
     # "0,8" used to become 8.0 (the comma dropped): a right answer in a decimal-comma locale graded wrong.
     with pytest.raises(ValueError, match="number"):
         parse_number(text)
+
+
+def _paced(steps_done: int, elapsed_s: float, total: int = 200, limit: float | None = 60.0) -> LiveRun:
+    run = LiveRun(lab_id="gd-linear", time_limit_s=limit, deadline_s=None if limit is None else limit - 6.0)
+    run.apply(Started(lab_id="gd-linear", total_steps=total))
+    run.apply(Progress(step=steps_done, metrics={"train_loss": 1.0}, elapsed_s=elapsed_s))
+    return run
+
+
+def test_a_run_that_cannot_finish_before_its_deadline_names_the_step_it_will_stop_at():
+    run = _paced(50, 20.0)  # 2.5 steps/s; the worker stops at 54 s: 135 of 200 steps
+    assert run.projected_stop() == 135
+    assert run.limit_warning() == ("At this pace the run will stop at the 60 s limit at about step 135/200; "
+                                   "what it trained by then is graded.")
+
+
+def test_a_run_on_pace_or_without_a_pace_yet_gets_no_warning():
+    assert _paced(100, 20.0).limit_warning() is None  # 40 s for all 200: inside 54 s
+    assert _paced(1, 0.5).limit_warning() is None  # half a second in: the start-up still skews the pace
+    assert _paced(50, 20.0, limit=None).limit_warning() is None  # no limit known
+    assert LiveRun(lab_id="x", time_limit_s=60.0).limit_warning() is None  # no progress yet
+    finished = _paced(50, 20.0)
+    finished.error = "it ended"
+    assert finished.limit_warning() is None
+
+
+def test_the_warning_counts_epochs_for_labs_that_count_epochs():
+    run = LiveRun(lab_id="ffnn-digits", time_limit_s=100.0, deadline_s=90.0)
+    run.apply(Started(lab_id="ffnn-digits", total_steps=10, unit="epoch"))
+    run.apply(Progress(step=400, epoch=2, metrics={"train_loss": 0.5}, elapsed_s=30.0))
+    assert run.position_text() == "epoch 2/10"
+    assert run.projected_stop() == 6 and "about epoch 6/10" in (run.limit_warning() or "")
+
+
+def test_the_stop_is_never_projected_past_the_last_step_nor_before_the_current_one():
+    assert _paced(199, 54.5).projected_stop() == 199  # just over: it stops at most one short of the end
+    assert _paced(10, 100.0, limit=60.0).projected_stop() == 10  # already past the deadline
+
+
+def test_history_shows_no_score_for_a_running_attempt_and_sorts_it_below_every_score():
+    from datetime import datetime, timezone
+
+    from planner.records import Attempt
+    from planner.tui.screens.history import NO_SCORE, score_cell, score_order
+
+    def attempt(status: str, score: float | None) -> Attempt:
+        return Attempt(id=1, learner_id=1, lab_id="gd-linear", node_id="gradient-descent", mode="explore",
+                       status=status, score=score, passed=False, params={}, seed=0,
+                       started_at=datetime.now(timezone.utc))
+
+    assert score_cell(attempt("running", None)) == NO_SCORE
+    assert score_cell(attempt("interrupted", None)) == NO_SCORE
+    assert score_cell(attempt("failed", 12.34)) == 12.3
+    assert sorted([NO_SCORE, 0.0, 50.0], key=score_order) == [NO_SCORE, 0.0, 50.0]

@@ -6,11 +6,11 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header
 
-from planner.tui.widgets.metric_chart import MetricChart, is_loss
+from planner.records import Attempt
+from planner.tui.screens.base import PathLabScreen
+from planner.tui.widgets.recorded_run import RecordedRunView
 
 
 def params_diff(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -18,8 +18,8 @@ def params_diff(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, An
     return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
-def compare_markup(a: Any, b: Any) -> str:
-    def score(x: Any) -> str:
+def compare_markup(a: Attempt, b: Attempt) -> str:
+    def score(x: Attempt) -> str:
         return "—" if x.score is None else f"{x.score:.0f}"
 
     lines = [f"[b]#{a.id}[/] {a.lab_id} · {a.status} · {score(a)}",
@@ -32,7 +32,7 @@ def compare_markup(a: Any, b: Any) -> str:
     return "\n".join(lines)
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(PathLabScreen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
     def __init__(self, first: int, second: int) -> None:
@@ -41,25 +41,12 @@ class CompareScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal(id="lab-body"):
-            with VerticalScroll(id="lab-form"):
-                yield Static(id="compare-text")
-            with Vertical(id="lab-live"):
-                yield MetricChart("Loss", is_loss, id="chart")
-                yield MetricChart("Metrics", lambda n: not is_loss(n), id="metric-chart")
+        yield RecordedRunView("compare-text")
         yield Footer()
 
     def on_mount(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
-        try:
-            a, b = (store.attempt(i) for i in self.ids)
-            series = [store.metric_series(i) for i in self.ids]
-        except Exception as exc:
-            self.notify(f"Could not read the attempts: {exc}", severity="error")
-            return
-        self.query_one("#compare-text", Static).update(compare_markup(a, b))
-        for chart in self.query(MetricChart):
-            chart.clear()
-            chart.add(series[0], prefix=f"#{a.id} ")
-            chart.add(series[1], prefix=f"#{b.id} ", offset=3)
-        self.query_one("#metric-chart").display = any(not is_loss(n) for s in series for n in s)
+        service = self.app.service
+        with self.app.database_errors_shown("read the attempts"):
+            a, b = (service.attempt(i) for i in self.ids)
+            runs = [(f"#{attempt.id} ", service.metric_series(attempt.id)) for attempt in (a, b)]
+            self.query_one(RecordedRunView).show(compare_markup(a, b), runs)

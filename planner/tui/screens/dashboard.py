@@ -5,21 +5,24 @@ readiness with a projected date. The learner's home; `m` returns here from anywh
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, ProgressBar, Static
 
 from planner import plan
+from planner.curriculum import Curriculum
+from planner.plan import Recommendation
+from planner.progress import NodeProgress
+from planner.records import Learner
+from planner.tui.screens.base import PathLabScreen
 from planner.tui.symbols import STATE_LABEL, legend_markup, mastery_bar, state_markup
 from planner.tui.widgets.skill_map import SkillMap
 
 
-def node_details(curriculum: Any, node_id: str, entry: Any) -> str:
+def node_details(curriculum: Curriculum, node_id: str, entry: NodeProgress | None) -> str:
     """The side panel's text for one node: what it is, where the learner stands, what is missing."""
     node = curriculum.node(node_id)
     state = entry.state if entry is not None else "locked"
@@ -37,14 +40,14 @@ def node_details(curriculum: Any, node_id: str, entry: Any) -> str:
     return "\n".join(lines)
 
 
-def next_up_text(recommendations: list[Any]) -> str:
+def next_up_text(recommendations: list[Recommendation]) -> str:
     if not recommendations:
         return "Nothing is open right now: everything on the map is done or locked."
     return "\n".join(f"[b]{i}.[/] {r.title} [dim]({r.hours:g} h): {r.reason}[/]"
                      for i, r in enumerate(recommendations, 1))
 
 
-def role_text(curriculum: Any, progress: dict[str, Any], learner: Any, today: date) -> str:
+def role_text(curriculum: Curriculum, progress: dict[str, NodeProgress], learner: Learner, today: date) -> str:
     """Readiness, hours left and the projected date for the learner's target role."""
     if not learner.target_role:
         return "No target role yet: press p to choose one."
@@ -57,11 +60,15 @@ def role_text(curriculum: Any, progress: dict[str, Any], learner: Any, today: da
     return text
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(PathLabScreen[None]):
     BINDINGS = [
         Binding("enter", "open_node", "Open node", show=True),
         Binding("n", "next_up", "Next up"),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._recommendations: list[Recommendation] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -71,7 +78,7 @@ class DashboardScreen(Screen[None]):
             yield Label(id="overall-count")
         with Horizontal(id="dash-body"):
             with Vertical(id="map-pane"):
-                yield SkillMap(self.app.curriculum, id="skill-map")  # type: ignore[attr-defined]
+                yield SkillMap(self.app.curriculum, id="skill-map")
                 yield Static(id="node-detail")
                 yield Static(legend_markup(), id="legend")
             with VerticalScroll(id="side"):
@@ -87,13 +94,13 @@ class DashboardScreen(Screen[None]):
 
     def refresh_data(self) -> None:
         """Redraw from the learner's current progress (called by the app after anything is recorded)."""
-        app: Any = self.app
+        app = self.app
         if app.learner is None:
             return
         try:
             progress = app.progress()
         except Exception as exc:
-            self.notify(f"Could not read progress: {exc}", severity="error")
+            self.notify(f"Could not read progress: {exc}", severity="error", markup=False)
             return
         curriculum = app.curriculum
         skills = [n.id for n in curriculum.skills]
@@ -111,25 +118,26 @@ class DashboardScreen(Screen[None]):
         self._show_node(event.option.id)
 
     def _show_node(self, node_id: str | None) -> None:
-        app: Any = self.app
+        app = self.app
         if node_id is None or node_id not in app.curriculum.nodes:
             return
-        entry = app.progress().get(node_id)
+        entry = None
+        with app.database_errors_shown("read your progress"):
+            entry = app.progress().get(node_id)
         self.query_one("#node-detail", Static).update(node_details(app.curriculum, node_id, entry))
 
     @on(OptionList.OptionSelected, "#skill-map")
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id in self.app.curriculum.nodes:  # type: ignore[attr-defined]
-            self.app.open_node(event.option.id)  # type: ignore[attr-defined]
+        if event.option.id is not None and event.option.id in self.app.curriculum.nodes:
+            self.app.open_node(event.option.id)
 
     def action_open_node(self) -> None:
         node_id = self.query_one(SkillMap).highlighted_node
         if node_id:
-            self.app.open_node(node_id)  # type: ignore[attr-defined]
+            self.app.open_node(node_id)
 
     def action_next_up(self) -> None:
-        recommendations = getattr(self, "_recommendations", [])
-        if recommendations:
-            self.app.open_node(recommendations[0].node_id)  # type: ignore[attr-defined]
+        if self._recommendations:
+            self.app.open_node(self._recommendations[0].node_id)
         else:
             self.notify("Nothing is open right now.")

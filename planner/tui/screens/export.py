@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
+
+from planner.tui.screens.base import PathLabModal
 
 FORMATS = (("md", "Markdown"), ("html", "HTML"), ("json", "JSON"), ("csv", "CSV (a row per check)"))
 
@@ -25,7 +25,7 @@ def default_path(learner_name: str, fmt: str, folder: Path | None = None) -> Pat
     return (folder or Path.home()) / f"pathlab-{slug}.{fmt}"
 
 
-class ExportScreen(ModalScreen[Path | None]):
+class ExportScreen(PathLabModal[Path | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
 
     def compose(self) -> ComposeResult:
@@ -44,7 +44,7 @@ class ExportScreen(ModalScreen[Path | None]):
         yield Footer()  # a dialog's keys too, not the keys of the screen beneath
 
     def on_mount(self) -> None:
-        self.query_one("#path", Input).value = str(default_path(self.app.learner.name, "md"))  # type: ignore[attr-defined]
+        self.query_one("#path", Input).value = str(default_path(self.app.current_learner.name, "md"))
         self.query_one(RadioSet).focus()
 
     @property
@@ -63,19 +63,20 @@ class ExportScreen(ModalScreen[Path | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#write")
     def write(self) -> None:
-        from planner.reports import ReportError, render_report, write_atomic
+        from planner.reports import ReportError, write_atomic
+        from planner.tui.app import DATABASE_ERRORS
 
-        app: Any = self.app
+        app = self.app
         message = self.query_one("#export-message", Static)
         raw = self.query_one("#path", Input).value.strip()
         if not raw:
             message.update("[$error]Enter a file path.[/]")
             return
         try:
-            text = render_report(app.store, app.curriculum, app.learner, self.fmt)
+            text = app.service.report(app.current_learner, self.fmt)
             app.service.check_output_path(Path(raw).expanduser())
             written = write_atomic(Path(raw).expanduser(), text)
-        except (ReportError, OSError, ValueError) as exc:
+        except (ReportError, OSError, ValueError, *DATABASE_ERRORS) as exc:
             message.update(f"[$error]{escape(str(exc))}[/]")  # the path may hold [ ]
             return
         app.notify(f"Report written to {written}", title="Export")

@@ -25,7 +25,7 @@ palette: every action below, plus themes and the key panel.
 | `?` / `F1` | this help |
 | `escape` | back |
 | `ctrl+x` | cancel the lab that is training |
-| `q` / `ctrl+q` | quit (a lab in training is cancelled and recorded so) |
+| `q` / `ctrl+q` | quit (while a lab trains, asks first; yes cancels it and records it so) |
 | `tab` / `shift+tab` | move between fields and panels |
 
 ## Skill map

@@ -1,5 +1,6 @@
 """History: every lab attempt of the learner in a sortable table. Enter opens one (curves and grades);
-space marks attempts and `c` compares the two marked (overlaid curves, hyperparameter diff).
+space marks attempts and `c` compares the two marked (overlaid curves, hyperparameter diff). An attempt
+without a score (still running, interrupted) shows none, and sorts below every scored one.
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets.data_table import RowKey
+
+from planner.records import Attempt
+from planner.tui.screens.base import PathLabScreen
 
 COLUMNS = ("", "#", "Lab", "Score", "Status", "When", "Params")
 SORT_KEYS = {"1": "Lab", "2": "When", "3": "Score", "4": "Status", "5": "#"}
+NO_SCORE = "—"
 
 
 def params_text(params: dict[str, Any], limit: int = 40) -> str:
@@ -21,7 +26,23 @@ def params_text(params: dict[str, Any], limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class HistoryScreen(Screen[None]):
+def score_cell(attempt: Attempt) -> float | str:
+    """The score to one decimal, or a dash: a running or interrupted attempt has no score yet."""
+    return NO_SCORE if attempt.score is None or attempt.status == "running" else round(attempt.score, 1)
+
+
+def score_order(cell: Any) -> float:
+    """Sort key of a score cell: no score sorts below every score."""
+    return cell if isinstance(cell, (int, float)) else float("-inf")
+
+
+def row_id(row_key: RowKey) -> int:
+    """The attempt id a row was added under (every row's key is its attempt's id)."""
+    assert row_key.value is not None
+    return int(row_key.value)
+
+
+class HistoryScreen(PathLabScreen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("space", "mark", "Mark"),
@@ -45,17 +66,18 @@ class HistoryScreen(Screen[None]):
         table = self.query_one(DataTable)
         for column in COLUMNS:
             table.add_column(column, key=column)
-        self.refresh_data()
+        with self.app.database_errors_shown("read the history"):
+            self.refresh_data()
         table.focus()
 
     def refresh_data(self) -> None:
-        app: Any = self.app
+        attempts = self.app.service.attempts(self.app.current_learner)  # before clearing what is shown
         table = self.query_one(DataTable)
         table.clear()
-        for attempt in app.store.attempts(app.learner.id):
+        for attempt in attempts:
             table.add_row(
                 "✓" if attempt.id in self.marked else " ", attempt.id, attempt.lab_id,
-                -1.0 if attempt.score is None else round(attempt.score, 1), attempt.status,
+                score_cell(attempt), attempt.status,
                 attempt.started_at.astimezone().strftime("%m-%d %H:%M"), params_text(attempt.params),
                 key=str(attempt.id),
             )
@@ -65,7 +87,7 @@ class HistoryScreen(Screen[None]):
 
     def _apply_sort(self) -> None:
         column, reverse = self._sort
-        self.query_one(DataTable).sort(column, reverse=reverse)
+        self.query_one(DataTable).sort(column, key=score_order if column == "Score" else None, reverse=reverse)
 
     def action_sort(self, column: str) -> None:
         previous, reverse = self._sort
@@ -82,7 +104,7 @@ class HistoryScreen(Screen[None]):
         if table.row_count == 0:
             return None
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return int(row_key.value)
+        return row_id(row_key)
 
     def action_mark(self) -> None:
         attempt_id = self._current_id()
@@ -94,20 +116,23 @@ class HistoryScreen(Screen[None]):
             self.marked = (self.marked + [attempt_id])[-2:]
         table = self.query_one(DataTable)
         for row_key in table.rows:
-            table.update_cell(row_key, "", "✓" if int(row_key.value) in self.marked else " ")
+            table.update_cell(row_key, "", "✓" if row_id(row_key) in self.marked else " ")
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
         from planner.tui.screens.attempt import AttemptScreen
 
-        self.app.push_screen(AttemptScreen(int(event.row_key.value)))
+        self.app.push_screen(AttemptScreen(row_id(event.row_key)))
 
     def action_compare(self) -> None:
         if len(self.marked) != 2:
             self.notify("Mark two attempts with space first.", severity="warning")
             return
-        store = self.app.store  # type: ignore[attr-defined]
-        labs = [store.attempt(attempt_id).lab_id for attempt_id in self.marked]
+        labs: list[str] = []
+        with self.app.database_errors_shown("read the marked attempts"):
+            labs = [self.app.service.attempt(attempt_id).lab_id for attempt_id in self.marked]
+        if not labs:
+            return
         if labs[0] != labs[1]:  # different labs share no curves or hyperparameters worth overlaying
             self.notify(f"Compare two attempts of the same lab: #{self.marked[0]} is {labs[0]}, "
                         f"#{self.marked[1]} is {labs[1]}.", severity="warning", timeout=6)

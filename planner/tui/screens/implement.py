@@ -232,11 +232,11 @@ class ImplementScreen(Screen[None]):
 
     @on(Button.Pressed, "#solution")
     def action_solution(self) -> None:
-        from planner.implement import SolutionLocked, solution
+        from planner.implement import SolutionLocked
 
         app: Any = self.app
         try:
-            source = solution(app.store, app.learner, self.lab_id)
+            source = app.service.reference_solution(app.learner, self.lab_id)
         except DATABASE_ERRORS as exc:
             self.notify(f"Could not read your attempts: {exc}", title="Database", severity="error", timeout=10,
                         markup=False)

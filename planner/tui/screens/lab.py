@@ -2,8 +2,10 @@
 with axes, step, elapsed time, ETA, text samples), then the grade check by check.
 
 The run belongs to the app (`PathLabApp.start_run`), not to this screen: leave to read a lesson and
-the network keeps training; come back and the charts are where the run got to. The app calls
-`show_run` a few times a second while events stream in.
+the network keeps training; come back and the charts are where the run got to, and the form shows
+the values being trained (read-only until the run ends). The app calls `show_run` a few times a
+second while events stream in. When the pace so far says the clock will stop training before every
+planned step, the status says so, and a run the clock stopped says so in its result.
 """
 
 from __future__ import annotations
@@ -14,32 +16,46 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
+from textual.markup import escape
 from textual.widgets import Button, Collapsible, Footer, Header, Log, Markdown, ProgressBar, Static
 
+from planner.tui.live_run import LiveRun
+from planner.tui.screens.base import PathLabScreen
 from planner.tui.symbols import format_duration
 from planner.tui.widgets.grade_view import outcome_markup
 from planner.tui.widgets.metric_chart import MetricChart, is_loss
 from planner.tui.widgets.params_form import ParamsForm
 
 
-def run_status(live: Any) -> str:
-    """'Training · epoch 3/10 · 4s elapsed · ETA 9s' (or how the run ended)."""
-    position = live.epoch if live.unit == "epoch" and live.epoch is not None else live.step
-    total = live.total_steps or "?"
+def run_status(live: LiveRun) -> str:
+    """'Training · epoch 3/10 · 4s elapsed · ETA 9s' (or how the run ended), and on a second line the
+    warning when at this pace the clock will stop the run before its last step."""
     seconds = live.elapsed_s  # a fast lab may end before reporting any time; then its duration says
-    if not live.running:
-        seconds = max(seconds, getattr(live.outcome, "duration_s", 0) or 0)
+    if live.outcome is not None:
+        seconds = max(seconds, live.outcome.duration_s or 0)
     clock = f"{format_duration(seconds)} elapsed"
     if live.error:
-        return f"[$error]Could not run:[/] {live.error}"
-    if live.running:
+        return f"[$error]Could not run:[/] {escape(live.error)}"
+    if live.outcome is None:
         verb = "Cancelling" if live.cancelling else ("Training" if live.total_steps else "Starting")
-        return f"[b]{verb}[/] · {live.unit} {position}/{total} · {clock} · ETA {format_duration(live.eta_s)}"
-    return f"[b]Run {live.outcome.status}[/] · {live.unit} {position}/{total} · {clock}"
+        text = f"[b]{verb}[/] · {live.position_text()} · {clock} · ETA {format_duration(live.eta_s)}"
+        warning = live.limit_warning()
+        return text + (f"\n[$warning]{warning}[/]" if warning else "")
+    return f"[b]Run {live.outcome.status}[/] · {live.position_text()} · {clock}"
 
 
-class LabScreen(Screen[None]):
+def stopped_at_limit_markup(live: LiveRun) -> str:
+    """'Stopped at the 60 s limit after step 150/200: graded on what it trained.' or ''."""
+    finished = live.finished
+    if finished is None or not getattr(finished, "stopped_at_limit", False):  # (older workers lack it)
+        return ""
+    reached = getattr(finished, "stopped_at_step", None)
+    where = f" after {live.unit} {reached}/{live.total_steps or '?'}" if reached is not None else ""
+    limit = f"the {live.time_limit_s:g} s limit" if live.time_limit_s else "its time limit"
+    return f"[$warning]Stopped at {limit}{where}:[/] graded on what it trained."
+
+
+class LabScreen(PathLabScreen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("ctrl+r", "run", "Run", priority=True),
@@ -64,7 +80,7 @@ class LabScreen(Screen[None]):
                 yield Static(f"[b]{self.lab.title}[/]", classes="title")
                 with Collapsible(title="What this lab asks", collapsed=False, id="lab-about"):
                     yield Markdown(self.lab.description)  # estimation labs describe the network here
-                yield ParamsForm(self.lab, id="params")
+                yield ParamsForm(self.lab, self._trained_values(), id="params")
                 with Horizontal(classes="actions"):
                     yield Button("Run ^r", id="run", variant="primary")
                     yield Button("Cancel ^x", id="cancel", variant="error", disabled=True)
@@ -81,13 +97,19 @@ class LabScreen(Screen[None]):
         self.query_one("#metric-chart").display = False
         self.query_one("#result").display = False
         self.query_one("#result").border_title = "Result"
-        live = self.app.live  # type: ignore[attr-defined]
+        live = self.app.live
         if live is not None and live.lab_id == self.lab.id:
             self.show_run(live)
         elif self.locked:
             self.query_one("#run-status", Static).update(
                 "[$warning]This node is locked.[/] A run now is a test-out: pass it and the node completes "
                 "without the path. Press ctrl+r to try.")
+
+    def _trained_values(self) -> dict[str, Any] | None:
+        """The values of this lab's run (in progress, or the one whose result is shown), so the form
+        shows what is being trained rather than the defaults."""
+        live = self.app.live
+        return live.params if live is not None and live.lab_id == self.lab.id else None
 
     # ---- actions --------------------------------------------------------------------------------
 
@@ -100,25 +122,31 @@ class LabScreen(Screen[None]):
             self.notify("\n".join(f"{name}: {message}" for name, message in errors.items()),
                         title="Fix these first", severity="error", timeout=6)
             return
-        if self.app.start_run(self.lab.id, form.values(), self.seed, practice=self.locked):  # type: ignore[attr-defined]
+        if self.app.start_run(self.lab.id, form.values(), self.seed, practice=self.locked):
             self.query_one("#samples", Log).clear()
 
     @property
     def locked(self) -> bool:
         """A locked node's lab still runs, as a test-out: a pass completes the node without the path."""
-        entry = self.app.progress().get(self.node_id)  # type: ignore[attr-defined]
-        return entry is not None and entry.state == "locked"
+        with self.app.database_errors_shown("read the node's state"):
+            entry = self.app.progress().get(self.node_id)
+            return entry is not None and entry.state == "locked"
+        return False
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
-        self.app.action_cancel_run()  # type: ignore[attr-defined]
+        self.app.action_cancel_run()
 
     def action_defaults(self) -> None:
-        self.query_one(ParamsForm).reset()
+        form = self.query_one(ParamsForm)
+        if form.disabled:
+            self.notify("The form shows the values being trained; it opens again when the run ends.")
+            return
+        form.reset()
 
     # ---- the live view --------------------------------------------------------------------------
 
-    def show_run(self, live: Any) -> None:
+    def show_run(self, live: LiveRun) -> None:
         """Draw the run's state; the app calls this whenever new events have arrived."""
         if live.lab_id != self.lab.id:
             return
@@ -126,6 +154,7 @@ class LabScreen(Screen[None]):
         self.query_one("#run-bar", ProgressBar).update(total=max(1, live.total_steps),
                                                        progress=live.fraction * max(1, live.total_steps))
         self.query_one("#run", Button).disabled = live.running
+        self.query_one(ParamsForm).disabled = live.running  # it shows what trains: no edits meanwhile
         self.query_one("#cancel", Button).disabled = not live.running or live.cancelling
         self.query_one("#chart", MetricChart).show(live.series)
         metric_chart = self.query_one("#metric-chart", MetricChart)
@@ -136,14 +165,14 @@ class LabScreen(Screen[None]):
         self._show_samples(live)
         self._show_result(live)
 
-    def _show_samples(self, live: Any) -> None:
+    def _show_samples(self, live: LiveRun) -> None:
         log = self.query_one("#samples", Log)
         log.display = bool(live.samples)
         if len(live.samples) > log.line_count:
             for step, text in live.samples[log.line_count:]:
                 log.write_line(f"{step:>6}: {' '.join(text.split())}")
 
-    def _show_result(self, live: Any) -> None:
+    def _show_result(self, live: LiveRun) -> None:
         result = self.query_one("#result")
         if live.running or live.outcome is None:
             result.display = False
@@ -151,5 +180,6 @@ class LabScreen(Screen[None]):
         if not result.display:
             self.query_one("#lab-form", VerticalScroll).scroll_home(animate=False)
         result.display = True
-        self.query_one("#result-text", Static).update(
-            outcome_markup(live.outcome, self.app.curriculum))  # type: ignore[attr-defined]
+        stopped = stopped_at_limit_markup(live)
+        text = outcome_markup(live.outcome, self.app.curriculum)
+        self.query_one("#result-text", Static).update(f"{stopped}\n{text}" if stopped else text)

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.markup import escape
-from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
+
+from planner.records import Learner
+from planner.tui.screens.base import PathLabModal
 
 NEW = "__new__"
 
 
-class LearnersScreen(ModalScreen[None]):
+class LearnersScreen(PathLabModal[None]):
     BINDINGS = [Binding("escape", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        app: Any = self.app
+        app = self.app
         current = app.learner.id if app.learner else None
+        learners: list[Learner] = []
+        with app.database_errors_shown("read the learners"):
+            learners = app.service.learners()
         options = []
-        for learner in app.store.list_learners():
+        for learner in learners:
             role = app.curriculum.nodes.get(learner.target_role) if learner.target_role else None
             mark = "● " if learner.id == current else "  "
             options.append(Option(f"{mark}{escape(learner.name)}  [dim]{role.title if role else 'no target role'}[/]",
@@ -36,13 +39,14 @@ class LearnersScreen(ModalScreen[None]):
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
-        app: Any = self.app
+        app = self.app
         self.dismiss()
-        if event.option.id == NEW:
+        if event.option.id == NEW or event.option.id is None:
             from planner.tui.screens.welcome import WelcomeScreen
 
             app.push_screen(WelcomeScreen(can_go_back=True))
             return
-        learner = app.store.learner_by_id(int(event.option.id))
-        if learner is not None:
-            app.set_learner(learner)
+        with app.database_errors_shown("read the learner"):
+            learner = app.service.learner(int(event.option.id))
+            if learner is not None:
+                app.set_learner(learner)

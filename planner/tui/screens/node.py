@@ -4,19 +4,24 @@ the learner's best attempt). Tabs switch with 1/2/3; `s` starts the quiz, `r` op
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Markdown, Static, TabbedContent, TabPane
 
+from planner.curriculum import Node, Quiz
+from planner.records import Attempt, QuizAttempt
+from planner.tui.screens.base import PathLabScreen
 from planner.tui.symbols import STATE_LABEL, mastery_bar, state_markup
 
+if TYPE_CHECKING:
+    from labs.catalog.base import Lab  # the catalogue loads lazily (numpy), only with the Lab tab
 
-def quiz_summary(quiz: Any, attempts: list[Any]) -> str:
+
+def quiz_summary(quiz: Quiz | None, attempts: list[QuizAttempt]) -> str:
     if quiz is None:
         return "This node has no quiz."
     text = (f"{quiz.draw or len(quiz.questions)} questions · pass mark {quiz.pass_mark:.0%}. One question at a time; "
@@ -28,7 +33,7 @@ def quiz_summary(quiz: Any, attempts: list[Any]) -> str:
     return text
 
 
-def lab_summary(lab: Any, attempts: list[Any]) -> str:
+def lab_summary(lab: Lab, attempts: list[Attempt]) -> str:
     """Checks with their points, then the best recorded attempt."""
     lines = [f"[b]{lab.title}[/]  [dim]pass mark {lab.pass_mark:g}/100 · time limit {lab.time_limit_s:g}s[/]",
              "", "[b]Checks[/]"]
@@ -38,14 +43,14 @@ def lab_summary(lab: Any, attempts: list[Any]) -> str:
     scored = [a for a in attempts if a.score is not None]
     lines.append("")
     if scored:
-        best = max(scored, key=lambda a: a.score)
+        best = max(scored, key=lambda a: a.score or 0.0)
         lines.append(f"Best attempt: [b]{best.score:.0f}/100[/] ({best.status}, #{best.id}) of {len(attempts)}.")
     else:
         lines.append("No attempts yet.")
     return "\n".join(lines)
 
 
-class NodeScreen(Screen[None]):
+class NodeScreen(PathLabScreen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("1", "tab('lesson')", "Lesson", show=False),  # the tab titles show these keys
@@ -61,11 +66,11 @@ class NodeScreen(Screen[None]):
         self.node_id = node_id
 
     @property
-    def node(self) -> Any:
-        return self.app.curriculum.node(self.node_id)  # type: ignore[attr-defined]
+    def node(self) -> Node:
+        return self.app.curriculum.node(self.node_id)
 
     def compose(self) -> ComposeResult:
-        app: Any = self.app
+        app = self.app
         node = self.node
         yield Header()
         yield Static(id="node-head")
@@ -91,7 +96,8 @@ class NodeScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.refresh_data()
+        with self.app.database_errors_shown("read your progress on this node"):
+            self.refresh_data()
         self._fill_lab_description()
         self.query_one("#lesson").focus()  # so ↑↓ and page keys scroll the lesson straight away
 
@@ -104,7 +110,7 @@ class NodeScreen(Screen[None]):
 
     def refresh_data(self) -> None:
         """Redraw state, mastery, quiz and lab summaries after something was recorded."""
-        app: Any = self.app
+        app = self.app
         node = self.node
         entry = app.progress().get(self.node_id)
         state = entry.state if entry is not None else "locked"
@@ -115,12 +121,12 @@ class NodeScreen(Screen[None]):
             titles = [app.curriculum.node(m).title if m in app.curriculum.nodes else m for m in entry.missing]
             head += f"\n[$warning]Locked: complete {', '.join(titles)} first.[/] You can still read and practise."
         self.query_one("#node-head", Static).update(head)
-        quiz_attempts = app.store.quiz_attempts(app.learner.id, self.node_id)
+        quiz_attempts = app.service.quiz_attempts(app.current_learner, self.node_id)
         self.query_one("#quiz-summary", Static).update(
             quiz_summary(app.curriculum.quiz_for(self.node_id), quiz_attempts))
         self.query_one("#lab-summary", Static).update(self._lab_text())
 
-    def _lab(self) -> Any:
+    def _lab(self) -> Lab | None:
         if not self.node.lab:
             return None
         from labs.catalog import get_lab
@@ -136,8 +142,7 @@ class NodeScreen(Screen[None]):
             return "This node has no lab: its lesson and quiz carry it."
         if lab is None:
             return f"The lab {node.lab!r} is not installed yet."
-        app: Any = self.app
-        return lab_summary(lab, app.store.attempts(app.learner.id, lab_id=lab.id))
+        return lab_summary(lab, self.app.service.attempts(self.app.current_learner, lab_id=lab.id))
 
     def _fill_lab_description(self) -> None:
         lab = self._lab()
@@ -149,7 +154,7 @@ class NodeScreen(Screen[None]):
 
     @on(Button.Pressed, "#start-quiz")
     def action_start_quiz(self) -> None:
-        app: Any = self.app
+        app = self.app
         if app.curriculum.quiz_for(self.node_id) is None:
             self.notify("This node has no quiz.")
             return
@@ -166,7 +171,7 @@ class NodeScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Show a key in the footer only where it does something: no quiz, no `s`; no lab, no `r`."""
-        app: Any = self.app
+        app = self.app
         if action == "start_quiz":
             return app.curriculum.quiz_for(self.node_id) is not None
         if action == "open_lab":
@@ -177,12 +182,14 @@ class NodeScreen(Screen[None]):
 
     @on(Button.Pressed, "#implement")
     def action_implement(self) -> None:
-        if self.has_implement:
-            self.app.open_implement(self.node.lab, self.node_id)  # type: ignore[attr-defined]
+        lab_id = self.node.lab
+        if lab_id is not None and self.has_implement:
+            self.app.open_implement(lab_id, self.node_id)
 
     @on(Button.Pressed, "#open-lab")
     def action_open_lab(self) -> None:
-        if self._lab() is None:
+        lab = self._lab()
+        if lab is None:
             self.notify("This node has no lab to run.")
             return
-        self.app.open_lab(self.node.lab, self.node_id)  # type: ignore[attr-defined]
+        self.app.open_lab(lab.id, self.node_id)

@@ -5,16 +5,18 @@ projected date. The target role and hours per week change here, in place.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from planner import plan
+from planner.curriculum import Curriculum
+from planner.progress import NodeProgress
+from planner.records import Learner
+from planner.tui.screens.base import PathLabScreen
 from planner.tui.screens.welcome import parse_hours
 from planner.tui.symbols import STATE_LABEL, state_markup
 
@@ -24,8 +26,10 @@ def readiness_bar(readiness: float, width: int = 10) -> str:
     return "█" * filled + "░" * (width - filled) + f" {readiness:>4.0%}"
 
 
-def path_markup(curriculum: Any, progress: dict[str, Any], learner: Any, today: date) -> str:
+def path_markup(curriculum: Curriculum, progress: dict[str, NodeProgress], learner: Learner, today: date) -> str:
     """The target role's remaining steps in order, with hours, what each still needs, and the date."""
+    if learner.target_role is None:
+        return "Choose a target role above."
     projection = plan.projection(curriculum, progress, learner.target_role, learner.hours_per_week, today)
     path, pace, finish = projection.path, projection.pace, projection.finish
     lines = [f"[b]Path to {path.title}[/] · readiness {path.readiness:.0%} · {path.remaining_hours:g} h left"]
@@ -42,19 +46,20 @@ def path_markup(curriculum: Any, progress: dict[str, Any], learner: Any, today: 
     return "\n".join(lines)
 
 
-class PlanScreen(Screen[None]):
+class PlanScreen(PathLabScreen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("ctrl+s", "save", "Save", priority=True)]
 
     def compose(self) -> ComposeResult:
-        app: Any = self.app
+        app = self.app
+        learner = app.current_learner
         roles = [(role.title, role.id) for role in app.curriculum.roles]
         yield Header()
         with Horizontal(id="plan-controls"):
             yield Label("Target ")
             yield Select(roles, id="target", allow_blank=False, compact=True,
-                         value=app.learner.target_role or roles[0][1])
+                         value=learner.target_role or roles[0][1])
             yield Label(" h/week ")
-            yield Input(f"{app.learner.hours_per_week or 5:g}", id="hours", compact=True)
+            yield Input(f"{learner.hours_per_week or 5:g}", id="hours", compact=True)
             yield Button("Save ^s", id="save", compact=True)
         yield DataTable(id="roles-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="plan-path", classes="panel"):
@@ -65,41 +70,42 @@ class PlanScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_columns("Role", "Readiness", "Hours left", "Capstone")
         self.query_one("#plan-path").border_title = "Your path"
-        self.refresh_data()
+        with self.app.database_errors_shown("read your progress"):
+            self.refresh_data()
         table.focus()
 
     def refresh_data(self) -> None:
-        app: Any = self.app
+        app = self.app
+        learner = app.current_learner
         progress = app.progress()
         table = self.query_one(DataTable)
         table.clear()
         for role in plan.roles_overview(app.curriculum, progress):
-            target = " ◀ target" if role.role_id == app.learner.target_role else ""
+            target = " ◀ target" if role.role_id == learner.target_role else ""
             table.add_row(role.title + target, readiness_bar(role.readiness), f"{role.remaining_hours:g}",
                           f"{state_markup(role.state)} {STATE_LABEL.get(role.state, role.state)}",
                           key=role.role_id)
-        text = (path_markup(app.curriculum, progress, app.learner, app.today()) if app.learner.target_role
-                else "Choose a target role above.")
-        self.query_one("#path-text", Static).update(text)
+        self.query_one("#path-text", Static).update(path_markup(app.curriculum, progress, learner, app.today()))
 
     @on(DataTable.RowSelected)
     def _role_chosen(self, event: DataTable.RowSelected) -> None:
         """Enter on a role makes it the choice in the target box (saved with ctrl+s)."""
-        self.query_one("#target", Select).value = event.row_key.value
+        if event.row_key.value is not None:
+            self.query_one("#target", Select).value = event.row_key.value
 
     @on(Input.Submitted, "#hours")
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
-        app: Any = self.app
+        app = self.app
         try:
             hours = parse_hours(self.query_one("#hours", Input).value)
-            role = self.query_one("#target", Select).value
-            app.store.update_learner(app.learner.name, target_role=role, hours_per_week=hours)
+            role = str(self.query_one("#target", Select).value)  # allow_blank=False: always a role id
+            app.service.set_goal(app.current_learner, target_role=role, hours_per_week=hours)
         except ValueError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        except Exception as exc:
-            self.notify(f"Could not save: {exc}", severity="error")
+        except Exception as exc:  # a busy or read-only database: say so, keep the form as typed
+            self.notify(f"Could not save: {exc}", severity="error", markup=False)
             return
         app.reload_learner()
         self.notify(f"Target {app.curriculum.node(role).title}, {hours:g} h/week saved.")

@@ -9,7 +9,7 @@ for its explanation; the whole set goes to `Service.submit_quiz`, which grades a
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,11 +17,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.markup import escape
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 
-from planner.quiz import draw_quiz, grade_answer, parse_number, shuffled_options
+from planner.curriculum import Curriculum, Question, Quiz
+from planner.quiz import AnswerResult, draw_quiz, grade_answer, parse_number, shuffled_options
+from planner.tui.screens.base import PathLabScreen
+
+if TYPE_CHECKING:
+    from planner.service import QuizOutcome
 
 
 class Checklist(SelectionList[int]):
@@ -38,12 +42,12 @@ class Checklist(SelectionList[int]):
         self.post_message(self.Submitted(list(self.selected)))
 
 
-def feedback_markup(result: Any) -> str:
+def feedback_markup(result: AnswerResult) -> str:
     head = "[$success]✓ Correct.[/]" if result.correct else "[$error]✗ Not quite.[/]"
     return "\n".join([head, *result.explanations])
 
 
-class QuizScreen(Screen[None]):
+class QuizScreen(PathLabScreen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Leave quiz")]
 
     def __init__(self, node_id: str, seed: int | None = None) -> None:
@@ -54,9 +58,10 @@ class QuizScreen(Screen[None]):
         self.answers: dict[str, Any] = {}
 
     @property
-    def quiz(self) -> Any:
-        # this attempt's questions and numbers (planner.quiz)
-        return draw_quiz(self.app.curriculum.quiz_for(self.node_id), self.seed)  # type: ignore[attr-defined]
+    def quiz(self) -> Quiz:
+        quiz = self.app.curriculum.quiz_for(self.node_id)
+        assert quiz is not None, "the node screen opens a quiz only for a node that has one"
+        return draw_quiz(quiz, self.seed)  # this attempt's questions and numbers (planner.quiz)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -70,7 +75,7 @@ class QuizScreen(Screen[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.query_one(VerticalScroll).border_title = self.app.curriculum.node(self.node_id).title  # type: ignore[attr-defined]
+        self.query_one(VerticalScroll).border_title = self.app.curriculum.node(self.node_id).title
         await self._show_question()
 
     # ---- one question ---------------------------------------------------------------------------
@@ -92,12 +97,12 @@ class QuizScreen(Screen[None]):
         self.call_after_refresh(widget.focus)
 
     @staticmethod
-    def _hint(question: Any) -> str:
+    def _hint(question: Question) -> str:
         return {"single": "[dim]↑↓ to choose, enter to answer[/]",
                 "multiple": "[dim]Several may be right: space ticks, enter answers[/]",
                 "numeric": "[dim]Type a number, enter to answer[/]"}[question.kind]
 
-    def _answer_widget(self, question: Any) -> Any:
+    def _answer_widget(self, question: Question) -> OptionList | Checklist | Input:
         options = shuffled_options(question, self.seed) if question.kind != "numeric" else []
         if question.kind == "single":
             return OptionList(*[Option(o.text, id=str(i)) for i, o in options], id="answer-single")
@@ -107,7 +112,8 @@ class QuizScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#answer-single")
     def _single(self, event: OptionList.OptionSelected) -> None:
-        self._answer(int(event.option.id))
+        if event.option.id is not None:
+            self._answer(int(event.option.id))
 
     @on(Checklist.Submitted)
     def _multiple(self, event: Checklist.Submitted) -> None:
@@ -150,11 +156,11 @@ class QuizScreen(Screen[None]):
     # ---- the end --------------------------------------------------------------------------------
 
     def _finish(self) -> None:
-        app: Any = self.app
+        app = self.app
         try:
-            outcome = app.service.submit_quiz(app.learner, self.node_id, self.answers, self.seed)
-        except Exception as exc:
-            self.notify(f"Could not record the quiz: {exc}", severity="error")
+            outcome = app.service.submit_quiz(app.current_learner, self.node_id, self.answers, self.seed)
+        except Exception as exc:  # a busy database: the answers stay on screen, enter tries again
+            self.notify(f"Could not record the quiz: {exc}", severity="error", markup=False)
             return
         app.invalidate_progress()
         self.query_one("#quiz-answer").remove_children()
@@ -167,7 +173,7 @@ class QuizScreen(Screen[None]):
         self.refresh_bindings()
 
 
-def quiz_outcome_text(curriculum: Any, outcome: Any) -> str:
+def quiz_outcome_text(curriculum: Curriculum, outcome: QuizOutcome) -> str:
     """The final score, pass or not, and any nodes the result unlocked."""
     verdict = "[$success]Passed[/]" if outcome.passed else "[$error]Not passed yet[/]"
     text = f"Score [b]{outcome.score:.0%}[/] · {verdict}"

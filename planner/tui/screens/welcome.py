@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.markup import escape
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from planner.plan import role_path
+from planner.tui.screens.base import PathLabScreen
 
 MIN_HOURS, MAX_HOURS = 0.5, 80.0
 READINESS_HELP = (
@@ -32,7 +32,7 @@ def parse_hours(text: str) -> float:
     return hours
 
 
-class WelcomeScreen(Screen[None]):
+class WelcomeScreen(PathLabScreen[None]):
     BINDINGS = [Binding("ctrl+s", "create", "Start learning")]
 
     def __init__(self, can_go_back: bool = False) -> None:
@@ -40,8 +40,7 @@ class WelcomeScreen(Screen[None]):
         self.can_go_back = can_go_back
 
     def compose(self) -> ComposeResult:
-        curriculum = self.app.curriculum  # type: ignore[attr-defined]
-        roles = [(role.title, role.id) for role in curriculum.roles]
+        roles = [(role.title, role.id) for role in self.app.curriculum.roles]
         yield Header()
         with VerticalScroll(id="welcome"):
             yield Static("Welcome to PathLab", classes="title")
@@ -69,7 +68,7 @@ class WelcomeScreen(Screen[None]):
         self._describe_role(event.value)
 
     def _describe_role(self, role_id: object) -> None:
-        curriculum = self.app.curriculum  # type: ignore[attr-defined]
+        curriculum = self.app.curriculum
         if not isinstance(role_id, str):
             return
         role = curriculum.node(role_id)
@@ -88,12 +87,12 @@ class WelcomeScreen(Screen[None]):
             if not name:
                 raise ValueError("please enter a name")
             hours = parse_hours(self.query_one("#hours", Input).value)
-            role = self.query_one("#role", Select).value
-            learner = self.app.store.add_learner(name, target_role=role, hours_per_week=hours)  # type: ignore[attr-defined]
+            role = str(self.query_one("#role", Select).value)  # allow_blank=False: always a role id
+            learner = self.app.service.add_learner(name, target_role=role, hours_per_week=hours)
         except ValueError as exc:  # the message quotes what was typed, which may hold [ ]
             error.update(escape(str(exc)))
             return
         except Exception as exc:  # e.g. the name is taken, or the database is read-only
             error.update(f"Could not create the learner: {escape(str(exc))}")
             return
-        self.app.set_learner(learner)  # type: ignore[attr-defined]
+        self.app.set_learner(learner)

@@ -55,19 +55,20 @@ class ParamField(Vertical):
     def compose(self) -> ComposeResult:
         spec = self.spec
         yield Label(f"[b]{spec.name}[/]  [dim]{spec.bounds_text()}[/]")
+        self.control: Select[str] | Input
         if spec.choices:
-            yield Select([(c, c) for c in spec.choices], value=str(self.initial), allow_blank=False,
-                         id=f"param-{spec.name}", compact=True)
+            self.control = Select([(c, c) for c in spec.choices], value=str(self.initial), allow_blank=False,
+                                  id=f"param-{spec.name}", compact=True)
         else:
-            yield Input(_text(self.initial), id=f"param-{spec.name}", compact=True)
+            self.control = Input(_text(self.initial), id=f"param-{spec.name}", compact=True)
+        yield self.control
         if spec.description:
             yield Static(spec.description, classes="param-help")
         yield Static(classes="param-error")
 
     @property
     def raw(self) -> str:
-        widget = self.query_one(f"#param-{self.spec.name}")
-        return str(widget.value)
+        return str(self.control.value)
 
     @property
     def value(self) -> Any:
@@ -80,13 +81,11 @@ class ParamField(Vertical):
         """Validate the current value, show the error under the input, and return it."""
         error = None if self.spec.choices else field_error(self.lab, self.spec.name, self.raw)
         self.query_one(".param-error", Static).update(error or "")
-        widget = self.query_one(f"#param-{self.spec.name}")
-        widget.set_class(error is not None, "-invalid")
+        self.control.set_class(error is not None, "-invalid")
         return error
 
     def reset(self) -> None:
-        widget = self.query_one(f"#param-{self.spec.name}")
-        widget.value = str(self.spec.default) if self.spec.choices else _text(self.spec.default)
+        self.control.value = str(self.spec.default) if self.spec.choices else _text(self.spec.default)
         self.check()
 
 

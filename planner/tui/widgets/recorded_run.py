@@ -1,0 +1,36 @@
+"""The body the attempt and compare screens share: a text panel on the left (the grade, the
+hyperparameters), the loss and metric charts on the right, one or two recorded runs drawn in them."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Static
+
+from planner.tui.widgets.metric_chart import MetricChart, is_loss
+
+Series = dict[str, list[tuple[int, float]]]
+
+
+class RecordedRunView(Horizontal):
+    """`show(text, [(label, series), ...])` draws the text and every run's curves (labelled by
+    `label`, e.g. '#12 ', so two attempts can be told apart in the legend)."""
+
+    def __init__(self, text_id: str) -> None:
+        super().__init__(id="lab-body")  # the lab screen's ids: one stylesheet lays out all three
+        self.text_id = text_id
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="lab-form"):
+            yield Static(id=self.text_id)
+        with Vertical(id="lab-live"):
+            yield MetricChart("Loss", is_loss, id="chart")
+            yield MetricChart("Metrics", lambda n: not is_loss(n), id="metric-chart")
+
+    def show(self, text: str, runs: list[tuple[str, Series]]) -> None:
+        self.query_one(f"#{self.text_id}", Static).update(text)
+        for chart in self.query(MetricChart):
+            chart.clear()
+            for index, (label, series) in enumerate(runs):
+                chart.add(series, prefix=label, offset=3 * index)  # each run its own colours
+        self.query_one("#metric-chart").display = any(not is_loss(n) for _, series in runs for n in series)
