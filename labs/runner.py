@@ -26,10 +26,24 @@ bit-identical metrics on the same machine and NumPy build.
 `events(timeout)`: with a timeout, the iterator also ends when no event arrived for that many
 seconds, so a UI worker can check its own cancellation flag and call `events()` again; `proc.done`
 tells whether the stream really ended.
+
+The warm spare: starting Python and importing NumPy, pydantic and the catalogue costs a cold child
+0.3-0.6 s before it trains (benchmarks/LABWALL.md). So the runner keeps one spare worker
+(`python -m labs.worker --warm`) that has done those imports and blocks on stdin; `start()` hands the
+job to it when its environment, interpreter and working directory match this run's, else starts a cold
+child. A spare is used for one run only (a fresh process each time: nothing carries over from the run
+before), and the next spare is started when a run ends, not while it trains, so it never competes
+with training for a core. Every guarantee holds as for a cold child: it is started with `child_env()`
+(BLAS on one thread) in its own session (process group), the time limit's timer starts when the job
+is sent, and cancel/kill signal its process group. `prewarm()` starts a spare ahead of the first run
+(an app calls it when it opens); a spare's parent that exits closes its stdin, so it exits too, and
+`discard_spare()` (also at exit) kills it. `PATHLAB_WARM_WORKER=0` turns spares off.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import queue
@@ -82,6 +96,86 @@ def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# -- the warm spare ---------------------------------------------------------------------------------
+_spare_lock = threading.Lock()
+_spare: tuple[subprocess.Popen[bytes], tuple] | None = None  # (process, the key it was started for)
+
+
+def _warm_enabled() -> bool:
+    return os.environ.get("PATHLAB_WARM_WORKER", "1").strip() not in ("0", "false", "no", "off")
+
+
+def _spawn(env: dict[str, str], *, warm: bool) -> subprocess.Popen[bytes]:
+    """A worker in its own session (so one killpg ends it and anything it spawned)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "labs.worker", *(["--warm"] if warm else [])], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+    )
+
+
+def _spare_key(env: Mapping[str, str]) -> tuple:
+    """What a spare must share with a run to stand in for a cold child started now: the interpreter,
+    the environment (BLAS threads, PYTHONPATH, ...), the working directory (a relative `lab_ref`) and
+    the owning process (a forked parent must not write into its parent's spare)."""
+    return (sys.executable, tuple(sorted(env.items())), os.getcwd(), os.getpid())
+
+
+def prewarm() -> None:
+    """Have a spare worker importing now, so the next run starts warm (no-op if one is ready or spares
+    are off). Cheap to call: it starts a process and returns."""
+    global _spare
+    if not _warm_enabled():
+        return
+    env = child_env()
+    key = _spare_key(env)
+    with _spare_lock:
+        if _spare is not None and _spare[0].poll() is None and _spare[1] == key:
+            return
+        old, _spare = _spare, None
+        try:
+            _spare = (_spawn(env, warm=True), key)
+        except OSError:
+            _spare = None  # no spare: the next run starts cold, as before
+    if old is not None:
+        _kill_spare(old[0])
+
+
+def _take_spare(key: tuple) -> subprocess.Popen[bytes] | None:
+    """The ready spare if it matches `key` and is alive; a stale or dead one is killed and dropped."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is None:
+        return None
+    proc, spare_key = spare
+    if spare_key == key and proc.poll() is None:
+        return proc
+    _kill_spare(proc)
+    return None
+
+
+def _kill_spare(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        with contextlib.suppress(OSError):
+            stream and stream.close()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=1.0)
+
+
+def discard_spare() -> None:
+    """Kill the spare worker, if any (at exit, or to force the next run to start cold)."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None and spare[1][3] == os.getpid():  # a forked child leaves its parent's spare alone
+        _kill_spare(spare[0])
+
+
+atexit.register(discard_spare)
+
+
 class LabProcess:
     """One lab run in a child process. Not reusable: make a new one per run."""
 
@@ -107,6 +201,7 @@ class LabProcess:
         self._settle_lock = threading.Lock()  # guards setting `result`
         self._readers: list[threading.Thread] = []
         self._timer: threading.Timer | None = None
+        self.warm = False  # whether start() handed the job to a pre-started spare
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> LabProcess:
@@ -114,10 +209,10 @@ class LabProcess:
             raise RuntimeError("this LabProcess was already started")
         job = {"lab_id": self.lab_id, "lab_ref": self.lab_ref, "params": self.params, "seed": self.seed,
                "time_limit_s": self.time_limit_s}
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "labs.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=child_env(), start_new_session=True,
-        )
+        env = child_env()
+        spare = _take_spare(_spare_key(env)) if _warm_enabled() else None
+        self.warm = spare is not None
+        self._proc = spare or _spawn(env, warm=False)
         assert self._proc.stdin is not None
         try:
             self._proc.stdin.write(json.dumps(job).encode())
@@ -185,6 +280,7 @@ class LabProcess:
         self.result = event
         if self._timer:
             self._timer.cancel()
+        prewarm()  # the next run's spare imports now, while this one's result is recorded and read
 
     def _settle(self) -> Terminal:
         """Stdout closed without a terminal event: say why, from our own flags and the exit status."""
