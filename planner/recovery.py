@@ -2,6 +2,7 @@
 
     save_pending(db_path, PendingRun(...)) -> Path     DB + ".recovery/<name>.json", written atomically
     record_pending(store) -> int                        how many kept runs were recorded (and their files removed)
+    recover_at_start(store) -> int                      record_pending, then mark dead `running` rows interrupted
 
 Why: another program can hold the write lock for longer than the busy timeout (a large import, a
 `sqlite3` shell left in a transaction). A lab run keeps its result in memory and retries
@@ -123,3 +124,18 @@ def _existing_row(store: Store, run: PendingRun) -> Attempt | None:
     same = [r for r in store.attempts(run.learner_id, lab_id=run.attempt.lab_id) if r.key() == run.attempt.key()]
     return same[0] if same else None
 
+
+def recover_at_start(store: Store) -> int:
+    """What every command and the app do on opening the database, before any run of their own: record
+    the runs a busy database could not take, then mark `running` attempts whose recorder is gone
+    `interrupted`; returns how many were marked.
+
+    This process's own pid counts as gone: a reused pid (in a container every `pathlab` can be PID 1)
+    would otherwise keep a killed run `running` for ever. It needs no curriculum, so a command that
+    does not (`learner list`) neither pays for loading one nor fails on a broken one.
+    """
+    from planner.store import pid_alive
+
+    record_pending(store)
+    me = os.getpid()
+    return store.mark_interrupted(lambda pid: pid != me and pid_alive(pid))

@@ -130,11 +130,19 @@ def _default_runner(lab_id: str, params: Any, seed: int) -> LabRunner:
 
 
 class Service:
-    def __init__(self, store: Store, curriculum: Curriculum,
+    def __init__(self, store: Store, curriculum: Curriculum | Callable[[], Curriculum],
                  runner_factory: RunnerFactory | None = None):
+        """`curriculum` may be a loader, called on first use: the CLI's `learner list` needs none, and
+        should neither wait for one to load nor fail on a broken --data folder."""
         self.store = store
-        self.curriculum = curriculum
+        self._curriculum = curriculum
         self.runner_factory = runner_factory or _default_runner
+
+    @property
+    def curriculum(self) -> Curriculum:
+        if callable(self._curriculum):
+            self._curriculum = self._curriculum()
+        return self._curriculum
 
     # -- progress --------------------------------------------------------------------------------
     def progress(self, learner: Learner) -> dict[str, NodeProgress]:
@@ -164,6 +172,14 @@ class Service:
         from planner.recovery import recover_at_start
 
         return recover_at_start(self.store)
+
+    def forget_learner(self, name: str) -> bool:
+        """Remove the learner named `name` and all their history; False when there is none."""
+        learner = self.store.get_learner(name)
+        if learner is None:
+            return False
+        self.store.delete_learner(learner.id)
+        return True
 
     # -- labs ------------------------------------------------------------------------------------
     def node_for_lab(self, lab_id: str) -> str:

@@ -8,6 +8,7 @@ Learners (names are stripped, NFC-normalised, 1..80 characters of any script; ba
     get_learner(name) -> Learner | None;  learner_by_id(id) -> Learner | None;  list_learners() -> list[Learner]
     update_learner(name, *, target_role=..., hours_per_week=..., new_name=...) -> Learner  (omitted = unchanged)
     touch_learner(id)                                       last_active_at = now
+    delete_learner(id)                                      the learner and every row of theirs
 Lab attempts:
     start_attempt(learner_id, lab_id, node_id, *, mode, params, seed, pid, app_version, dataset_hash="",
                   code_hash=None, test_out=False, started_at=None) -> int    a `running` row
@@ -522,6 +523,19 @@ class Store:
     def touch_learner(self, learner_id: int) -> None:
         with self.transaction():
             self.db.execute("UPDATE learners SET last_active_at = ? WHERE id = ?", [now(), learner_id])
+
+    def delete_learner(self, learner_id: int) -> None:
+        """Remove a learner and every row of theirs, in one transaction (the demo's --rebuild: a file
+        another process may hold open is never unlinked, see `_check_path`)."""
+        attempts = "SELECT id FROM attempts WHERE learner_id = ?"
+        quizzes = "SELECT id FROM quiz_attempts WHERE learner_id = ?"
+        with self.transaction():
+            for table in ("attempt_checks", "attempt_metrics", "attempt_samples"):
+                self.db.execute(f"DELETE FROM {table} WHERE attempt_id IN ({attempts})", [learner_id])
+            self.db.execute(f"DELETE FROM quiz_answers WHERE quiz_attempt_id IN ({quizzes})", [learner_id])
+            self.db.execute("DELETE FROM attempts WHERE learner_id = ?", [learner_id])
+            self.db.execute("DELETE FROM quiz_attempts WHERE learner_id = ?", [learner_id])
+            self.db.execute("DELETE FROM learners WHERE id = ?", [learner_id])
 
     # -- lab attempts --------------------------------------------------------------------------
     def start_attempt(self, learner_id: int, lab_id: str, node_id: str, *, mode: str,

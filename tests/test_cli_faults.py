@@ -276,3 +276,17 @@ def test_a_database_path_the_system_refuses_is_one_line_naming_it(tmp_path):
     name = tmp_path / ("d" * 300 + ".sqlite")
     line = one_error_line(invoke(name, "nodes"), 1)
     assert str(name) in line and "too long" in line
+
+
+def test_a_command_that_needs_no_curriculum_works_beside_a_broken_one(db, tmp_path):
+    """Opening the database recovers dead runs; that needs no curriculum, so `learner list` neither
+    loads one nor fails on a broken --data folder (it did once recovery went through the Service)."""
+    broken = tmp_path / "broken-data"
+    (broken / "curriculum").mkdir(parents=True)
+    (broken / "curriculum" / "nodes.toml").write_text("[[node]\n", encoding="utf-8")
+    attempt_id = _running_attempt(db)
+    result = invoke(db, "learner", "list", "--json", data=broken)
+    assert result.exit_code == 0, result.output
+    assert [row["name"] for row in json.loads(result.stdout)] == ["李雷"]
+    with Store.open(db) as store:
+        assert store.attempt(attempt_id).status == "interrupted"

@@ -67,11 +67,11 @@ class AppContext:
 
         A database another program keeps write-locked cannot take that write: a reading command goes on
         (WAL lets it read), and the next command recovers; a writing one will say it is busy."""
-        from planner.service import Service
+        from planner.recovery import recover_at_start
         from planner.store import StoreError
 
         try:
-            Service(store, self.curriculum).recover_interrupted(at_start=True)
+            recover_at_start(store)
         except StoreError:
             pass
 
@@ -79,7 +79,7 @@ class AppContext:
     def service(self) -> "Service":
         from planner.service import Service
 
-        return Service(self.store, self.curriculum)
+        return Service(self.store, lambda: self.curriculum)
 
     @cached_property
     def curriculum(self) -> "Curriculum":

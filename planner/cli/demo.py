@@ -29,12 +29,12 @@ def demo(app: AppContext, demo_db: Path | None, rebuild: bool, no_open: bool) ->
     path = (demo_db or demo_db_path()).expanduser()
     if app.db_path is not None and path.resolve() == Path(app.db_path).expanduser().resolve():
         raise click.ClickException(f"the demo needs its own database; {path} is your learner database")
-    if rebuild and path.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
     store = Store.open(path)
     try:
-        if Service(store, app.curriculum).get_learner(DEMO_LEARNER) is None:
+        service = Service(store, app.curriculum)
+        if rebuild:  # rows, not files: the app may have this database open in another terminal
+            service.forget_learner(DEMO_LEARNER)
+        if service.get_learner(DEMO_LEARNER) is None:
             click.echo(f"Building the demo in {path}: every run below trains for real.")
             build_demo(store, app.curriculum, on_step=click.echo)
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from planner.demo import DEMO_LEARNER, build_demo, demo_db_path
 
 
@@ -24,3 +26,29 @@ def test_demo_learner_has_real_recorded_attempts_part_way_along(ui_store, ui_cur
 def test_demo_database_is_beside_but_not_the_learners(monkeypatch, tmp_path):
     monkeypatch.setenv("PATHLAB_DB", str(tmp_path / "mine.sqlite"))
     assert demo_db_path() == tmp_path / "demo.sqlite"
+
+
+def test_demo_rebuild_redoes_the_runs_without_unlinking_a_database_the_app_may_hold(
+        monkeypatch, tmp_path, ui_curriculum):
+    """--rebuild once unlinked the demo file and its -wal/-shm: an app open on it in another terminal
+    then wrote into a deleted file (and lost it). Now it removes the demo learner's rows."""
+    from click.testing import CliRunner
+
+    from planner.cli import main
+    from planner.store import Store
+
+    db = tmp_path / "demo.sqlite"
+    with Store.open(db) as store:
+        build_demo(store, ui_curriculum)
+        store.add_learner("Someone else")
+        inode = db.stat().st_ino
+        first = max(a.started_at for a in store.attempts(store.get_learner(DEMO_LEARNER).id))
+    data = Path(__file__).resolve().parent / "fixture"
+    result = CliRunner().invoke(main, ["--data", str(data), "demo", "--db", str(db), "--rebuild",
+                                       "--no-open"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert db.stat().st_ino == inode, "the file the app may hold is the same file"
+    with Store.open(db) as store:
+        again = store.attempts(store.get_learner(DEMO_LEARNER).id)
+        assert len(again) == 2 and min(a.started_at for a in again) > first, "the runs were redone"
+        assert store.get_learner("Someone else") is not None
