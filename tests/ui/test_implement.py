@@ -121,3 +121,30 @@ async def test_watch_grades_again_when_the_file_changes(make, ada, ui_store, tmp
         await pilot.pause(1.2)
         assert len(ui_store.attempts(ada.id)) == 2
         assert not [w for w in app.screen.workers if w.group == "watch" and not w.is_finished]
+
+
+async def test_a_database_error_while_redrawing_after_grading_is_a_notification_and_the_app_stays_up(
+        make, ada, ui_store, tmp_path, monkeypatch):
+    """Grading records over its own connection; if reading the progress back then fails (a locked or
+    damaged database), the grade is still shown, the error is one notification, and the app goes on."""
+    from planner.store import StoreError
+
+    app = _app(make, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+
+        def locked():
+            raise StoreError("database is locked")
+
+        monkeypatch.setattr(app, "progress", locked)
+        await _grade(app, pilot)
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ImplementScreen" and app.is_running
+        assert "0/100" in _result(app)
+        assert any("database is locked" in n.message for n in app._notifications)
+        await pilot.press("g")  # still answering keys
+        await pilot.pause()
+        await wait_for(pilot, lambda: app.grading is None, timeout=30)
+    assert len(ui_store.attempts(ada.id, lab_id=LAB)) == 2
