@@ -3,13 +3,15 @@ of answers (pure; no I/O, no storage).
 
 An attempt is fixed by its seed (stored with the attempt) and the quiz file:
 
-    draw_quiz(quiz, seed)   the questions asked: `quiz.draw` of the pool (all of it without `draw`), in a
-                            seeded order, each template filled in with its seeded parameters (its prompt,
+    draw_quiz(quiz, seed)   the questions asked: `quiz.draw` of the pool in a seeded order (without
+                            `draw`, every question in file order), each template filled in with its
+                            seeded parameters (its prompt,
                             explanation, answer); the same seed always gives the same questions, order and
                             numbers, so an attempt can be shown again or regraded from its row
     shuffled_options(q, seed)   the options of one question in a seeded order
 
 With `seed=None` (a caller that draws nothing) the pool is asked whole, in file order, templates as seed 0.
+A quiz with `draw` therefore asks other questions in another order on a retake (another seed).
 
 Answers are plain data, so the service can store them as JSON without translation:
 
@@ -109,8 +111,9 @@ def draw_questions(quiz: Quiz, seed: int | None) -> list[Question]:
     """The questions an attempt with `seed` asks, in order, templates filled in (module docstring)."""
     if seed is None:
         return [instantiate(q, 0) for q in quiz.questions]
-    count = min(quiz.draw or len(quiz.questions), len(quiz.questions))
-    chosen = random.Random(f"{seed}:{quiz.node}:draw").sample(quiz.questions, count)
+    if quiz.draw is None:  # no pool: every question, in the author's order
+        return [instantiate(q, seed) for q in quiz.questions]
+    chosen = random.Random(f"{seed}:{quiz.node}:draw").sample(quiz.questions, min(quiz.draw, len(quiz.questions)))
     return [instantiate(q, seed) for q in chosen]
 
 
@@ -274,7 +277,7 @@ def right_answer(question: Question) -> tuple[Answer, str]:
         assert question.answer is not None
         text = format_number(question.answer)
         error = question.allowed_error(question.answer)
-        return question.answer, text + (f" (± {format_number(error)})" if error else "")
+        return question.answer, text + (f" (± {error:.2g})" if error else "")
     right = [i for i, o in enumerate(question.options) if o.correct]
     texts = "; ".join(question.options[i].text for i in right)
     return (right[0] if question.kind == "single" else right), texts

@@ -172,9 +172,10 @@ def placeholders(text: str) -> set[str]:
 
 
 def format_number(value: float) -> str:
-    """A number as a learner reads it: 3 not 3.0, 0.05, 1.2e+18 for the huge ones."""
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
+    """A number as a learner reads it: 3 not 3.0, 0.05, 786,432 (grouped as the quiz accepts it back),
+    1.2e+18 for the huge ones, at most six significant digits."""
+    if float(value).is_integer() and abs(value) < 1e9:
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
     return f"{value:.6g}"
 
 

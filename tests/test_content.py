@@ -74,7 +74,9 @@ def test_every_concept_and_model_node_has_a_well_formed_quiz(curriculum):
     for node in curriculum.skills:
         quiz = curriculum.quiz_for(node.id)
         assert quiz is not None, f"{node.id} has no quiz"
-        assert 5 <= len(quiz.questions) <= 10, quiz.file
+        # A quiz asks `draw` questions from a larger pool (issue 14): the 5..10 bound is on what one
+        # attempt asks; tests/test_quiz_content.py checks the pool holds at least 3 more.
+        assert 5 <= (quiz.draw or len(quiz.questions)) <= 10, quiz.file
         assert quiz.pass_mark == 0.8, quiz.file
         assert {q.kind for q in quiz.questions} == {"single", "multiple", "numeric"}, quiz.file
         for q in quiz.questions:

@@ -201,6 +201,92 @@ answer = 3
     ]
 
 
+TEMPLATE_QUIZ = """
+node = "gradient-descent"
+draw = 5
+[[question]]
+id = "fine"
+kind = "numeric"
+prompt = "w = {w}, lr = {lr}: new w for L = w^2?"
+formula = "w - lr * 2 * w"
+tolerance = 1e-6
+  [question.params.w]
+  min = -3
+  max = 3
+  [question.params.lr]
+  choices = [0.1, 0.2]
+[[question]]
+id = "zero-draw"
+kind = "numeric"
+prompt = "Divide 6 by {w}."
+formula = "6 / w"
+tolerance = 0
+  [question.params.w]
+  min = -3
+  max = 3
+[[question]]
+id = "sneaky"
+kind = "numeric"
+prompt = "{w} and {nope}"
+formula = "__import__('os').getcwd()"
+rel_tolerance = 0.1
+  [question.params.w]
+  choices = [1]
+[[question]]
+id = "both"
+kind = "numeric"
+prompt = "{w}"
+formula = "w"
+answer = 1
+  [question.params.w]
+  min = 2
+  max = 1
+"""
+
+
+def test_templates_are_checked_over_seeded_draws_naming_file_question_and_field(curriculum_copy, run_cli):
+    (curriculum_copy / "quizzes" / "gradient-descent.toml").write_text(TEMPLATE_QUIZ, encoding="utf-8")
+    problems = _problems(curriculum_copy)
+    where = "gradient-descent.toml [gradient-descent] "
+    # `both` has an impossible range (min > max): pydantic refuses the file before any draw.
+    assert problems == [where + "question.3.params.w: min 2 is above max 1"], problems
+    fixed = TEMPLATE_QUIZ.replace("min = 2\n  max = 1", "min = 1\n  max = 2")
+    (curriculum_copy / "quizzes" / "gradient-descent.toml").write_text(fixed, encoding="utf-8")
+    problems = _problems(curriculum_copy)
+    assert problems[0] == where + "draw: draw = 5 but the pool holds 4 question(s)"
+    assert any(p.startswith(where + "question[zero-draw].formula: formula '6 / w': division by zero for seed ")
+               and "(w=0)" in p for p in problems), problems
+    assert where + "question[sneaky].prompt: placeholder {nope} is not a parameter" in problems
+    assert any(p.startswith(where + "question[sneaky].formula: ") and "not allowed" in p for p in problems)
+    assert where + ("question[both].answer: a template computes its answer: give `formula` or `answer`, "
+                    "not both") in problems
+    assert where + "question[both].tolerance: a template needs a `tolerance` and/or a `rel_tolerance`" in problems
+    assert not any("question[fine]" in p for p in problems)
+    result = run_cli("curriculum", "check", str(curriculum_copy), "--no-lab-ids")
+    assert result.exit_code == 1 and "question[zero-draw].formula" in result.stderr
+
+
+def test_a_template_question_kind_must_be_numeric(curriculum_copy):
+    (curriculum_copy / "quizzes" / "gradient-descent.toml").write_text("""
+node = "gradient-descent"
+[[question]]
+id = "pick"
+kind = "single"
+prompt = "{x}?"
+formula = "x"
+  [question.params.x]
+  choices = [1]
+  [[question.option]]
+  text = "a"
+  correct = true
+  [[question.option]]
+  text = "b"
+""", encoding="utf-8")
+    assert _problems(curriculum_copy) == [
+        "gradient-descent.toml [gradient-descent] question[pick].formula: "
+        "only a numeric question can be a template (formula, params)"]
+
+
 def test_missing_directory_is_a_problem_not_a_traceback(tmp_path):
     assert _problems(tmp_path) == [f"{tmp_path}: no curriculum/ directory here"]
 
