@@ -290,3 +290,23 @@ def test_a_command_that_needs_no_curriculum_works_beside_a_broken_one(db, tmp_pa
     assert [row["name"] for row in json.loads(result.stdout)] == ["李雷"]
     with Store.open(db) as store:
         assert store.attempt(attempt_id).status == "interrupted"
+
+
+def test_a_run_kept_for_recovery_and_feedback_with_brackets_print_plainly(capsys, monkeypatch):
+    """The outcome printer once said 'attempt None' for a result kept beside a busy database, and
+    parsed feedback and check messages as Rich markup: a learner's '[/]' raised a MarkupError."""
+    from labs.grading import CheckResult, Grade
+    from planner.cli.progress_view import print_outcome
+    from planner.service import LabOutcome
+
+    check = CheckResult(id="c", title="shape [/]", points=0, max_points=1, status="failed",
+                        message="got x[/] and [bold")
+    grade = Grade(checks=[check], score=0, passed=False, pass_mark=70)
+    outcome = LabOutcome(attempt_id=None, lab_id="gd-linear", node_id="gradient-descent",
+                         status="failed", score=0, passed=False, grade=grade,
+                         feedback="your code said [/]")
+    monkeypatch.setenv("COLUMNS", "200")
+    print_outcome(outcome, None)
+    out = capsys.readouterr().out
+    assert "attempt None" not in out and "next pathlab command records it" in out
+    assert "your code said [/]" in out and "[bold" in out

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -55,20 +56,23 @@ def print_outcome(outcome: Any, curriculum: Any) -> None:
     """The grade check by check (first failure first), then what changed for the learner."""
     console = Console()
     colour = "green" if outcome.passed else "red"
+    where = (f"attempt {outcome.attempt_id}" if outcome.attempt_id is not None
+             else "kept beside the busy database; the next pathlab command records it")
     console.print(f"\n[bold {colour}]{outcome.status.upper()}[/]  score {outcome.score:.1f}/100  "
-                  f"(attempt {outcome.attempt_id}, {outcome.duration_s:.1f} s)")
+                  f"({where}, {outcome.duration_s:.1f} s)")
     if outcome.grade and outcome.grade.checks:
         table = Table(show_header=True, header_style="bold")
         for col in ("check", "points", "status", "why"):
             table.add_column(col, overflow="fold")
         for c in outcome.grade.checks:
             style = _STATUS_STYLE.get(c.status, "")
-            table.add_row(c.title, f"{c.points:g}/{c.max_points:g}", f"[{style}]{c.status}[/]", c.message)
+            table.add_row(escape(c.title), f"{c.points:g}/{c.max_points:g}", f"[{style}]{c.status}[/]",
+                          escape(c.message))  # a message may quote the learner's code: not markup
         console.print(table)
     if outcome.metrics:
         console.print("metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in outcome.metrics.items()))
     if outcome.feedback:
-        console.print(outcome.feedback)
+        console.print(escape(outcome.feedback))
     if outcome.mastery_after != outcome.mastery_before:
         console.print(f"mastery: {outcome.mastery_before} -> [bold]{outcome.mastery_after}[/]")
     for node_id in outcome.completed:
