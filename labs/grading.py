@@ -1,4 +1,4 @@
-"""Grades: checks with points, a score out of 100, pass/fail, and the mastery level a score earns.
+"""Grades: checks with points, a score out of 100, pass/fail; and the names of the mastery levels.
 
 A lab declares its checks (`CheckSpec`); after training it evaluates each into a `CheckResult`. `grade()`
 turns the results into a `Grade`: the score is the share of points earned, scaled to 100, and the grade
@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 CheckStatus = Literal["passed", "partial", "failed", "skipped"]
 Mastery = Literal["none", "attempted", "familiar", "proficient", "mastered"]
+"""The levels; which one a learner has reached is a planner rule (`planner.progress`), not a grade."""
 
 
 class CheckSpec(BaseModel):
@@ -92,20 +93,3 @@ def grade(results: list[CheckResult], pass_mark: float) -> Grade:
     required_ok = all(r.status == "passed" for r in results if r.required)
     ordered = sorted(results, key=lambda r: _ORDER[r.status])
     return Grade(score=score, passed=bool(score >= pass_mark and required_ok), pass_mark=pass_mark, checks=ordered)
-
-
-def mastery_for(best_score: float | None, passes: int = 0, implement_pass: bool = False) -> Mastery:
-    """Mastery from the best score: attempted < 70, familiar 70-99, proficient 100.
-
-    `mastered` needs a pass again later (two or more passing attempts) or a pass in implement mode,
-    which writes the network itself and so earns the highest level.
-    """
-    if best_score is None:
-        return "none"
-    if implement_pass or (passes >= 2 and best_score >= 70):
-        return "mastered"
-    if best_score >= 100:
-        return "proficient"
-    if best_score >= 70:
-        return "familiar"
-    return "attempted"
