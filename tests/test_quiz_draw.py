@@ -210,3 +210,11 @@ def test_parse_number_refuses_a_decimal_comma_and_words(typed):
 
 def test_a_non_finite_template_answer_never_reaches_a_learner():
     assert math.isfinite(draw_questions(Quiz(node="n", questions=[template()]), 0)[0].answer)
+
+
+def test_a_quiz_without_draw_asks_every_question_in_file_order_with_seeded_numbers():
+    quiz = pool(draw=None)
+    for seed in (0, 1, 2):
+        asked = draw_questions(quiz, seed)
+        assert [q.id for q in asked] == [q.id for q in quiz.questions]
+    assert len({draw_questions(quiz, s)[-1].prompt for s in range(10)}) > 3
