@@ -1,6 +1,6 @@
 """Implement mode's blocking work, for the app's background threads (no Textual here).
 
-Grading runs the learner's file in a sandboxed child for up to a minute or so, so the app does it off
+Grading runs the learner's file in confined child processes for up to a minute or so, so the app does it off
 the UI thread. SQLite connections belong to the thread that opened them, so each grading opens its own
 `Store` on the app's database, grades and records through `planner.implement.grade_and_record` (the
 same door as `pathlab lab grade`), and closes it. The result comes back as a `service.LabOutcome`, so
@@ -11,11 +11,14 @@ what it unlocked).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from planner.curriculum import Curriculum
+from planner.records import Learner
 from planner.service import LabOutcome, Service
 
 
@@ -35,8 +38,8 @@ def file_hash(path: Path) -> str | None:
         return None
 
 
-def grade_in_thread(db_path: Path, curriculum: Any, runner_factory: Any, learner: Any, lab_id: str,
-                    node_id: str, workspace: Path | None) -> ImplementResult:
+def grade_in_thread(db_path: Path, curriculum: Curriculum, runner_factory: Callable[..., Any] | None,
+                    learner: Learner, lab_id: str, node_id: str, workspace: Path | None) -> ImplementResult:
     """Grade and record one implement attempt over a connection of this thread's own.
 
     Raises `planner.implement.WorkspaceError` (no file yet, unreadable) for the caller to show.
