@@ -159,3 +159,18 @@ def test_a_spare_whose_stdin_closes_without_a_job_exits_quietly():
 def test_a_run_ends_with_a_spare_ready_for_the_next():
     _run("gd-linear", {"steps": 5}, 0, warm=False)
     assert _spare_pid() is not None and not _gone(_spare_pid())
+
+
+def test_a_cold_worker_imports_only_the_lab_it_runs():
+    code = ("import sys; from labs.worker import _lab; lab = _lab('gd-linear'); "
+            "print(lab.id, any(m.startswith('labs.catalog.capstone') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), check=True)
+    assert out.stdout.split() == ["gd-linear", "False"]
+
+
+@pytest.mark.parametrize("lab_id", ["", "base", "_digits", "no-such-lab", "labs.catalog.base"])
+def test_a_job_naming_no_lab_is_refused_naming_the_known_ones(lab_id):
+    from labs.worker import _lab
+
+    with pytest.raises(KeyError, match="known labs: .*gd-linear"):
+        _lab(lab_id)
