@@ -4,15 +4,21 @@ the mastery change and what the result unlocked. Used by the lab screen and the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.markup import escape
+
+from labs.grading import CheckResult
+from planner.curriculum import Curriculum
+
+if TYPE_CHECKING:
+    from planner.service import LabOutcome
 
 CHECK_MARK = {"passed": "[$success]✓[/]", "partial": "[$warning]◐[/]", "failed": "[$error]✗[/]",
               "skipped": "[dim]–[/]"}
 
 
-def checks_markup(checks: list[Any]) -> str:
+def checks_markup(checks: list[CheckResult]) -> str:
     """One line per check: mark, points earned/max, title, then its message on the next line."""
     order = {"failed": 0, "partial": 1, "skipped": 2, "passed": 3}
     lines = []
@@ -25,7 +31,7 @@ def checks_markup(checks: list[Any]) -> str:
     return "\n".join(lines)
 
 
-def outcome_markup(outcome: Any, curriculum: Any) -> str:
+def outcome_markup(outcome: LabOutcome, curriculum: Curriculum) -> str:
     """The whole result of a run: verdict and score, checks, feedback, mastery change, unlocks."""
     status = outcome.status
     if status in ("passed", "failed") and outcome.grade is not None:

@@ -6,6 +6,7 @@ for; the lab screen calls it a few times a second while a run streams, and once 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,8 @@ def is_loss(name: str) -> bool:
 class MetricChart(PlotWidget):
     """Plots the metrics `wanted(name)` picks: the loss chart and the metric chart are two of these."""
 
-    def __init__(self, title: str, wanted: Any = is_loss, x_label: str = "step", **kwargs: Any) -> None:
+    def __init__(self, title: str, wanted: Callable[[str], bool] = is_loss, x_label: str = "step",
+                 **kwargs: Any) -> None:
         super().__init__(allow_pan_and_zoom=False, **kwargs)
         self.title, self.wanted, self.x_label = title, wanted, x_label
         self.border_title = title

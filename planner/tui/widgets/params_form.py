@@ -7,7 +7,7 @@ strings (a choice as its Literal member) for the service, which validates the wh
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,8 +15,11 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
+if TYPE_CHECKING:
+    from labs.catalog.base import Lab, ParamSpec  # loaded with the lab screen, which imports the catalogue
 
-def field_error(lab: Any, name: str, raw: str) -> str | None:
+
+def field_error(lab: Lab, name: str, raw: str) -> str | None:
     """The message for one bad value (without the 'lab x:' prefix), or None when it is valid."""
     from labs.catalog import ParamError
 
@@ -29,7 +32,7 @@ def field_error(lab: Any, name: str, raw: str) -> str | None:
     return None
 
 
-def choice_value(lab: Any, name: str, text: str) -> Any:
+def choice_value(lab: Lab, name: str, text: str) -> Any:
     """The member of a choice parameter's Literal whose text is `text` (3 for '3' in Literal[1, 3, 5]).
 
     The catalogue lists choices as text, but its validation accepts only the Literal's own members,
@@ -47,7 +50,7 @@ def choice_value(lab: Any, name: str, text: str) -> Any:
 class ParamField(Vertical):
     """One hyperparameter: 'lr  (> 0 and <= 10)', an input, its help, and its error if any."""
 
-    def __init__(self, lab: Any, spec: Any, value: Any = None) -> None:
+    def __init__(self, lab: Lab, spec: ParamSpec, value: Any = None) -> None:
         super().__init__(id=f"field-{spec.name}")
         self.lab, self.spec = lab, spec
         self.initial = spec.default if value is None else value
@@ -100,7 +103,7 @@ class ParamsForm(Widget):
 
     DEFAULT_CSS = "ParamsForm { height: auto; }"
 
-    def __init__(self, lab: Any, values: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(self, lab: Lab, values: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lab = lab
         self.initial = values or {}

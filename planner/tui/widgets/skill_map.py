@@ -13,12 +13,14 @@ from textual.markup import escape
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from planner.curriculum import Curriculum, Node
+from planner.progress import NodeProgress
 from planner.tui.symbols import mastery_bar, state_markup
 
 TRACK_TITLES = {"foundations": "Foundations", "models": "Model families", "careers": "Careers"}
 
 
-def node_row(node: Any, entry: Any) -> Content:
+def node_row(node: Node, entry: NodeProgress | None) -> Content:
     """'● ▰▰▰▱ Gradient descent': state in its colour, mastery pips, the title (dimmed when locked).
 
     Symbol and pips come first so they line up whatever the title's length."""
@@ -32,11 +34,11 @@ def node_row(node: Any, entry: Any) -> Content:
 class SkillMap(OptionList):
     """Tracks and nodes; `highlighted_node` is the id under the cursor."""
 
-    def __init__(self, curriculum: Any, **kwargs: Any) -> None:
+    def __init__(self, curriculum: Curriculum, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.curriculum = curriculum
 
-    def show(self, progress: dict[str, Any]) -> None:
+    def show(self, progress: dict[str, NodeProgress]) -> None:
         """Rebuild the rows from a fresh progress map, keeping the cursor on the same node."""
         current = self.highlighted_node
         options: list[Option] = []
