@@ -279,7 +279,7 @@ def right_answer(question: Question) -> tuple[Answer, str]:
         error = question.allowed_error(question.answer)
         return question.answer, text + (f" (± {error:.2g})" if error else "")
     right = [i for i, o in enumerate(question.options) if o.correct]
-    texts = "; ".join(question.options[i].text for i in right)
+    texts = "; ".join(question.options[i].text.rstrip(".") for i in right)
     return (right[0] if question.kind == "single" else right), texts
 
 

@@ -226,3 +226,29 @@ def test_a_pool_draws_by_seed_reproducibly_and_the_record_regrades(run_cli, pool
     bad = write(tmp_path, "b.json", json.dumps({not_asked: 0}))
     result = run_cli("quiz", "gradient-descent", "--seed", str(seed), "--answers", str(bad), data=pool_root)
     assert result.exit_code == 2 and f"question {not_asked!r} is not among this attempt's questions" in result.stderr
+
+
+def test_the_interactive_attempt_records_when_it_started_not_when_it_was_submitted(run_cli, db_path, monkeypatch):
+    import time
+
+    import click
+
+    run_cli("learner", "add", "Ada")
+    real_prompt = click.prompt
+
+    def slow_prompt(*args, **kwargs):  # a learner who thinks for 0.2 s over each question
+        time.sleep(0.2)
+        return real_prompt(*args, **kwargs)
+
+    monkeypatch.setattr(click, "prompt", slow_prompt)
+    from click.testing import CliRunner
+
+    from planner.cli import main
+    from tests.conftest import FIXTURE_CURRICULUM
+
+    result = CliRunner().invoke(main, ["--db", str(db_path), "--data", str(FIXTURE_CURRICULUM), "quiz",
+                                       "gradient-descent", "--seed", "1"], input="1\n0.5\n")
+    assert result.exit_code in (0, 1), result.output
+    with Store.open(db_path) as store:
+        [attempt] = store.quiz_attempts(store.get_learner("Ada").id)
+    assert (attempt.finished_at - attempt.started_at).total_seconds() >= 0.4

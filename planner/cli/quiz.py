@@ -208,7 +208,7 @@ def _marks(result: AnswerResult, order: list[int]) -> str:
     if result.correct:
         lines = ["✔ Correct."]
     elif result.points > 0:
-        lines = [f"◐ Partly right: {result.points:g} of {result.max_points:g} point(s)."]
+        lines = [f"◐ Partly right: {result.points:.3g} of {result.max_points:g} point(s)."]
     else:
         lines = [f"✘ Not quite. Right answer: {result.right_answer_text}"]
     by_index = {m.index: m for m in result.options}
@@ -226,7 +226,7 @@ def _marks(result: AnswerResult, order: list[int]) -> str:
 
 def _summary(outcome: Any, pool: Quiz, results: list[AnswerResult]) -> None:
     verdict = "passed" if outcome.passed else "not passed yet"
-    click.echo(f"\nScore {outcome.score:.0%} ({outcome.points:g} of {outcome.max_points:g} points) · "
+    click.echo(f"\nScore {outcome.score:.0%} ({outcome.points:.3g} of {outcome.max_points:g} points) · "
                f"pass mark {pool.pass_mark:.0%} · {verdict}")
     missed = [r for r in results if not r.correct]
     if missed:
