@@ -81,7 +81,8 @@ def test_grade_json_records_an_implement_attempt_with_the_code_hash(cli, workspa
         assert attempt.node_id == "ffnn" and attempt.dataset_hash
         assert [c.id for c in store.attempt_checks(attempt.id)] == [c["id"] for c in out["checks"]]
         progress = node_progress(load_curriculum(), store.attempts(attempt.learner_id), [])
-    assert progress["ffnn"].mastery == "mastered"  # an implement pass earns the highest level
+    # a build pass alone is proficient; mastered also needs a passing experiment (progress.mastery_for_node)
+    assert progress["ffnn"].mastery == "proficient" and progress["ffnn"].build_passed_at is not None
 
 
 def test_grade_shows_checks_in_stage_order_with_messages(cli, workspace):
