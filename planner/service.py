@@ -101,6 +101,8 @@ class QuizOutcome(BaseModel):
     results: list[Any]
     unlocked: list[str] = Field(default_factory=list)
     completed: list[str] = Field(default_factory=list)
+    pass_mark: float | None = None  # what the end screen shows the score against
+    missed: list[Any] = Field(default_factory=list, description="planner.quiz.MissedQuestion, in the order asked")
 
 
 class LabRunner(Protocol):
@@ -258,7 +260,8 @@ class Service:
         unlocked, completed = progress_changes(before, self.progress(learner))
         return QuizOutcome(quiz_attempt_id=quiz_id, node_id=node_id, score=result.score,
                            passed=result.passed, points=result.points, max_points=result.max_points,
-                           results=list(result.results), unlocked=unlocked, completed=completed)
+                           results=list(result.results), unlocked=unlocked, completed=completed,
+                           pass_mark=result.pass_mark, missed=list(result.missed))
 
     # -- queries for the front doors (TUI) ---------------------------------------------------------
     # Thin on purpose: each calls the store and applies its rule once, so no screen touches the store.

@@ -252,3 +252,13 @@ def test_the_interactive_attempt_records_when_it_started_not_when_it_was_submitt
     with Store.open(db_path) as store:
         [attempt] = store.quiz_attempts(store.get_learner("Ada").id)
     assert (attempt.finished_at - attempt.started_at).total_seconds() >= 0.4
+
+
+def test_the_service_outcome_carries_the_pass_mark_and_the_missed_questions(store, curriculum):
+    from planner.service import Service
+
+    learner = store.add_learner("Ada")
+    outcome = Service(store, curriculum).submit_quiz(learner, "gradient-descent", {"step-direction": 1}, seed=2)
+    assert outcome.pass_mark == 0.5 and not outcome.passed
+    assert [(m.question_id, m.right_answer_text) for m in outcome.missed] == [
+        ("step-direction", "Against the gradient"), ("halve", "0.5")]
