@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -72,6 +72,15 @@ class Projection(BaseModel):
     hours_per_week: float | None = None
     pace: float | None = Field(default=None, description="measured_pace; None: the estimates are used")
     finish: date | None = Field(default=None, description="projected_finish; None without weekly hours")
+
+
+class NextAction(BaseModel):
+    """The one concrete thing to do next on a node (`pathlab plan` names it for the top next-up node)."""
+
+    node_id: str
+    kind: Literal["build", "quiz", "lesson", "experiment"]
+    text: str = Field(description="e.g. 'write softmax_backward in ffnn_digits.py'")
+    command: str | None = Field(default=None, description="the command that does or checks it, if any")
 
 
 class RoleSummary(BaseModel):
@@ -172,6 +181,38 @@ def _reason(curriculum: Curriculum, progress: Mapping[str, NodeProgress], node: 
 
 def _join(titles: list[str]) -> str:
     return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+
+
+def next_action(node: Node, progress: NodeProgress, task: Any = None,
+                latest_checks: Mapping[str, str] | None = None) -> NextAction:
+    """What to do next on `node`, from what its completion still needs (`progress.missing_work`): the
+    build first, then the quiz, then (a lab without a build task) the experiment.
+
+    `task` is the node's build task (`labs.implement.tasks.Task`: lab_id, filename, functions) and
+    `latest_checks` the learner's latest build attempt's checks, check id -> status (None: no attempt).
+    A build names the first function, in the task's order, with a check that did not pass there.
+    """
+    work = progress.missing_work
+    if "build" in work and task is not None:
+        grade = f"pathlab lab grade {task.lab_id}"
+        if latest_checks is None:
+            start = f"pathlab lab start {task.lab_id}"
+            return NextAction(node_id=node.id, kind="build", text=f"start the build: {start}", command=start)
+        for fn in task.functions:
+            own = [status for check_id, status in latest_checks.items()
+                   if check_id in (f"forward:{fn.name}", f"gradient:{fn.name}")]
+            if any(status != "passed" for status in own):
+                return NextAction(node_id=node.id, kind="build", text=f"write {fn.name} in {task.filename}",
+                                  command=grade)
+        return NextAction(node_id=node.id, kind="build", command=grade,
+                          text=f"make the network in {task.filename} pass every check, training included")
+    if "quiz" in work:
+        return NextAction(node_id=node.id, kind="quiz", text=f"pass the quiz on {node.title}",
+                          command=f"pathlab quiz {node.id}")
+    if node.lab and (work or progress.state != "completed"):
+        run = f"pathlab lab run {node.lab}"
+        return NextAction(node_id=node.id, kind="experiment", text=f"run the lab: {run}", command=run)
+    return NextAction(node_id=node.id, kind="lesson", text=f"read the lesson on {node.title}")
 
 
 # --- path to a role --------------------------------------------------------------------------------

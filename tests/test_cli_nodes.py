@@ -7,7 +7,7 @@ import json
 from planner.store import Store
 
 NODE_KEYS = {"id", "title", "kind", "track", "hours", "lab", "has_quiz", "state", "mastery", "best_score",
-             "passes", "missing", "test_out", "completed_at"}
+             "passes", "missing", "test_out", "completed_at", "missing_work", "has_build"}
 
 
 def test_fresh_learner_sees_states_implied_by_the_graph(run_cli):

@@ -22,7 +22,8 @@ def node_rows(app: AppContext, learner) -> list[dict[str, Any]]:
             "id": node.id, "title": node.title, "kind": node.kind, "track": node.track,
             "hours": node.hours, "lab": node.lab, "has_quiz": node.quiz is not None,
             "state": p.state, "mastery": p.mastery, "best_score": p.best_score, "passes": p.passes,
-            "missing": p.missing, "test_out": p.test_out,
+            "missing": p.missing, "test_out": p.test_out, "missing_work": p.missing_work,
+            "has_build": p.has_build,
             "completed_at": p.completed_at.isoformat() if p.completed_at else None,
         })
     return rows
@@ -48,6 +49,8 @@ def nodes(app: AppContext, name: str | None, as_json: bool) -> None:
                 detail += f" (needs {', '.join(r['missing'])})"
             elif r["best_score"] is not None:
                 detail += f", {r['mastery']}, best {r['best_score']:.0f}"
+            if r["missing_work"] and r["state"] != "locked":
+                detail += f"; to complete: {' + '.join(r['missing_work'])}"
             click.echo(f"  {STATE_MARK[r['state']]} {r['id']:<{width}}  {r['title']}  ·  {detail}")
 
 
