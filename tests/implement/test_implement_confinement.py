@@ -23,6 +23,9 @@ from labs.implement import grade_file
 from labs.implement.tasks import STRUCTURE
 from tests.implement.helpers import by_id, grade_source, solution_source, with_mistake, write
 
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="the confinements (prctl, namespaces, Landlock) and /proc are Linux's")
+
 LAB = "ffnn-digits"
 REFERENCE = solution_source(LAB)
 REPO = Path(__file__).resolve().parents[2]
@@ -35,7 +38,7 @@ def _probe() -> dict:
     return json.loads(done.stdout)
 
 
-KERNEL = _probe()
+KERNEL = _probe() if sys.platform.startswith("linux") else {"network": False, "pid": False, "landlock": 0}
 needs_landlock = pytest.mark.skipif(
     KERNEL["landlock"] < 1, reason="this kernel has no Landlock: the learner's process may write wherever its "
                                    "user can, and the grade records writes='open'")
