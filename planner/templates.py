@@ -138,6 +138,7 @@ class Formula:
 
     def _eval(self, node: ast.AST, values: Mapping[str, Number]) -> Any:
         if isinstance(node, ast.Constant):
+            assert isinstance(node.value, (int, float))  # _check refused every other constant
             return float(node.value)
         if isinstance(node, ast.Name):
             return float(values[node.id]) if node.id in self.names else CONSTANTS[node.id]

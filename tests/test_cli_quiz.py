@@ -262,3 +262,18 @@ def test_the_service_outcome_carries_the_pass_mark_and_the_missed_questions(stor
     assert outcome.pass_mark == 0.5 and not outcome.passed
     assert [(m.question_id, m.right_answer_text) for m in outcome.missed] == [
         ("step-direction", "Against the gradient"), ("halve", "0.5")]
+
+
+def test_interactive_json_keeps_prompts_off_stdout(run_cli, curriculum, db_path):
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    run_cli("learner", "add", "Ada")
+    order = [i for i, _ in shuffled_options(curriculum.quiz_for("gradient-descent").questions[0], 3)]
+    result = CliRunner().invoke(main, ["--db", str(db_path), "--data", str(Path(curriculum.root)), "quiz",
+                                       "gradient-descent", "--seed", "3", "--json"],
+                                input=f"{order.index(0) + 1}\n0.5\n")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)  # nothing but the document
+    assert out["score"] == 1 and "Question 1 of 2" in result.stderr

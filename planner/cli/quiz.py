@@ -159,7 +159,9 @@ def _ask(asked: Quiz, seed: int, *, quiet: bool) -> dict[str, Any]:
     """One question at a time; after each answer, every option marked with its explanation."""
     from planner.quiz import grade_answer, shuffled_options
 
-    out = click.echo if not quiet else (lambda *a, **k: click.echo(*a, err=True, **k))
+    def out(message: str) -> None:  # with --json, stdout carries only the JSON document
+        click.echo(message, err=quiet)
+
     answers: dict[str, Any] = {}
     total = len(asked.questions)
     out(f"{total} questions · pass mark {asked.pass_mark:.0%} · seed {seed}")
