@@ -43,6 +43,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int | None]] = {
 CONSTANTS = {"pi": math.pi, "e": math.e}
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
            ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b}
+MAX_FORMULA_CHARS = 500  # the longest bundled formula is ~45 characters
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -92,10 +93,14 @@ class Formula:
     def __init__(self, text: str, names: Iterable[str]):
         self.text = text
         self.names = set(names)
+        if len(text) > MAX_FORMULA_CHARS:  # nesting deep enough to exhaust the parser's stack is refused unread
+            raise FormulaError(f"formula of {len(text)} characters is longer than {MAX_FORMULA_CHARS}")
         try:
             self._tree = ast.parse(text.strip(), mode="eval").body
         except SyntaxError as exc:
             raise FormulaError(f"formula {text!r} does not parse ({exc.msg})") from None
+        except (ValueError, RecursionError, MemoryError) as exc:  # a NUL byte, absurd nesting
+            raise FormulaError(f"formula {text[:40]!r}... does not parse ({type(exc).__name__})") from None
         self._check(self._tree)
 
     def _check(self, node: ast.AST) -> None:

@@ -49,10 +49,16 @@ def test_formulas_evaluate_arithmetic_and_the_whitelisted_functions(text, value)
 @pytest.mark.parametrize("text", [
     "__import__('os').system('true')", "x.real", "(1).__class__", "[1, 2][0]", "x if x else 1", "x < 2",
     "lambda: 1", "open('f')", "y + 1", "'a' * 3", "True + 1", "sqrt(x=4)", "min(1)", "sqrt(*[4])", "x; 1",
+    "(1, 2)", "x\x00", "x" + " + x" * 300, "-" * 5000 + "x", "(" * 3000 + "x" + ")" * 3000,
 ])
 def test_anything_but_arithmetic_is_refused_when_parsed(text):
     with pytest.raises(FormulaError):
         Formula(text, ["x"])
+
+
+def test_nesting_within_the_length_limit_evaluates():
+    assert Formula("-" * 400 + "x", ["x"]).evaluate({"x": 3}) == 3
+    assert Formula("(" * 200 + "x" + ")" * 200, ["x"]).evaluate({"x": 3}) == 3
 
 
 @pytest.mark.parametrize("text, values", [
