@@ -47,6 +47,8 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 
 LESSON_MAX_BYTES = 1024 * 1024  # a long lesson is ~30 KB; the app renders the whole text at once
 TOML_MAX_BYTES = 256 * 1024     # a quiz or a curriculum file; the largest bundled one is a few KB
+TEMPLATE_SAMPLE_DRAWS = 200     # draws `curriculum check` evaluates per template (seeds 0..199)
+LOAD_TEMPLATE_DRAWS = 20        # ... and every other load: 200 cost ~95 ms over the bundled 31 templates
 
 
 # -- problems --------------------------------------------------------------------------------------
@@ -221,8 +223,11 @@ class Curriculum(BaseModel):
 # -- loading ---------------------------------------------------------------------------------------
 
 
-def load_curriculum(root: Path | None = None, *, lab_ids: set[str] | None = None) -> Curriculum:
-    """Load and validate the curriculum under `root`; raise CurriculumError with every problem."""
+def load_curriculum(root: Path | None = None, *, lab_ids: set[str] | None = None,
+                    template_draws: int = LOAD_TEMPLATE_DRAWS) -> Curriculum:
+    """Load and validate the curriculum under `root`; raise CurriculumError with every problem.
+    Each numeric template is evaluated over `template_draws` seeded draws (`curriculum check` asks for
+    TEMPLATE_SAMPLE_DRAWS; every command and the app's start only for a few, to start fast)."""
     if root is None:
         from labs.datapath import data_dir
 
@@ -233,7 +238,7 @@ def load_curriculum(root: Path | None = None, *, lab_ids: set[str] | None = None
         raise CurriculumError([Problem(file=str(root), message="no curriculum/ directory here")])
 
     nodes = _load_nodes(root / "curriculum", problems)
-    quizzes = _load_quizzes(root / "quizzes", problems)
+    quizzes = _load_quizzes(root / "quizzes", problems, template_draws)
     problems += _graph_problems(nodes)
     problems += _file_problems(root, nodes.values(), lab_ids)
     problems += _quiz_link_problems(nodes, quizzes)
@@ -399,7 +404,7 @@ def _file_problems(root: Path, nodes: Iterable[Node], lab_ids: set[str] | None) 
 # -- quizzes ---------------------------------------------------------------------------------------
 
 
-def _load_quizzes(folder: Path, problems: list[Problem]) -> list[Quiz]:
+def _load_quizzes(folder: Path, problems: list[Problem], template_draws: int) -> list[Quiz]:
     quizzes: list[Quiz] = []
     for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
         data = _read_toml(path, problems)
@@ -411,12 +416,12 @@ def _load_quizzes(folder: Path, problems: list[Problem]) -> list[Quiz]:
         except ValidationError as exc:
             problems.extend(_validation_problems(exc, path.name, node_id))
             continue
-        problems.extend(_question_problems(quiz))
+        problems.extend(_question_problems(quiz, template_draws))
         quizzes.append(quiz)
     return quizzes
 
 
-def _question_problems(quiz: Quiz) -> list[Problem]:
+def _question_problems(quiz: Quiz, template_draws: int) -> list[Problem]:
     """Rules pydantic cannot see one question at a time: answers that cannot be right, duplicates."""
     out: list[Problem] = []
     seen: set[str] = set()
@@ -437,7 +442,7 @@ def _question_problems(quiz: Quiz) -> list[Problem]:
         if q.kind == "numeric":
             if q.is_template:
                 out.extend(Problem(file=quiz.file, node_id=quiz.node, field=f"question[{q.id}].{field}",
-                                   message=message) for field, message in template_problems(q))
+                                   message=message) for field, message in template_problems(q, template_draws))
                 continue
             if q.params:
                 add(q, "params", "params are drawn only for a template: give a `formula` too")
@@ -456,7 +461,6 @@ def _question_problems(quiz: Quiz) -> list[Problem]:
     return out
 
 
-TEMPLATE_SAMPLE_DRAWS = 200  # draws `curriculum check` evaluates per template (seeds 0..199)
 
 
 def template_problems(q: Question, draws: int = TEMPLATE_SAMPLE_DRAWS) -> list[tuple[str, str]]:

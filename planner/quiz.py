@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from planner.templates import Formula, fill, format_number, values_for
+from planner.templates import Formula, FormulaError, fill, format_number, values_for
 
 if TYPE_CHECKING:  # the pydantic models live with the loader
     from planner.curriculum import Option, Question, Quiz
@@ -122,17 +122,33 @@ def draw_quiz(quiz: Quiz, seed: int | None) -> Quiz:
     return quiz.model_copy(update={"questions": draw_questions(quiz, seed), "draw": None})
 
 
+REDRAWS = 20  # a draw whose formula fails is drawn again, deterministically, up to this many times
+
+
 def template_values(question: Question, seed: int) -> dict[str, int | float]:
     """The parameters a template draws for `seed` (empty for a plain question)."""
-    return values_for(question.id, question.params, seed) if question.is_template else {}
+    return _drawn(question, seed)[0] if question.is_template else {}
+
+
+def _drawn(question: Question, seed: int) -> tuple[dict[str, int | float], float]:
+    """The values and answer for `seed`: the first draw whose answer is a finite number. `curriculum
+    check` reports any failing first draw over its sample of seeds; this keeps a rarer one, met by a
+    learner's seed, from stopping the quiz."""
+    formula = Formula(question.formula or "", question.params)
+    for retry in range(REDRAWS):
+        values = values_for(question.id, question.params, seed, retry)
+        try:
+            return values, formula.evaluate(values)
+        except FormulaError:
+            continue
+    raise FormulaError(f"question {question.id!r}: no finite answer in {REDRAWS} draws for seed {seed}")
 
 
 def instantiate(question: Question, seed: int) -> Question:
     """A template as a plain numeric question for `seed`; any other question unchanged."""
     if not question.is_template:
         return question
-    values = template_values(question, seed)
-    answer = Formula(question.formula or "", question.params).evaluate(values)
+    values, answer = _drawn(question, seed)
     return question.model_copy(update={
         "prompt": fill(question.prompt, values),
         "explanation": fill(question.explanation, {**values, "answer": answer}),

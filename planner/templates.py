@@ -167,10 +167,12 @@ def draw_values(params: Mapping[str, Param], rng: random.Random) -> dict[str, Nu
     return {name: param.draw(rng) for name, param in params.items()}
 
 
-def values_for(question_id: str, params: Mapping[str, Param], seed: int) -> dict[str, Number]:
+def values_for(question_id: str, params: Mapping[str, Param], seed: int, retry: int = 0) -> dict[str, Number]:
     """The values an attempt with `seed` draws for this question: the one home of that rule, so the
-    quiz, `curriculum check` and a regrade from a stored seed all see the same numbers."""
-    return draw_values(params, random.Random(f"{seed}:{question_id}:params"))
+    quiz, `curriculum check` and a regrade from a stored seed all see the same numbers. `retry` > 0 is
+    the next deterministic draw, for the rare draw whose formula fails (see planner.quiz.instantiate)."""
+    key = f"{seed}:{question_id}:params" + (f":{retry}" if retry else "")
+    return draw_values(params, random.Random(key))
 
 
 def placeholders(text: str) -> set[str]:

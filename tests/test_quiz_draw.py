@@ -224,3 +224,14 @@ def test_a_quiz_without_draw_asks_every_question_in_file_order_with_seeded_numbe
         asked = draw_questions(quiz, seed)
         assert [q.id for q in asked] == [q.id for q in quiz.questions]
     assert len({draw_questions(quiz, s)[-1].prompt for s in range(10)}) > 3
+
+
+def test_a_rare_failing_draw_is_drawn_again_so_a_learners_seed_never_stops_the_quiz():
+    q = template(formula="t / w")  # division by zero whenever w == 0
+    zero_seeds = [s for s in range(300) if template_values(template(formula="w + t"), s)["w"] == 0]
+    assert zero_seeds  # seeds whose first draw has w == 0 exist ...
+    quiz = Quiz(node="n", questions=[q])
+    for seed in zero_seeds:
+        [asked] = draw_questions(quiz, seed)  # ... and still give a finite, reproducible question
+        assert math.isfinite(asked.answer) and "w = 0," not in asked.prompt
+        assert draw_questions(quiz, seed) == [asked]

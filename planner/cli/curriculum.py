@@ -28,9 +28,10 @@ def curriculum() -> None:
 @pass_app
 def check(app: AppContext, root: Path | None, lab_ids: bool) -> None:
     """Validate the curriculum in ROOT (default: --data or the bundled one); exit 1 listing every problem."""
-    from planner.curriculum import load_curriculum
+    from planner.curriculum import TEMPLATE_SAMPLE_DRAWS, load_curriculum
 
-    loaded = load_curriculum(root or app.data_root, lab_ids=_catalog_lab_ids() if lab_ids else None)
+    loaded = load_curriculum(root or app.data_root, lab_ids=_catalog_lab_ids() if lab_ids else None,
+                             template_draws=TEMPLATE_SAMPLE_DRAWS)  # every numeric template, 200 draws
     skills, roles = len(loaded.skills), len(loaded.roles)
     click.echo(f"Curriculum OK: {len(loaded.nodes)} nodes (skills: {skills}, roles: {roles}), "
                f"quizzes: {len(loaded.quizzes)}, tracks: {', '.join(loaded.tracks)}.")
