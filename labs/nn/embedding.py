@@ -2,7 +2,8 @@
 
 Forward: y[p] = W[idx[p]], a row gather, W (V, D). Backward: dW[v] = sum of dy[p] over the positions p
 with idx[p] = v, a scatter-add. `np.add.at` computes that one element at a time; `scatter_rows`
-computes the same sum as the matrix product one_hot(idx)^T @ dy, and falls back to a sort and
+computes the same sum as the matrix product one_hot(idx)^T @ dy (the transposed one-hot matrix built
+contiguous, (V, N), which the BLAS reads faster than a transposed view), and falls back to a sort and
 `np.add.reduceat` when the one-hot matrix would be large (big vocabulary times many positions).
 Twin: reference.scatter_rows (np.add.at).
 """
@@ -33,9 +34,9 @@ def scatter_rows(idx: np.ndarray, grad: np.ndarray, n_rows: int) -> np.ndarray:
     idx = idx.reshape(-1)
     grad = grad.reshape(idx.size, -1)
     if idx.size * n_rows <= _ONE_HOT_LIMIT:
-        one_hot = np.zeros((idx.size, n_rows), dtype=grad.dtype)
-        one_hot[np.arange(idx.size), idx] = 1
-        return one_hot.T @ grad
+        one_hot_t = np.zeros((n_rows, idx.size), dtype=grad.dtype)
+        one_hot_t[idx, np.arange(idx.size)] = 1
+        return one_hot_t @ grad
     order = np.argsort(idx, kind="stable")
     sorted_idx = idx[order]
     starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])

@@ -48,6 +48,8 @@ class CharRNN(Layer):
     With `embedding_dim=None` the input is one-hot: the recurrent layer reads eye(V)[idx], so its input
     projection one_hot @ W_x simply selects row idx of W_x. That is exactly an embedding whose table
     is W_x; the one-hot model is the embedding model with the table folded into the input weights.
+    Either way the recurrent layer reads the token ids (`Recurrent.forward_tokens`): the embedding's
+    table is folded into the input projection, one row per token, rather than looked up per position.
     """
 
     def __init__(
@@ -68,7 +70,6 @@ class CharRNN(Layer):
             input_size = embedding_dim
         self.children["rnn"] = make_recurrent(cell, input_size, hidden_size, rng=rng, dtype=dtype)
         self.children["head"] = Linear(hidden_size, vocab_size, rng=rng, init="xavier_uniform", dtype=dtype)
-        self._eye = np.eye(vocab_size, dtype=dtype)
 
     @staticmethod
     def count_parameters(vocab_size: int, hidden_size: int, cell: CellName, embedding_dim: int | None = None) -> int:
@@ -84,22 +85,16 @@ class CharRNN(Layer):
 
     def forward(self, idx: np.ndarray, initial_state: State | None = None) -> np.ndarray:
         idx = check_indices(idx, self.vocab_size)
-        if "embed" in self.children:
-            x = self.children["embed"].forward(idx)
-        else:
-            x = self._eye[idx]
-        hidden = self.children["rnn"].forward(x, initial_state=initial_state)
+        table = self.children["embed"].params["W"].data if "embed" in self.children else None
+        hidden = self.children["rnn"].forward_tokens(idx, table, initial_state=initial_state)
         return self.children["head"].forward(hidden)
 
     def backward(self, grad_logits: np.ndarray) -> None:
-        grad_x = self.children["rnn"].backward(self.children["head"].backward(grad_logits))
+        grad_table = self.children["rnn"].backward(self.children["head"].backward(grad_logits))
         if "embed" in self.children:
-            self.children["embed"].backward(grad_x)
+            weight = self.children["embed"].params["W"]
+            weight.grad += grad_table.astype(weight.grad.dtype, copy=False)
         return None
-
-    def astype(self, dtype: np.dtype | type) -> "CharRNN":
-        self._eye = self._eye.astype(dtype)
-        return super().astype(dtype)
 
     def generate(self, idx: np.ndarray, n: int, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
         """The prompt (B, T) followed by n sampled tokens; the state is carried, one step per token."""

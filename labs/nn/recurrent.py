@@ -15,6 +15,11 @@ step at a time straight from its equations; the tests hold these layers equal to
 with and without an initial state. The tuned code differs in how, never in what:
 - the input projections x_t W_x + b do not depend on the state, so all T are one matmul before the
   time loop; dW_x = sum_t x_t^T da_t and dW_h = sum_t h_{t-1}^T da_t are one matmul each after it;
+- fed by token ids (`forward_tokens`), x_t is row v of an embedding table E (V, D), or the one-hot
+  vector of v, so x_t W_x + b is row v of P = E W_x + b (of W_x + b): P is computed once and the
+  projections of all T steps are a gather of its rows. Backward, with S (V, G*H) the sum of da over the
+  positions of each token (a scatter): dW_x = E^T S (S itself for one-hot input), db = sum of S's rows,
+  dE = S W_x^T. Twin: the Embedding lookup followed by the step-by-step cell;
 - every array the loop writes is allocated once, time-major (T, B, ...), and filled with `out=`: the
   gate pre-activations are activated in place inside the projection buffer, which becomes the cache;
 - sigma(a) = 0.5 tanh(a / 2) + 0.5. Halving the sigmoid gates' columns of the projections once (of
@@ -32,6 +37,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from labs.nn.core import Layer, Parameter
+from labs.nn.embedding import check_indices, scatter_rows
 from labs.nn.layers import column_sums
 
 CellName = Literal["rnn", "lstm", "gru"]
@@ -82,16 +88,43 @@ class Recurrent(Layer):
     # -- forward ---------------------------------------------------------------------------------
     def forward(self, x: np.ndarray, initial_state: State | None = None) -> np.ndarray:
         batch, steps = self._check_input(x)
-        state = self._check_state(initial_state, batch, x.dtype)
         # Time-major (T, B, ...) inside, so every per-step slice is one contiguous block.
         x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))
         # All T input projections in one matmul, outside the time loop.
         xp = x_tm.reshape(steps * batch, -1) @ self.params["W_x"].data
         xp += self.params["b"].data
+        return self._forward_projected(xp.reshape(steps, batch, -1), initial_state, ("x", x_tm))
+
+    def forward_tokens(self, idx: np.ndarray, table: np.ndarray | None = None,
+                       initial_state: State | None = None) -> np.ndarray:
+        """Token ids (B, T) -> hidden states (B, T, H), the input of step t being row idx[:, t] of an
+        embedding `table` (V, D), or, with no table, the one-hot vector of the id (input_size = V).
+
+        The same function as `forward(table[idx])` (or `forward(eye(V)[idx])`), computed through
+        P = table W_x + b (module docstring). After it, `backward` returns the gradient on the table
+        (V, D), or None for one-hot input, instead of the gradient on the inputs."""
+        n_rows = self.input_size if table is None else table.shape[0]
+        if table is not None and (table.ndim != 2 or table.shape[1] != self.input_size):
+            raise ValueError(f"{type(self).__name__} expects an embedding table (vocabulary, {self.input_size}), "
+                             f"got shape {table.shape}")
+        idx = check_indices(idx, n_rows)
+        if idx.ndim != 2:
+            raise ValueError(f"{type(self).__name__} expects token ids (batch, time), got shape {idx.shape}")
+        w_x, b = self.params["W_x"].data, self.params["b"].data
+        rows = (w_x if table is None else table @ w_x) + b  # P: the input projection of every token
+        ids_tm = np.ascontiguousarray(idx.T)
+        xp = rows[ids_tm]  # (T, B, G*H): a fresh array, which the time loop overwrites with the gates
+        return self._forward_projected(xp, initial_state, ("tokens", ids_tm, table))
+
+    def _forward_projected(self, xp: np.ndarray, initial_state: State | None, inputs: tuple) -> np.ndarray:
+        """The time loop over input projections xp (T, B, G*H); `inputs` is what the backward needs of
+        the inputs: ("x", x time-major) or ("tokens", ids time-major, table or None)."""
+        steps, batch, _ = xp.shape
+        state = self._check_state(initial_state, batch, xp.dtype)
         hs = np.empty((steps + 1, batch, self.hidden_size), dtype=xp.dtype)  # hs[t] is h_{t-1}
         hs[0] = state[0]
-        self.final_state, cell_cache = self._run(xp.reshape(steps, batch, -1), hs, state)
-        self.cache = (x_tm, hs, cell_cache)
+        self.final_state, cell_cache = self._run(xp, hs, state)
+        self.cache = (inputs, hs, cell_cache)
         return hs[1:].transpose(1, 0, 2)
 
     def _check_input(self, x: np.ndarray) -> tuple[int, int]:
@@ -114,9 +147,10 @@ class Recurrent(Layer):
         return tuple(state)
 
     # -- backward --------------------------------------------------------------------------------
-    def backward(self, grad_out: np.ndarray, grad_final_state: State | None = None) -> np.ndarray:
-        """Back-propagate through every time step; `grad_final_state` adds a gradient on the last state."""
-        x_tm, hs, cell_cache = self.cache
+    def backward(self, grad_out: np.ndarray, grad_final_state: State | None = None) -> np.ndarray | None:
+        """Back-propagate through every time step; `grad_final_state` adds a gradient on the last state.
+        Returns the gradient on the input x (B, T, D), or after `forward_tokens` on the table (or None)."""
+        inputs, hs, cell_cache = self.cache
         grad_tm = np.ascontiguousarray(grad_out.transpose(1, 0, 2))
         # The carried state gradients, updated in place by the loop: start from the final state's.
         dstate = tuple(np.zeros_like(grad_tm[0]) for _ in range(self.n_state))
@@ -127,19 +161,27 @@ class Recurrent(Layer):
         w_h_t = np.ascontiguousarray(self.params["W_h"].data.T)
         dxp, dhp = self._run_back(grad_tm, hs, cell_cache, dstate, w_h_t)
         self.grad_initial_state = dstate
-        return self._accumulate(x_tm, hs[:-1], dxp, dhp)
+        return self._accumulate(inputs, hs[:-1], dxp, dhp)
 
-    def _accumulate(self, x_tm: np.ndarray, h_prev: np.ndarray, dxp: np.ndarray, dhp: np.ndarray) -> np.ndarray:
-        """Weight gradients for all steps at once (one matmul each); returns the input gradient (B, T, D)."""
+    def _accumulate(self, inputs: tuple, h_prev: np.ndarray, dxp: np.ndarray, dhp: np.ndarray) -> np.ndarray | None:
+        """Weight gradients for all steps at once (one matmul each); returns the input gradient (B, T, D),
+        or for token input the table's (V, D) (None for one-hot input)."""
         steps, batch, width = dxp.shape
         flat_dxp, flat_dhp = dxp.reshape(-1, width), dhp.reshape(-1, width)
         p = self.params
-        p["W_x"].grad += x_tm.reshape(steps * batch, -1).T @ flat_dxp
         p["W_h"].grad += h_prev.reshape(steps * batch, -1).T @ flat_dhp
-        p["b"].grad += column_sums(flat_dxp)
         if self.hidden_bias:
             p["b_h"].grad += column_sums(flat_dhp)
-        return (flat_dxp @ p["W_x"].data.T).reshape(steps, batch, -1).transpose(1, 0, 2)
+        if inputs[0] == "x":
+            x_tm = inputs[1]
+            p["W_x"].grad += x_tm.reshape(steps * batch, -1).T @ flat_dxp
+            p["b"].grad += column_sums(flat_dxp)
+            return (flat_dxp @ p["W_x"].data.T).reshape(steps, batch, -1).transpose(1, 0, 2)
+        _, ids_tm, table = inputs
+        per_token = scatter_rows(ids_tm, flat_dxp, self.input_size if table is None else table.shape[0])  # S
+        p["W_x"].grad += per_token if table is None else table.T @ per_token
+        p["b"].grad += column_sums(per_token)
+        return None if table is None else per_token @ p["W_x"].data.T
 
     # -- the cell --------------------------------------------------------------------------------
     def _run(self, xp: np.ndarray, hs: np.ndarray, state: State) -> tuple[State, tuple]:

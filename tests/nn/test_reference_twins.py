@@ -301,3 +301,46 @@ def test_flat_buffer_adam_equals_per_tensor_adam_in_float64(make, twin):
     reference.adam(expected, grads_per_step, lr=0.01, **twin)
     for p, e in zip(params, expected):
         same(p.data, e)
+
+
+# -- token-fed recurrent layers: the embedding folded into the input projection --------------------------
+@pytest.mark.parametrize("embedding_dim", [None, 3], ids=["one-hot", "embedding"])
+@pytest.mark.parametrize("cell", sorted(TWINS))
+def test_char_rnn_with_the_table_folded_in_equals_lookup_then_step_by_step_twin(cell, embedding_dim):
+    """CharRNN feeds token ids to `forward_tokens`, which gathers rows of E W_x + b instead of looking up
+    E[idx] and multiplying; the twin looks up (or one-hots), runs the cell one step at a time, and
+    scatters the input gradient back with np.add.at. Every logit and every gradient must agree."""
+    from labs.nn import CharRNN
+
+    rng = np.random.default_rng(50)
+    vocab, batch, steps = 6, 3, 5
+    model = CharRNN(vocab, 4, cell=cell, embedding_dim=embedding_dim, rng=rng, dtype=np.float64)
+    for p in model.parameters():
+        p.data = p.data + rng.uniform(-0.5, 0.5, p.shape)
+    idx = rng.integers(0, vocab, (batch, steps))
+    idx[0, :2] = idx[1, 3]  # repeated tokens: their gradients must add up
+    state = tuple(rng.standard_normal((batch, 4)) for _ in range(model.children["rnn"].n_state))
+    rnn, head = model.children["rnn"], model.children["head"]
+    table = model.children["embed"].params["W"].data if embedding_dim else np.eye(vocab)
+    forward, backward = TWINS[cell]
+    hidden, expected_final, cache = forward(table[idx], *[p.data for p in rnn.params.values()], state=state)
+    w_head, b_head = head.params["W"].data, head.params["b"].data
+    same(model.forward(idx, initial_state=state), hidden @ w_head + b_head)
+    for got, want in zip(model.final_state, expected_final, strict=True):
+        same(got, want)
+
+    g = rng.standard_normal((batch, steps, vocab))
+    model.backward(g)
+    expected_dx, _, expected_grads = backward(g @ w_head.T, None, cache)
+    assert_grads_equal(rnn, expected_grads)
+    same(head.params["W"].grad, hidden.reshape(-1, 4).T @ g.reshape(-1, vocab))
+    if embedding_dim:
+        same(model.children["embed"].params["W"].grad, reference.scatter_rows(idx, expected_dx, vocab))
+
+
+def test_forward_tokens_names_a_table_of_the_wrong_width():
+    layer = make_recurrent("lstm", 3, 4, rng=np.random.default_rng(0), dtype=np.float64)
+    with pytest.raises(ValueError, match=r"embedding table \(vocabulary, 3\).*\(5, 2\)"):
+        layer.forward_tokens(np.zeros((1, 2), dtype=int), np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        layer.forward_tokens(np.array([[0, 3]]))  # one-hot input: ids must be < input_size
