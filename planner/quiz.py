@@ -5,13 +5,15 @@ An attempt is fixed by its seed (stored with the attempt) and the quiz file:
 
     draw_quiz(quiz, seed)   the questions asked: `quiz.draw` of the pool in a seeded order (without
                             `draw`, every question in file order), each template filled in with its
-                            seeded parameters (its prompt,
-                            explanation, answer); the same seed always gives the same questions, order and
-                            numbers, so an attempt can be shown again or regraded from its row
+                            seeded parameters (prompt, explanation, answer; a draw whose formula fails
+                            is drawn again, deterministically); the same seed always gives the same
+                            questions, order and numbers, so an attempt can be shown again or regraded
+                            from its stored seed and answers
     shuffled_options(q, seed)   the options of one question in a seeded order
 
-With `seed=None` (a caller that draws nothing) the pool is asked whole, in file order, templates as seed 0.
-A quiz with `draw` therefore asks other questions in another order on a retake (another seed).
+A quiz with `draw` therefore asks other questions, in another order, with other numbers on a retake
+(another seed). With `seed=None` (a caller that draws nothing) the pool is asked whole, in file order,
+templates as for seed 0.
 
 Answers are plain data, so the service can store them as JSON without translation:
 
