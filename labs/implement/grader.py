@@ -205,10 +205,12 @@ def _assemble(task, state: dict, problem: str | None, output: str, duration: flo
 
 def dataset_hash(dataset: str) -> str:
     """The content hash of the data the training check used (recorded with the attempt)."""
-    from labs.datasets import load_digits, load_text
+    from labs import datasets
     from labs.implement.checks.charlm import N_CHARS
 
-    return load_digits().sha256 if dataset == "digits" else load_text(N_CHARS).sha256
+    made = {"digits": datasets.load_digits, "text": lambda: datasets.load_text(N_CHARS),
+            "linear": datasets.make_linear, "spirals": datasets.make_spirals}
+    return made[dataset]().sha256 if dataset in made else ""
 
 
 def _feedback(result: Grade) -> str:

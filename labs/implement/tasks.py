@@ -40,7 +40,8 @@ class Task(BaseModel):
     filename: str
     module: str
     """the reference solution is `labs.implement.solutions.<module>`, its checks `labs.implement.checks.<module>`"""
-    dataset: Literal["digits", "text"]
+    dataset: Literal["digits", "text", "linear", "spirals", "none"]
+    """what the training check learns from (recorded as the attempt's dataset hash; "none": no data)"""
     functions: tuple[FunctionSpec, ...]
     checks: tuple[CheckSpec, ...]
     pass_mark: float = PASS_MARK
