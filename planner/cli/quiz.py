@@ -38,7 +38,7 @@ ANSWERS_MAX_BYTES = 1024 * 1024  # an answers file is a few hundred bytes; refus
 @click.command("quiz")
 @click.argument("node_id", metavar="NODE")
 @click.option("--learner", "name", help="Whose attempt this is (default: the only learner).")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1),
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), metavar="N",
               help="Draw this attempt's questions, order and numbers from N (default: a random seed).")
 @click.option("--answers", "answers_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Answer from a JSON or TOML file (question id -> answer) instead of prompting.")
