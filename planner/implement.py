@@ -243,11 +243,25 @@ def _read_revealed(path: Path) -> dict[str, int]:
     return {k: v for k, v in data.items() if isinstance(v, int)}
 
 
+def record_help_view(service: Service, learner: Learner, lab_id: str, kind: str, number: int | None = None) -> None:
+    """Remember that `learner` saw a hint (its number) or the solution, for the report's evidence of how
+    a build passed; a database kept busy by another program only loses this note, never the hint."""
+    try:
+        service.store.record_help_view(learner.id, lab_id, kind, number)
+    except StoreBusy:
+        pass
+
+
 def solution(store: Store, learner: Learner, lab_id: str) -> str:
-    """The reference solution, once the learner has passed this lab in implement mode."""
+    """The reference solution, once the learner has passed this lab in implement mode (the view is
+    recorded: `Store.help_views`)."""
     get_task(lab_id)
     mine = [a for a in store.attempts(learner.id, lab_id=lab_id) if a.mode == "implement"]
     if any(a.passed for a in mine):
+        try:
+            store.record_help_view(learner.id, lab_id, "solution")
+        except StoreBusy:
+            pass
         return solution_source(lab_id)
     scores = [a.score for a in mine if a.score is not None]
     so_far = f"your best so far is {max(scores):g}/100" if scores else "you have not graded it yet"

@@ -104,3 +104,14 @@ class QuizAttempt(BaseModel):
     started_at: UtcDatetime
     finished_at: UtcDatetime
     answers: list[QuizAnswer] = Field(default_factory=list)
+
+
+class HelpView(BaseModel):
+    """A build task's hint (with its 1-based number) or reference solution, shown to a learner."""
+
+    id: int
+    learner_id: int
+    lab_id: str
+    kind: Literal["hint", "solution"]
+    number: int | None = None
+    viewed_at: UtcDatetime

@@ -21,6 +21,9 @@ Lab attempts:
         -> list[Attempt], newest first;  attempt_checks(id) -> list[CheckResult] in grade order
     metric_series(attempt_id) -> {name: [(step, value), ...]} by step;  samples(attempt_id) -> list[SampleRow]
     mark_interrupted(is_alive=pid_alive) -> int             running rows whose process is gone
+Help seen on build tasks:
+    record_help_view(learner_id, lab_id, kind "hint" | "solution", number=None, viewed_at=None) -> int
+    help_views(learner_id, lab_id=None) -> list[HelpView], oldest first
 Quizzes and app state:
     record_quiz(learner_id, node_id, *, seed, score, passed, answers, started_at, finished_at) -> int
     quiz_attempts(learner_id, node_id=None) -> list[QuizAttempt], newest first, with their answers
@@ -52,7 +55,7 @@ import sqlite_utils
 
 from labs.grading import CheckResult
 from planner.records import (
-    FINAL_STATUSES, Attempt, Learner, MetricPoint, QuizAnswer, QuizAttempt, SampleRow,
+    FINAL_STATUSES, Attempt, HelpView, Learner, MetricPoint, QuizAnswer, QuizAttempt, SampleRow,
 )
 
 MAX_NAME = 80
@@ -192,7 +195,18 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db["quiz_answers"].create_index(["quiz_attempt_id"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """help_views: when a learner saw a build task's hint or reference solution (issue 13 §4: the report
+    says whether a build passed with help). A new table only, so every row of an older database stays."""
+    db["help_views"].create(
+        {"id": int, "learner_id": int, "lab_id": str, "kind": str, "number": int, "viewed_at": str},
+        pk="id", foreign_keys=[("learner_id", "learners", "id")],
+        not_null=["learner_id", "lab_id", "kind", "viewed_at"],
+    )
+    db["help_views"].create_index(["learner_id", "lab_id", "viewed_at"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -535,6 +549,7 @@ class Store:
             self.db.execute(f"DELETE FROM quiz_answers WHERE quiz_attempt_id IN ({quizzes})", [learner_id])
             self.db.execute("DELETE FROM attempts WHERE learner_id = ?", [learner_id])
             self.db.execute("DELETE FROM quiz_attempts WHERE learner_id = ?", [learner_id])
+            self.db.execute("DELETE FROM help_views WHERE learner_id = ?", [learner_id])
             self.db.execute("DELETE FROM learners WHERE id = ?", [learner_id])
 
     # -- lab attempts --------------------------------------------------------------------------
@@ -696,6 +711,25 @@ class Store:
             out.append(QuizAttempt.model_validate({**row, "score": score, "passed": bool(row["passed"]),
                                                    "answers": answers}))
         return out
+
+    # -- help seen on build tasks --------------------------------------------------------------
+    def record_help_view(self, learner_id: int, lab_id: str, kind: str, number: int | None = None,
+                         viewed_at: datetime | None = None) -> int:
+        """A hint (`kind="hint"`, its 1-based `number`) or the reference solution (`kind="solution"`)
+        shown to the learner."""
+        if kind not in ("hint", "solution"):
+            raise ValueError(f"help view kind must be hint or solution, got {kind!r}")
+        with self.transaction():
+            return int(self.db["help_views"].insert(
+                {"learner_id": learner_id, "lab_id": lab_id, "kind": kind, "number": number,
+                 "viewed_at": iso(viewed_at)}).last_pk)
+
+    def help_views(self, learner_id: int, lab_id: str | None = None) -> list[HelpView]:
+        """The learner's hint and solution views, oldest first."""
+        sql, params = "SELECT * FROM help_views WHERE learner_id = ?", [learner_id]
+        if lab_id is not None:
+            sql, params = sql + " AND lab_id = ?", params + [lab_id]
+        return [HelpView.model_validate(r) for r in self.db.query(sql + " ORDER BY viewed_at, id", params)]
 
     # -- app state -----------------------------------------------------------------------------
     def get_state(self, key: str) -> str | None:

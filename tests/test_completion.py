@@ -214,3 +214,35 @@ def test_plan_names_the_first_function_whose_check_failed_in_the_latest_build(ru
     assert data["next_action"]["command"] == "pathlab lab grade ffnn-digits"
     text = run_cli("plan").stdout
     assert f"Next action: write {second} in ffnn_digits.py" in text
+
+
+def test_a_version_2_database_gains_help_views_and_keeps_every_row(tmp_path, real):
+    """A file written before build evidence (schema 2, lab passes only) opens, migrates and reads."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from planner.store import SCHEMA_VERSION, Store, _migration_1, _migration_2
+
+    path = tmp_path / "v2.sqlite"
+    conn = sqlite3.connect(path)
+    db = sqlite_utils.Database(conn)
+    _migration_1(db)
+    _migration_2(db)
+    db.execute("PRAGMA user_version = 2")
+    db["learners"].insert({"name": "Ada", "created_at": "2026-01-01T00:00:00+00:00"})
+    for i, (lab_id, node_id) in enumerate((("model-size", "large-models"), ("ffnn-digits", "ffnn"))):
+        db["attempts"].insert({"learner_id": 1, "lab_id": lab_id, "node_id": node_id, "mode": "explore",
+                               "status": "passed", "score": 100.0, "passed": 1, "duration_s": 5.0,
+                               "started_at": f"2026-01-0{i + 2}T00:00:00+00:00",
+                               "finished_at": f"2026-01-0{i + 2}T00:00:05+00:00"})
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        ada = store.get_learner("Ada")
+        assert len(store.attempts(ada.id)) == 2 and store.help_views(ada.id) == []
+        progress = Service(store, real).progress(ada)
+        assert progress["ffnn"].state == "locked" and progress["ffnn"].mastery == "familiar"
+        store.record_help_view(ada.id, "ffnn-digits", "hint", 1)
+        assert [v.number for v in store.help_views(ada.id, "ffnn-digits")] == [1]

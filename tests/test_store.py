@@ -53,7 +53,7 @@ def test_migration_from_version_1_keeps_every_row(tmp_path):
                            "started_at": "2026-01-02T00:00:00+00:00"})
     conn.close()
     with Store.open(path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == SCHEMA_VERSION
         assert [l.name for l in store.list_learners()] == ["learner 0", "learner 1", "learner 2"]
         assert store.list_learners()[0].last_active_at is None
         (only,) = store.attempts(2)
@@ -121,7 +121,7 @@ def test_a_dropped_table_is_a_clear_error_never_a_silent_repair(tmp_path):
     conn.execute("DROP TABLE attempts")
     conn.execute("PRAGMA journal_mode = DELETE")
     conn.close()
-    _refused(path, r"has schema version 2 but table attempts is missing; restore it from a backup "
+    _refused(path, rf"has schema version {SCHEMA_VERSION} but table attempts is missing; restore it from a backup "
                    r"or use another --db")
     assert not Path(f"{path}-wal").exists()
 

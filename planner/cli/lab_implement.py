@@ -152,13 +152,17 @@ def _show(graded, as_json: bool, *, lines: bool = False) -> None:
 @click.command("hint")
 @click.argument("lab_id", metavar="LAB")
 @click.argument("number", metavar="[N]", type=int, required=False)
+@LEARNER_OPTION
 @DIR_OPTION
-def hint_cmd(lab_id: str, number: int | None, workspace: Path | None) -> None:
+@pass_app
+def hint_cmd(app: AppContext, lab_id: str, number: int | None, name: str | None, workspace: Path | None) -> None:
     """Show the next hint for LAB (or hint N), one at a time."""
-    from planner.implement import next_hint
+    from planner.implement import next_hint, record_help_view
 
     _task(lab_id)
     hint = next_hint(lab_id, workspace, number)
+    if name is not None or len(app.service.learners()) == 1:  # the report says a build passed with hints
+        record_help_view(app.service, app.resolve_learner(name), lab_id, "hint", hint.number)
     click.echo(f"Hint {hint.number} of {hint.total}: {hint.text}")
     if hint.number < hint.total:
         click.echo(f"(next: pathlab lab hint {lab_id})")

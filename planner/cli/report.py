@@ -1,6 +1,7 @@
 """`pathlab report`, `pathlab export-progress` and `pathlab import-progress`: documents that leave the app.
 
     pathlab report [--learner NAME] [--format md|html|json|csv] [-o FILE] [--since YYYY-MM-DD] [--node ID]
+                   [--with-code]
     pathlab export-progress FILE [--learner NAME]
     pathlab import-progress FILE [--rename NEW_NAME]
 
@@ -37,15 +38,17 @@ def _format_for(fmt: str | None, output: Path | None) -> str:
               help="Write to FILE instead of stdout (`-`: stdout).")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only activity on or after this day.")
 @click.option("--node", "node_id", help="Only this node and its attempts.")
+@click.option("--with-code", is_flag=True, help="Attach the learner's passing build files (md, html, json).")
 @pass_app
 def report(app: AppContext, learner_name: str | None, fmt: str | None, output: Path | None,
-           since: datetime | None, node_id: str | None) -> None:
+           since: datetime | None, node_id: str | None, with_code: bool) -> None:
     """A progress report for mentors and employers (Markdown, HTML, JSON or CSV)."""
     from planner.reports import write_atomic
 
     learner = app.resolve_learner(learner_name)
     fmt = _format_for(fmt, output)
-    text = app.service.report(learner, fmt, since=since.date() if since else None, node_id=node_id)
+    text = app.service.report(learner, fmt, since=since.date() if since else None, node_id=node_id,
+                              with_code=with_code)
     if output is None or output == STDOUT:
         click.echo(text, nl=False)
         return

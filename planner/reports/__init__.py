@@ -41,7 +41,7 @@ def render(data: ReportData, fmt: Format) -> str:
 
 def render_report(store: Store, curriculum: Curriculum, learner: Learner | str, fmt: Format,
                   **filters: Any) -> str:
-    """Gather one learner's report (filters: since, node_id, today) and render it as `fmt`."""
+    """Gather one learner's report (filters: since, node_id, today, with_code) and render it as `fmt`."""
     if fmt not in RENDERERS:
         raise ReportError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
     return render(build_report_data(store, curriculum, learner, **filters), fmt)

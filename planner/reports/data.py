@@ -1,17 +1,23 @@
 """Gather everything a report shows, once, from the store, the curriculum, progress and the plan.
 
 Filters narrow what the report *lists*: `since` keeps attempts and quizzes started on or after that
-day (UTC); `node_id` keeps one node and its attempts. Node states, mastery, the overall counts and the
-plan always describe the learner as of `today` over their whole history, because "completed" does not
-stop being true outside a date window.
+day (UTC); `node_id` keeps one node and its attempts. Node states, mastery, the overall counts, the
+build evidence and the plan always describe the learner as of `today` over their whole history, because
+"completed" does not stop being true outside a date window.
+
+Build evidence (a node with a build task): its first passing build, the functions the task asked for, the
+gradings until that pass, the hints and solution seen before it (`Store.help_views`, recorded by
+`pathlab lab hint` / `lab solution`), and whether the file is the reference solution byte for byte.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from planner import plan as planning
 from planner.curriculum import Curriculum
@@ -20,7 +26,7 @@ from planner.records import Attempt as AttemptRecord
 from planner.records import Learner
 from planner.reports.errors import ReportError
 from planner.reports.models import (
-    BestAttempt, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep, ReportAttempt,
+    BestAttempt, BuildEvidence, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep, ReportAttempt,
     QuizRow, ReportData, Series, TrackReport,
 )
 from planner.store import Store
@@ -105,8 +111,65 @@ def _resolve(store: Store, learner: Learner | str) -> Learner:
     return found
 
 
+MAX_CODE_BYTES = 256 * 1024
+GRADED = ("passed", "failed", "error")
+"""Statuses of a build that was graded (a cancelled or interrupted grading is not counted)."""
+
+
+def _build_evidence(store: Store, learner: Learner, lab_id: str, records: list[AttemptRecord],
+                    *, with_code: bool) -> BuildEvidence | None:
+    """The first passing build of `lab_id`: what it asked for, when it passed, after how many gradings and
+    with what help (`Store.help_views`); with `with_code`, the passing file's text."""
+    from labs.implement import get_task, solution_source
+
+    builds = sorted((r for r in records if r.lab_id == lab_id and r.mode == "implement" and r.status in GRADED),
+                    key=lambda r: (r.started_at, r.id))
+    passing = next((r for r in builds if r.passed), None)
+    if passing is None:
+        return None
+    task = get_task(lab_id)
+    passed_at = passing.finished_at or passing.started_at
+    seen = [v for v in store.help_views(learner.id, lab_id) if v.viewed_at <= passed_at]
+    reference = hashlib.sha256(solution_source(lab_id).encode("utf-8")).hexdigest()
+    evidence = BuildEvidence(
+        lab_id=lab_id, filename=task.filename, functions=[f.name for f in task.functions], attempt_id=passing.id,
+        passed_at=passed_at, gradings_until_pass=builds.index(passing) + 1,
+        hints_before_pass=len({v.number for v in seen if v.kind == "hint"}),
+        solution_before_pass=any(v.kind == "solution" for v in seen),
+        matches_reference=passing.code_hash == reference, code_hash=passing.code_hash)
+    if with_code:
+        evidence.code, evidence.code_note = _passing_code(passing)
+    return evidence
+
+
+def _passing_code(attempt: AttemptRecord) -> tuple[str | None, str | None]:
+    """(text, None) of the file graded in `attempt` if it, or a backup `pathlab lab start --force` made of
+    it, still has the graded sha256; else (None, why not)."""
+    graded = attempt.params.get("file")
+    if not isinstance(graded, str) or not attempt.code_hash:
+        return None, "the build's file was not recorded"
+    path = Path(graded)
+    candidates = [path, *sorted(path.parent.glob(f"{path.name}.*.bak"), reverse=True)]
+    changed = False
+    for candidate in candidates:
+        try:
+            if candidate.stat().st_size > MAX_CODE_BYTES:
+                changed = changed or candidate == path
+                continue
+            data = candidate.read_bytes()
+        except OSError:
+            continue
+        if hashlib.sha256(data).hexdigest() == attempt.code_hash:
+            return data.decode("utf-8", errors="replace"), None
+        changed = changed or candidate == path
+    if changed:
+        return None, f"file changed since the pass ({path})"
+    return None, f"file not found ({path})"
+
+
 def _node_reports(curriculum: Curriculum, progress: Mapping[str, NodeProgress], attempts: list[ReportAttempt],
-                  store: Store, node_id: str | None) -> list[NodeReport]:
+                  store: Store, node_id: str | None, evidence: Mapping[str, BuildEvidence | None] | None = None
+                  ) -> list[NodeReport]:
     """Every node (or just `node_id`) in study order, with its progress and its best attempt's curves."""
     by_node: dict[str, list[ReportAttempt]] = defaultdict(list)
     for a in attempts:
@@ -123,6 +186,8 @@ def _node_reports(curriculum: Curriculum, progress: Mapping[str, NodeProgress], 
             prerequisites=planning.prerequisites(node), depth=depth[node.id], hours=node.hours, lab_id=node.lab,
             state=p.state, mastery=p.mastery, best_score=p.best_score, time_spent_s=p.time_spent_s,
             attempts=len(by_node[node.id]), best_attempt=_with_series(best, store) if best else None,
+            completed_at=p.completed_at, test_out=p.test_out, has_build=p.has_build,
+            missing_work=list(p.missing_work), build=(evidence or {}).get(node.id),
         ))
     return nodes
 
@@ -144,8 +209,9 @@ def _overall(curriculum: Curriculum, progress: Mapping[str, NodeProgress]) -> Ov
 
 
 def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | str, *, since: date | None = None,
-                      node_id: str | None = None, today: date | None = None) -> ReportData:
-    """Everything one learner's report shows; see the module docstring for what the filters narrow."""
+                      node_id: str | None = None, today: date | None = None, with_code: bool = False) -> ReportData:
+    """Everything one learner's report shows; see the module docstring for what the filters narrow.
+    `with_code` attaches each passing build's file (read from where it was graded, if unchanged)."""
     learner = _resolve(store, learner)
     if node_id is not None and node_id not in curriculum.nodes:
         raise ReportError(f"unknown node {node_id!r}; try one of: {', '.join(curriculum.nodes)}")
@@ -161,7 +227,10 @@ def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | s
     quizzes = [QuizRow(node_id=q.node_id, title=_title(curriculum, q.node_id), score=q.score, passed=q.passed,
                        started_at=q.started_at, finished_at=q.finished_at)
                for q in quiz_records if in_window(q.started_at, q.node_id)]
-    nodes = _node_reports(curriculum, progress, attempts, store, node_id)
+    evidence = {n.id: _build_evidence(store, learner, n.lab, records, with_code=with_code)
+                for n in curriculum.nodes.values()
+                if n.lab and progress[n.id].has_build and node_id in (None, n.id)}
+    nodes = _node_reports(curriculum, progress, attempts, store, node_id, evidence)
     return ReportData(
         generated_on=today,
         learner=LearnerInfo(name=learner.name, target_role=learner.target_role,

@@ -1,8 +1,13 @@
-"""Small number formatters shared by the text renderers, so Markdown and HTML print figures alike."""
+"""Small formatters shared by the text renderers, so Markdown and HTML print figures (and evidence) alike."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from planner.reports.models import BuildEvidence, NodeReport
 
 
 def duration(seconds: float | None) -> str:
@@ -51,3 +56,21 @@ def sparkline(values: np.ndarray, width: int = 24) -> str:
     ticks = "▁▂▃▄▅▆▇█"
     span = (hi - lo) or 1.0
     return "".join(ticks[int((v - lo) / span * (len(ticks) - 1))] for v in cells)
+
+
+def help_text(build: BuildEvidence) -> str:
+    """What help the learner had before the pass, in words."""
+    seen = [f"{build.hints_before_pass} hint{'s' if build.hints_before_pass != 1 else ''}"
+            if build.hints_before_pass else "", "the solution" if build.solution_before_pass else ""]
+    text = " and ".join(x for x in seen if x) or "none"
+    return text + ("; the file is the reference solution" if build.matches_reference else "")
+
+
+def how_completed(node: NodeReport) -> str:
+    """How a completed node was completed, in words."""
+    how = "test-out: " if node.test_out else ""
+    if node.build is not None:
+        return how + "own build passed"
+    if node.lab_id:
+        return how + "lab run passed (no build task yet)"
+    return how + "reading"

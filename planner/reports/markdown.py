@@ -11,7 +11,9 @@ import re
 
 import numpy as np
 
-from planner.reports.format import bar, duration, percent, score, sparkline, state_label
+from planner.reports.format import (
+    bar, duration, help_text, how_completed, percent, score, sparkline, state_label,
+)
 from planner.reports.models import BestAttempt, NodeReport, ReportData
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
@@ -67,12 +69,51 @@ def _tracks(data: ReportData) -> list[str]:
     lines = ["## Skill graph", ""]
     for track in data.tracks:
         lines += [f"### {_md(track.id.title())} ({track.completed}/{track.total})", ""]
-        lines += [f"- [{'x' if n.state == 'completed' else ' '}] {_md(n.title)} — {state_label(n.state)}"
+        lines += [f"- [{'x' if n.state == 'completed' else ' '}] {_md(n.title)} — {_state(n)}"
                   for n in track.nodes]
         lines.append("")
-        rows = [[_md(n.title), state_label(n.state), n.mastery, score(n.best_score), duration(n.time_spent_s),
+        rows = [[_md(n.title), _state(n), n.mastery, score(n.best_score), duration(n.time_spent_s),
                  str(n.attempts)] for n in track.nodes]
         lines += _table(["Node", "State", "Mastery", "Best score", "Time", "Attempts"], rows)
+    return lines
+
+
+def _state(node: NodeReport) -> str:
+    return state_label(node.state) + (" (test-out)" if node.state == "completed" and node.test_out else "")
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in `text`, so the file cannot end the block."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _built(data: ReportData) -> list[str]:
+    """For each completed node: how, and for a build what was written, when, after how many gradings, with
+    what help; with --with-code the passing files."""
+    done = [n for n in data.nodes() if n.state == "completed" or n.build is not None]
+    lines = ["## What was built", ""]
+    if not done:
+        return lines + ["No node completed yet.", ""]
+    rows = []
+    for n in done:
+        b = n.build
+        rows.append([_md(n.title), _md(how_completed(n)) if n.state == "completed" else "not completed yet",
+                     ", ".join(_code(f) for f in b.functions) if b else "–",
+                     f"{b.passed_at:%Y-%m-%d}" if b else "–", str(b.gradings_until_pass) if b else "–",
+                     _md(help_text(b)) if b else "–"])
+    lines += _table(["Node", "Completed by", "Functions written", "Passed on", "Gradings", "Help before the pass"],
+                    rows)
+    for n in done:
+        b = n.build
+        if b is None or (b.code is None and b.code_note is None):
+            continue
+        lines += [f"### {_md(n.title)} · {_code(b.filename)}", ""]
+        if b.code is not None:
+            fence = _fence(b.code)
+            lines += [fence + "python", b.code.rstrip("\n"), fence, ""]
+        else:
+            lines += [_md(b.code_note), ""]
     return lines
 
 
@@ -100,7 +141,7 @@ def _lab(node: NodeReport, best: BestAttempt) -> list[str]:
 
 def render_markdown(data: ReportData) -> str:
     """The whole report as GitHub-flavoured Markdown."""
-    lines = _summary(data) + _plan(data) + _tracks(data) + ["## Labs: best attempts", ""]
+    lines = _summary(data) + _plan(data) + _tracks(data) + _built(data) + ["## Labs: best attempts", ""]
     labs = [line for n in data.nodes() if n.best_attempt for line in _lab(n, n.best_attempt)]
     lines += labs or ["No lab attempts in this window.", ""]
     lines += ["## Quizzes", ""]

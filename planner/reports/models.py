@@ -93,6 +93,21 @@ class BestAttempt(ReportAttempt):
     series: list[Series] = Field(default_factory=list, description="the loss/metric curves of the run")
 
 
+class BuildEvidence(_Strict):
+    lab_id: str
+    filename: str = Field(description="the learner's file, as the build task names it")
+    functions: list[str] = Field(description="the functions the learner wrote (labs.implement.tasks)")
+    attempt_id: int = Field(description="the first passing build")
+    passed_at: datetime = Field(description="when that build finished")
+    gradings_until_pass: int = Field(description="builds graded up to and including the pass")
+    hints_before_pass: int = Field(0, description="distinct hints seen before the pass")
+    solution_before_pass: bool = Field(False, description="the reference solution was seen before the pass")
+    matches_reference: bool = Field(False, description="the passing file is byte for byte the reference solution")
+    code_hash: str | None = Field(None, description="sha256 of the passing file")
+    code: str | None = Field(None, description="the passing file's text (report --with-code, when found unchanged)")
+    code_note: str | None = Field(None, description="with --with-code, why the code is not attached")
+
+
 class NodeReport(_Strict):
     id: str
     title: str
@@ -108,6 +123,13 @@ class NodeReport(_Strict):
     time_spent_s: float = 0.0
     attempts: int = Field(0, description="lab attempts in the report's window")
     best_attempt: BestAttempt | None = None
+    completed_at: datetime | None = None
+    test_out: bool = Field(False, description="completed before all its prerequisites were (a test-out)")
+    has_build: bool = Field(False, description="its lab has a build task: completion asks for a passing build")
+    missing_work: list[str] = Field(default_factory=list, description="what completion still needs: build, quiz, "
+                                                                      "experiment")
+    build: BuildEvidence | None = Field(None, description="what the learner built: the first passing build "
+                                                          "(whole history, whatever the filters)")
 
 
 class TrackReport(_Strict):
