@@ -27,7 +27,11 @@ with and without an initial state. The tuned code differs in how, never in what:
   so ONE tanh call activates all the gates of a step;
 - in the backward pass the factors that do not depend on the gradient flowing back (e.g.
   g i (1 - i)) are computed for all steps before the loop, each into its own contiguous array;
-- the per-step product with W_h^T uses a contiguous copy of it rather than the transposed view.
+- the per-step product with W_h^T uses a contiguous copy of it rather than the transposed view;
+- a per-step product bigger than _SMALL_PRODUCT multiply-adds is made as several products, one per
+  block of output columns (`BlockedProduct`): OpenBLAS runs small products with a kernel that skips
+  packing the operands, and packing all of W_h for only B rows is a large part of a big product's
+  cost at these sizes. Each output entry is still one dot product over the same inputs.
 """
 
 from __future__ import annotations
@@ -42,6 +46,33 @@ from labs.nn.layers import column_sums
 
 CellName = Literal["rnn", "lstm", "gru"]
 State = tuple[np.ndarray, ...]
+
+# Products with at most this many multiply-adds (m * k * n) take OpenBLAS's small-matrix kernel on the
+# processors it has one for (it does not pack its operands); the measured effect is in benchmarks/RESULTS.md.
+_SMALL_PRODUCT = 1_000_000
+
+
+class BlockedProduct:
+    """out = a @ w for a fixed weight w (k, n), made as `parts` products, one per block of n / parts
+    output columns, each block a contiguous copy: `parts` is the fewest that keeps every product at or
+    under _SMALL_PRODUCT multiply-adds for `rows` rows of a (a power of two dividing n, else 1)."""
+
+    def __init__(self, w: np.ndarray, rows: int):
+        k, n = w.shape
+        parts = 1
+        while rows * k * (n // parts) > _SMALL_PRODUCT and n % (2 * parts) == 0:
+            parts *= 2
+        width = n // parts
+        self.blocks = [(slice(j * width, (j + 1) * width), np.ascontiguousarray(w[:, j * width : (j + 1) * width]))
+                       for j in range(parts)]
+        self.w = w if parts == 1 else None
+
+    def __call__(self, a: np.ndarray, out: np.ndarray) -> None:
+        if self.w is not None:
+            np.matmul(a, self.w, out=out)
+            return
+        for cols, block in self.blocks:
+            np.matmul(a, block, out=out[:, cols])
 
 
 class Recurrent(Layer):
@@ -255,13 +286,14 @@ class LSTM(Recurrent):
         xp[:, :, : 3 * n] *= 0.5
         w_h = self.params["W_h"].data.copy()
         w_h[:, : 3 * n] *= 0.5
+        recurrent = BlockedProduct(w_h, batch)
         cs = np.empty_like(hs)  # cs[t] is c_{t-1}
         cs[0] = state[1]
         tanh_c = np.empty((steps, batch, n), dtype=xp.dtype)
         hp, ig = np.empty((batch, width), dtype=xp.dtype), np.empty((batch, n), dtype=xp.dtype)
         for t in range(steps):
             a = xp[t]
-            np.matmul(hs[t], w_h, out=hp)
+            recurrent(hs[t], out=hp)
             a += hp
             np.tanh(a, out=a)  # all four gates in one call; a becomes the cache of gate values
             _sigmoid_from_tanh(a[:, : 3 * n])
@@ -296,6 +328,7 @@ class LSTM(Recurrent):
         dxp = np.empty_like(gates)
         dh, dc = dstate
         scratch = np.empty_like(dh)
+        recurrent = BlockedProduct(w_h_t, batch)
         for t in reversed(range(steps)):
             dh += grad_tm[t]
             np.multiply(dh, dc_from_h[t], out=scratch)
@@ -306,7 +339,7 @@ class LSTM(Recurrent):
             np.multiply(dh, to_o[t], out=d[:, 2 * n : 3 * n])
             np.multiply(dc, to_g[t], out=d[:, 3 * n :])
             dc *= forget[t]
-            np.matmul(d, w_h_t, out=dh)
+            recurrent(d, out=dh)
         return dxp, dxp
 
 
@@ -333,8 +366,9 @@ class GRU(Recurrent):
         b_h[: 2 * n_h] *= 0.5
         hn = np.empty((steps, batch, n_h), dtype=xp.dtype)  # the hidden side of the candidate, cached
         hp, scratch = np.empty((batch, width), dtype=xp.dtype), np.empty((batch, n_h), dtype=xp.dtype)
+        recurrent = BlockedProduct(w_h, batch)
         for t in range(steps):
-            np.matmul(hs[t], w_h, out=hp)
+            recurrent(hs[t], out=hp)
             hp += b_h
             rz, cand = xp[t, :, : 2 * n_h], xp[t, :, 2 * n_h :]
             rz += hp[:, : 2 * n_h]
@@ -363,6 +397,7 @@ class GRU(Recurrent):
         dhp = np.empty_like(gates)
         (dh,) = dstate
         direct = np.empty_like(dh)
+        recurrent = BlockedProduct(w_h_t, batch)
         for t in reversed(range(steps)):
             dh += grad_tm[t]
             da_n = dxp[t, :, 2 * n_h :]
@@ -371,7 +406,7 @@ class GRU(Recurrent):
             np.multiply(dh, to_update[t], out=dhp[t, :, n_h : 2 * n_h])
             np.multiply(da_n, r[t], out=dhp[t, :, 2 * n_h :])
             np.multiply(dh, z[t], out=direct)
-            np.matmul(dhp[t], w_h_t, out=dh)
+            recurrent(dhp[t], out=dh)
             dh += direct
         dxp[:, :, : 2 * n_h] = dhp[:, :, : 2 * n_h]  # r and z enter both sides alike
         return dxp, dhp
