@@ -344,3 +344,33 @@ def test_forward_tokens_names_a_table_of_the_wrong_width():
         layer.forward_tokens(np.zeros((1, 2), dtype=int), np.zeros((5, 2)))
     with pytest.raises(ValueError, match="outside the vocabulary"):
         layer.forward_tokens(np.array([[0, 3]]))  # one-hot input: ids must be < input_size
+
+
+@pytest.mark.parametrize("rows, shape, parts", [(32, (128, 512), 4), (32, (512, 128), 4), (4, (5, 20), 1)],
+                         ids=["lstm-forward", "lstm-backward", "small"])
+def test_the_blocked_recurrent_product_equals_one_matmul(rows, shape, parts):
+    from labs.nn.recurrent import BlockedProduct
+
+    rng = np.random.default_rng(60)
+    w, a = rng.standard_normal(shape), rng.standard_normal((rows, shape[0]))
+    product = BlockedProduct(w, rows)
+    assert len(product.blocks) == parts
+    out = np.empty((rows, shape[1]))
+    product(a, out=out)
+    same(out, a @ w)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_lab_sized_gated_layer_whose_products_are_blocked_equals_its_twin(cell):
+    """Hidden 128, batch 32: the per-step products are split into column blocks (at the toy sizes above
+    they are not); outputs and gradients must still be the twin's."""
+    rng = np.random.default_rng(61)
+    layer = make_recurrent(cell, 8, 128, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((32, 3, 8))
+    forward, backward = TWINS[cell]
+    expected, _, cache = forward(x, *[p.data for p in layer.params.values()])
+    same(layer.forward(x), expected)
+    g = rng.standard_normal(expected.shape)
+    expected_dx, _, expected_grads = backward(g, None, cache)
+    same(layer.backward(g), expected_dx)
+    assert_grads_equal(layer, expected_grads)
