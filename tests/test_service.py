@@ -73,6 +73,10 @@ def service_with(store, curriculum, script: list[Any]) -> tuple[Service, list[Sc
 def test_a_passing_run_records_metrics_checks_and_completes_the_node(store, curriculum, learner):
     svc, _ = service_with(store, curriculum, training(5) + [Sample(step=4, text="hello"), finished(1.0)])
     before = svc.progress(learner)["gradient-descent"].state
+    from datetime import UTC, datetime  # issue 13: a test-out completes a node only with its quiz too
+
+    store.record_quiz(learner.id, "gradient-descent", seed=0, score=1.0, passed=True, answers=[],
+                      started_at=datetime.now(UTC), finished_at=datetime.now(UTC))
     session = svc.start_lab(learner, "gd-linear", {"lr": "0.1"}, seed=3, practice=before == "locked")
     seen = list(session.events())
     outcome = session.outcome
@@ -84,6 +88,9 @@ def test_a_passing_run_records_metrics_checks_and_completes_the_node(store, curr
     assert [v for _, v in store.metric_series(outcome.attempt_id)["train_loss"]] == [1.0, 0.5, 1 / 3, 0.25, 0.2]
     assert [s.text for s in store.samples(outcome.attempt_id)] == ["hello"]
     assert [c.id for c in store.attempt_checks(outcome.attempt_id)] == ["fit"]
+    if svc.progress(learner)["gradient-descent"].has_build:  # a build task added: an experiment completes nothing
+        assert outcome.completed == [] and outcome.mastery_after == "familiar"
+        return
     assert "gradient-descent" in outcome.completed
     assert svc.progress(learner)["gradient-descent"].state == "completed"
     assert outcome.mastery_before == "none" and outcome.mastery_after == "proficient"
@@ -99,13 +106,16 @@ def test_a_locked_lab_is_refused_naming_what_is_missing(store, curriculum, learn
     assert made == [] and store.attempts(learner.id) == []  # nothing ran, nothing recorded
 
 
-def test_practice_on_a_locked_node_is_a_test_out_that_completes_it(store, curriculum, learner):
+def test_practice_on_a_locked_node_is_a_test_out_that_completes_nothing_without_the_build(store, curriculum,
+                                                                                         learner):
+    # issue 13: ffnn's lab has a build task, so a test-out experiment is not the evidence (it completed it before)
     svc, _ = service_with(store, curriculum, training(2) + [finished(1.0)])
     session = svc.start_lab(learner, "ffnn-digits", {}, seed=0, practice=True)
     outcome = session.wait()
     attempt = store.attempt(outcome.attempt_id)
     assert attempt.mode == "practice" and attempt.test_out is True
-    assert svc.progress(learner)["ffnn"].state == "completed"
+    ffnn = svc.progress(learner)["ffnn"]
+    assert ffnn.state == "locked" and ffnn.missing_work == ["build"] and outcome.completed == []
 
 
 def test_a_failed_worker_is_an_error_with_its_traceback_never_a_pass(store, curriculum, learner):
