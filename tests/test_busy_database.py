@@ -9,6 +9,7 @@ import queue
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -106,6 +107,10 @@ def _run(db_path, curriculum, script, hooks):
     store = Store.open(db_path, busy_timeout_ms=BUSY_MS)
     svc = Service(store, curriculum, runner_factory=lambda *a: Scripted(script, hooks))
     learner = store.get_learner("Ada") or store.add_learner("Ada")
+    if not store.quiz_attempts(learner.id):  # issue 13: a test-out completes the node only with its quiz
+        now = datetime.now(UTC)
+        store.record_quiz(learner.id, "gradient-descent", seed=0, score=1.0, passed=True, answers=[],
+                          started_at=now, finished_at=now)
     session = svc.start_lab(learner, "gd-linear", {}, seed=0, practice=True)
     return store, svc, session, session.wait()
 
