@@ -17,6 +17,8 @@ N_CHARS = 60_000
 FLOOR = 3.5
 """validation loss (nats per character) that earns nothing: a uniform guess over 65 characters is 4.2, and
 bigram statistics alone reach about 2.5, so each lab's target sits below that"""
+REPORT_EVERY = 5
+"""steps between two reports of the training loss (the live curve)"""
 
 
 def windows(ids: np.ndarray, starts: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,10 +65,12 @@ LossAndGrads = Callable[[np.ndarray, np.ndarray], tuple[float, list[np.ndarray]]
 
 def train_char_model(step: LossAndGrads, evaluate: Callable[[np.ndarray, np.ndarray], float],
                      params: list[np.ndarray], *, target: float, lr: float, steps: int, batch: int, length: int,
-                     budget_s: float) -> tuple[float, str, dict[str, float]]:
+                     budget_s: float, report: Callable[[int, int, dict[str, float]], None] | None = None
+                     ) -> tuple[float, str, dict[str, float]]:
     """Train with Adam on tiny Shakespeare: `step(inputs, targets)` returns the loss and the gradients
     of `params` (in order); `evaluate(inputs, targets)` the loss alone. Points follow the validation loss
-    between FLOOR (none) and `target` (all)."""
+    between FLOOR (none) and `target` (all). `report(step, steps, metrics)`, when given, hears the training
+    loss every REPORT_EVERY steps and at the last."""
     corpus = load_text(N_CHARS)
     rng = np.random.default_rng(0)
     optimiser = Adam(params, lr)
@@ -77,6 +81,8 @@ def train_char_model(step: LossAndGrads, evaluate: Callable[[np.ndarray, np.ndar
         if not np.isfinite(loss):
             raise CheckFailed(f"training diverged: the loss became {loss} at step {i + 1}")
         optimiser.step(grads)
+        if report is not None and ((i + 1) % REPORT_EVERY == 0 or i + 1 == steps):
+            report(i + 1, steps, {"train_loss": float(loss)})
         if time.perf_counter() - start > budget_s:
             raise CheckFailed(f"training took longer than {budget_s:.0f} s (stopped at step {i + 1} of {steps}): "
                               "avoid Python loops over samples")

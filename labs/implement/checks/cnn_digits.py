@@ -115,7 +115,7 @@ CHECKS = {
 FILTERS, EPOCHS, BATCH, LR = 8, 10, 32, 0.3
 
 
-def train(m: Learner, budget_s: float) -> tuple[float, str, dict[str, float]]:
+def train(m: Learner, budget_s: float, report=None) -> tuple[float, str, dict[str, float]]:
     """Train the ConvNet with plain SGD: the learner's convolution and pooling run in their process (four
     round trips a step), the ReLU, linear readout and loss here, from the ffnn reference."""
 
@@ -135,7 +135,7 @@ def train(m: Learner, budget_s: float) -> tuple[float, str, dict[str, float]]:
 
     return train_digits_model(init, step, lambda params, x: _forward(m, params, x)[0], images=True,
                               epochs=EPOCHS, batch=BATCH, budget_s=budget_s,
-                              too_slow="avoid Python loops over samples and pixels")
+                              too_slow="avoid Python loops over samples and pixels", report=report)
 
 
 def _forward(m: Learner, params: list[np.ndarray], x: np.ndarray):

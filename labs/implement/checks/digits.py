@@ -17,24 +17,34 @@ TARGET, FLOOR = 0.90, 0.50
 """test accuracy that earns every point of the training check, and none"""
 
 Params = list[np.ndarray]
+Report = Callable[[int, int, dict[str, float]], None]
+"""report(step, total_steps, metrics): the live curve of a training check (the checker throttles it)"""
+REPORT_EVERY = 5
+"""steps between two reports of the training loss"""
 
 
 def train_digits_model(init: Callable[[np.random.Generator, int], Params],
                        step: Callable[[Params, np.ndarray, np.ndarray], tuple[float, Params]],
                        predict: Callable[[Params, np.ndarray], np.ndarray], *, images: bool, epochs: int,
-                       batch: int, budget_s: float, too_slow: str) -> tuple[float, str, dict[str, float]]:
+                       batch: int, budget_s: float, too_slow: str,
+                       report: Report | None = None) -> tuple[float, str, dict[str, float]]:
     """Train on the digits: `init(rng, features)` gives the parameters, `step(params, x, y)` the loss and
     the updated parameters, `predict(params, x)` the logits. The share of points is the test accuracy
-    between FLOOR (none) and TARGET (all); `too_slow` says what to change when the budget runs out."""
+    between FLOOR (none) and TARGET (all); `too_slow` says what to change when the budget runs out.
+    `report`, when given, hears the training loss every REPORT_EVERY steps and at each epoch's end."""
     data = load_digits()
     shape = as_images if images else (lambda a: a)
     x, y = shape(data.train.x).astype(np.float64), data.train.y
     rng = np.random.default_rng(0)
     params = init(rng, data.train.x.shape[1])
     start, loss = time.perf_counter(), float("nan")
+    per_epoch = len(y) // batch
     for epoch in range(epochs):
-        for idx in np.array_split(rng.permutation(len(y)), len(y) // batch):
+        for i, idx in enumerate(np.array_split(rng.permutation(len(y)), per_epoch)):
             loss, params = step(params, x[idx], y[idx])
+            done = epoch * per_epoch + i + 1
+            if report is not None and (done % REPORT_EVERY == 0 or i == per_epoch - 1) and np.isfinite(loss):
+                report(done, epochs * per_epoch, {"train_loss": float(loss)})
             if not np.isfinite(loss):
                 raise CheckFailed(f"training diverged: the loss became {loss} in epoch {epoch + 1}")
             if time.perf_counter() - start > budget_s:

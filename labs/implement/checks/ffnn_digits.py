@@ -114,7 +114,7 @@ CHECKS = {
 HIDDEN, EPOCHS, BATCH, LR = 64, 20, 32, 0.3
 
 
-def train(m: Learner, budget_s: float) -> tuple[float, str, dict[str, float]]:
+def train(m: Learner, budget_s: float, report=None) -> tuple[float, str, dict[str, float]]:
     """Train a 64-64-10 MLP built from the learner's six functions, one round trip per step."""
 
     def init(rng: np.random.Generator, features: int) -> list[np.ndarray]:
@@ -139,4 +139,4 @@ def train(m: Learner, budget_s: float) -> tuple[float, str, dict[str, float]]:
         return s.run(s.linear_forward(s.relu_forward(s.linear_forward(x, W1, b1)), W2, b2))[0]
 
     return train_digits_model(init, step, predict, images=False, epochs=EPOCHS, batch=BATCH, budget_s=budget_s,
-                              too_slow="use whole-batch matrix products, no loop over samples")
+                              too_slow="use whole-batch matrix products, no loop over samples", report=report)

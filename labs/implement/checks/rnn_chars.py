@@ -108,7 +108,7 @@ TARGET = 2.30
 HIDDEN, STEPS, BATCH, LENGTH, LR = 64, 300, 32, 16, 0.01
 
 
-def train(m: Learner, budget_s: float) -> tuple[float, str, dict[str, float]]:
+def train(m: Learner, budget_s: float, report=None) -> tuple[float, str, dict[str, float]]:
     vocab = load_text(charlm.N_CHARS).vocab_size
     rng = np.random.default_rng(0)
     params = [rng.normal(0, np.sqrt(1 / vocab), (vocab, HIDDEN)),  # Wx, Wh, b, then the readout
@@ -132,4 +132,4 @@ def train(m: Learner, budget_s: float) -> tuple[float, str, dict[str, float]]:
         return charlm.readout(hidden_states(inputs)[2], params[3], params[4], targets)[0]
 
     return charlm.train_char_model(step, evaluate, params, target=TARGET, lr=LR, steps=STEPS, batch=BATCH,
-                                   length=LENGTH, budget_s=budget_s)
+                                   length=LENGTH, budget_s=budget_s, report=report)

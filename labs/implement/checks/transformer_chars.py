@@ -70,7 +70,7 @@ bigram, about 2.5)"""
 WIDTH, STEPS, BATCH, LENGTH, LR = 48, 300, 32, 16, 0.01
 
 
-def train(m: Learner, budget_s: float) -> tuple[float, str, dict[str, float]]:
+def train(m: Learner, budget_s: float, report=None) -> tuple[float, str, dict[str, float]]:
     """x = token + position embeddings; h = x + attention(x Wq, x Wk, x Wv) Wo; logits = h W_out + b_out."""
     vocab = load_text(charlm.N_CHARS).vocab_size
     rng = np.random.default_rng(0)
@@ -104,4 +104,4 @@ def train(m: Learner, budget_s: float) -> tuple[float, str, dict[str, float]]:
         return charlm.readout(forward(inputs)[0], params[6], params[7], targets)[0]
 
     return charlm.train_char_model(step, evaluate, params, target=TARGET, lr=LR, steps=STEPS, batch=BATCH,
-                                   length=LENGTH, budget_s=budget_s)
+                                   length=LENGTH, budget_s=budget_s, report=report)
