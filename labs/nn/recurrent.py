@@ -313,18 +313,20 @@ class LSTM(Recurrent):
         # (a strided operand slows every per-step multiplication):
         #   d a_i = dc * g i (1-i),  d a_f = dc * c_prev f (1-f),  d a_o = dh * tanh_c o (1-o),
         #   d a_g = dc * i (1-g^2),  and dc gains dh * o (1 - tanh_c^2).
-        slope = 1.0 - gates[:, :, : 3 * n]
-        slope *= gates[:, :, : 3 * n]
-        to_i = slope[:, :, :n] * g
-        to_f = slope[:, :, n : 2 * n] * cs[:-1]
-        to_o = slope[:, :, 2 * n :] * tanh_c
-        to_g = g * g
+        # All six in one allocation, each built by in-place passes straight from its gate's view: no
+        # (T, B, 3H) slope temporary and no fresh array per operator.
+        to_i, to_f, to_o, to_g, dc_from_h, forget = np.empty((6, steps, batch, n), dtype=gates.dtype)
+        for factor, gate, other in ((to_i, i, g), (to_f, f, cs[:-1]), (to_o, o, tanh_c)):
+            np.subtract(1.0, gate, out=factor)  # sigma' = s (1 - s)
+            factor *= gate
+            factor *= other
+        np.multiply(g, g, out=to_g)
         np.subtract(1.0, to_g, out=to_g)
         to_g *= i
-        dc_from_h = tanh_c * tanh_c
+        np.multiply(tanh_c, tanh_c, out=dc_from_h)
         np.subtract(1.0, dc_from_h, out=dc_from_h)
         dc_from_h *= o
-        forget = np.ascontiguousarray(f)
+        forget[...] = f
         dxp = np.empty_like(gates)
         dh, dc = dstate
         scratch = np.empty_like(dh)
