@@ -1,13 +1,15 @@
 """Where one training step's time goes, layer by layer: the profiles at the end of RESULTS.md.
 
-    python benchmarks/profile_nn.py cnn           # prints {"markdown": ..., "floor_s": ...} as JSON
+    python benchmarks/profile_nn.py cnn           # prints {"markdown": ..., "floor": ...} as JSON
     python benchmarks/profile_nn.py gpt '{"batch_size": 32}'
 
 bench_nn.py runs this in a child for each profiled model (mlp, cnn, lstm, gpt) after the timings, so a
 profile never shares an interpreter with a benchmark; the child inherits bench_nn's thread and malloc
 settings (run by hand, set MALLOC_MMAP_THRESHOLD_ yourself to match). Each leaf layer's forward and
 backward is wrapped with a timer; the loss, the optimiser step and the whole step are timed around
-them, and "the rest" is what the step spends outside all of those.
+them, and "the rest" is what the step spends outside all of those. For the LSTM, `lstm_floor` also
+measures where the floor is: every matrix product of its step alone (the same shapes and calls), and
+the time loop's elementwise work alone (the layer with its per-step products stubbed out).
 """
 
 from __future__ import annotations
@@ -36,20 +38,23 @@ def leaf_layers(layer, prefix: str = ""):
 def time_calls(layer, log: dict[str, list[float]], spent: list[float]) -> None:
     """Make this layer object's forward and backward append their durations to log["forward"/"backward"]
     and add them to spent[0], the time inside leaf layers during the current step."""
-    for pass_name in ("forward", "backward"):
-        def timed(*args, _method=getattr(layer, pass_name), _times=log[pass_name], **kwargs):
-            start = time.perf_counter()
+    for pass_name in ("forward", "forward_tokens", "backward"):  # forward_tokens: a token-fed recurrent layer
+        if not hasattr(layer, pass_name):
+            continue
+        def timed(*args, _method=getattr(layer, pass_name), _times=log[pass_name.split("_")[0]], **kwargs):
+            start = time.process_time()
             out = _method(*args, **kwargs)
-            _times.append(time.perf_counter() - start)
+            _times.append(time.process_time() - start)
             spent[0] += _times[-1]
             return out
 
         setattr(layer, pass_name, timed)
 
 
-def profile_step(title: str, model, x: np.ndarray, y: np.ndarray, loss, repeats: int) -> str:
-    """Fastest microseconds per leaf layer (forward, backward), the loss, Adam and the whole step: the
-    minimum, like the epoch times, is the figure least disturbed by other load on a shared machine."""
+def profile_step(title: str, model, x: np.ndarray, y: np.ndarray, loss, repeats: int) -> tuple[str, float]:
+    """Fastest microseconds per leaf layer (forward, backward), the loss, Adam and the whole step, in
+    process CPU time (time.process_time, like bench_nn.py's protocol: waiting for a core does not
+    count); the minimum is the figure least disturbed by other load on a shared machine."""
     from labs.nn import Adam
 
     opt = Adam(model.parameters())
@@ -62,18 +67,18 @@ def profile_step(title: str, model, x: np.ndarray, y: np.ndarray, loss, repeats:
     rest = []  # per step: the whole step minus the time inside layers, the loss and Adam
     for _ in range(repeats):
         spent[0] = 0.0
-        start = time.perf_counter()
+        start = time.process_time()
         opt.zero_grad()
         out = model.forward(x)
-        mark = time.perf_counter()
+        mark = time.process_time()
         loss.forward(out, y)
         grad = loss.backward()
-        parts["loss, forward and backward"].append(time.perf_counter() - mark)
+        parts["loss, forward and backward"].append(time.process_time() - mark)
         model.backward(grad)
-        mark = time.perf_counter()
+        mark = time.process_time()
         opt.step()
-        parts["Adam step"].append(time.perf_counter() - mark)
-        parts["whole step"].append(time.perf_counter() - start)
+        parts["Adam step"].append(time.process_time() - mark)
+        parts["whole step"].append(time.process_time() - start)
         rest.append(parts["whole step"][-1] - spent[0] - parts["loss, forward and backward"][-1]
                     - parts["Adam step"][-1])
 
@@ -87,34 +92,79 @@ def profile_step(title: str, model, x: np.ndarray, y: np.ndarray, loss, repeats:
     return "\n".join([
         f"## Profile: {title} (microseconds, fastest of {repeats})", "",
         "| layer | forward | backward |", "|---|---|---|", *rows,
-    ]) + "\n"
+    ]) + "\n", min(parts["whole step"])
 
 
-def lstm_matmul_floor(batch: int, steps: int = SEQ_LEN, embed: int = 32, hidden: int = 128,
-                      repeats: int = 10) -> float:
-    """Seconds the char LSTM's matrix products alone take, same shapes and BLAS, nothing else: the input
-    projection, T recurrent products forward and T backward, and the three gradient products."""
-    rng = np.random.default_rng(0)
-    x, d = rng.random((steps * batch, embed), np.float32), rng.random((steps, batch, 4 * hidden), np.float32)
-    h, w_x = rng.random((steps, batch, hidden), np.float32), rng.random((embed, 4 * hidden), np.float32)
-    w_h, w_h_t = rng.random((hidden, 4 * hidden), np.float32), rng.random((4 * hidden, hidden), np.float32)
-    out_f, out_b = np.empty((batch, 4 * hidden), np.float32), np.empty((batch, hidden), np.float32)
+def fastest(fn, repeats: int) -> float:
+    """The fastest of `repeats` calls, in seconds of process CPU time (after one warm-up call)."""
+    fn()
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
-        x @ w_x
-        for t in range(steps):
-            np.matmul(h[t], w_h, out=out_f)
-        for t in range(steps):
-            np.matmul(d[t], w_h_t, out=out_b)
-        flat = d.reshape(-1, 4 * hidden)
-        x.T @ flat, h.reshape(-1, hidden).T @ flat, flat @ w_x.T
-        best = min(best, time.perf_counter() - start)
+        start = time.process_time()
+        fn()
+        best = min(best, time.process_time() - start)
     return best
 
 
+def lstm_floor(batch: int, vocab: int, steps: int = SEQ_LEN, embed: int = 32, hidden: int = 128,
+               repeats: int = 20) -> dict:
+    """Where the char LSTM's step time goes, in seconds:
+    - products_s: every matrix product of a training step alone, the same shapes and calls as the
+      library (labs.nn.recurrent): the table E W_x, the gather of its rows, T blocked recurrent products
+      forward and T backward, dW_h, the per-token scatter S and E^T S, S W_x^T, and the head's three;
+    - loop_s: the LSTM layer's forward and backward with the per-step products stubbed out (their output
+      zeroed instead), less the layer's products outside the time loop: the loops' elementwise work."""
+    from labs.nn.embedding import scatter_rows
+    from labs.nn.recurrent import LSTM, BlockedProduct
+
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    ids = rng.integers(0, vocab, (batch, steps))
+    ids_tm = np.ascontiguousarray(ids.T)
+    table, w_x = rng.standard_normal((vocab, embed)).astype(f32), rng.random((embed, 4 * hidden), f32)
+    w_h, w_head = rng.random((hidden, 4 * hidden), f32) * 0.1, rng.random((hidden, vocab), f32)
+    h, d = rng.random((steps, batch, hidden), f32), rng.random((steps, batch, 4 * hidden), f32)
+    dlogits = rng.random((steps * batch, vocab), f32)
+    out_f, out_b = np.empty((batch, 4 * hidden), f32), np.empty((batch, hidden), f32)
+    forward, backward = BlockedProduct(w_h, batch), BlockedProduct(np.ascontiguousarray(w_h.T), batch)
+
+    def outside_loop():  # the products of the layer outside its time loop
+        (table @ w_x)[ids_tm]
+        flat = d.reshape(-1, 4 * hidden)
+        h.reshape(-1, hidden).T @ flat
+        per_token = scatter_rows(ids_tm, flat, vocab)
+        table.T @ per_token, per_token @ w_x.T
+
+    def products():
+        outside_loop()
+        for t in range(steps):
+            forward(h[t], out=out_f)
+        for t in range(steps):
+            backward(d[t], out=out_b)
+        flat_h = h.reshape(-1, hidden)
+        flat_h @ w_head, flat_h.T @ dlogits, dlogits @ w_head.T
+
+    layer = LSTM(embed, hidden, rng=rng)
+    grad = rng.standard_normal((batch, steps, hidden)).astype(f32)
+
+    def layer_step():
+        layer.forward_tokens(ids, layer_table)
+        layer.backward(grad)
+
+    layer_table = table
+    products_s = fastest(products, repeats)
+    real_call = BlockedProduct.__call__
+    try:
+        BlockedProduct.__call__ = lambda self, a, out: out.fill(0.0)
+        stubbed_s = fastest(layer_step, repeats)
+    finally:
+        BlockedProduct.__call__ = real_call
+    loop_s = max(stubbed_s - fastest(outside_loop, repeats), 0.0)
+    return {"products_s": products_s, "loop_s": loop_s, "repeats": repeats}
+
+
 def run_profile(name: str, cfg: Config) -> dict:
-    """In a worker: {"markdown": the profile table, "floor_s": the LSTM's matmul floor or None}."""
+    """In a worker: {"markdown": the profile table, "floor": lstm_floor()'s figures and the whole step, or None}."""
     from labs.nn import MLP, CharRNN, ConvNet, SequenceCrossEntropy, SoftmaxCrossEntropy, TinyGPT
 
     rng = np.random.default_rng(cfg.seed)
@@ -134,8 +184,11 @@ def run_profile(name: str, cfg: Config) -> dict:
         else:
             model, title = TinyGPT(vocab, SEQ_LEN, n_layer=2, n_head=4, dim=64, rng=rng), "our tiny GPT"
         title += f", one step of batch {cfg.batch_size} x {SEQ_LEN} characters"
-    markdown = profile_step(title, model, x, y, loss, PROFILE_REPEATS[name])
-    return {"markdown": markdown, "floor_s": lstm_matmul_floor(cfg.batch_size) if name == "lstm" else None}
+    markdown, step_s = profile_step(title, model, x, y, loss, PROFILE_REPEATS[name])
+    floor = None
+    if name == "lstm":
+        floor = {**lstm_floor(cfg.batch_size, vocab), "step_s": step_s}
+    return {"markdown": markdown, "floor": floor}
 
 
 def main(argv: list[str]) -> int:
