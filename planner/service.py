@@ -289,7 +289,10 @@ class Service:
         return learner
 
     def remember_learner(self, learner: Learner) -> None:
-        self.store.set_state(self.LAST_LEARNER_KEY, str(learner.id))
+        """Store who was last used; no write when it is unchanged (an app opening on its last learner
+        must not wait on another program's write lock)."""
+        if self.store.get_state(self.LAST_LEARNER_KEY) != str(learner.id):
+            self.store.set_state(self.LAST_LEARNER_KEY, str(learner.id))
 
     def attempts(self, learner: Learner, lab_id: str | None = None) -> list[Attempt]:
         return self.store.attempts(learner.id, lab_id=lab_id)
@@ -390,10 +393,12 @@ class LabSession:
     """
 
     def __init__(self, svc: Service, learner: Learner, lab_id: str, node_id: str, params: dict[str, Any],
-                 seed: int, process: LabRunner, before: dict[str, NodeProgress], *, mode: str, test_out: bool):
+                 seed: int | None, process: LabRunner, before: dict[str, NodeProgress], *, mode: str,
+                 test_out: bool, code_hash: str | None = None):
+        """`code_hash`: the learner's file, when the run is a grading of their code (planner.implement)."""
         self.svc, self.learner, self.lab_id, self.node_id = svc, learner, lab_id, node_id
         self.params, self.seed, self.process, self.before = params, seed, process, before
-        self.mode, self.test_out = mode, test_out
+        self.mode, self.test_out, self.code_hash = mode, test_out, code_hash
         self.attempt_id: int | None = None
         self.outcome: LabOutcome | None = None
         self.recovery_file: Path | None = None
@@ -485,7 +490,7 @@ class LabSession:
                 self.attempt_id = store.start_attempt(
                     self.learner.id, self.lab_id, self.node_id, mode=self.mode, params=self.params,
                     seed=self.seed, pid=os.getpid(), app_version=__version__, dataset_hash=self._dataset_hash,
-                    test_out=self.test_out, started_at=self._started_at)
+                    code_hash=self.code_hash, test_out=self.test_out, started_at=self._started_at)
                 with contextlib.suppress(StoreBusy):  # only "last active"; not worth a retry
                     store.touch_learner(self.learner.id)
             if self._pending:
@@ -503,9 +508,19 @@ class LabSession:
         self._backoff, self._retry_at = 0.0, 0.0
         return True
 
+    def finish(self, status: str, score: float, passed: bool, grade: Grade | None, metrics: dict[str, float],
+               feedback: str, duration_s: float | None) -> LabOutcome:
+        """Record a result that did not arrive as a terminal event (a grading of the learner's code keeps
+        the points it earned when it errs or is cancelled), with the same retries and recovery."""
+        if self.outcome is None:
+            self._finish(status, score, passed, grade, metrics, feedback, duration_s)
+        assert self.outcome is not None
+        return self.outcome
+
     def _finish(self, status: str, score: float, passed: bool, grade: Grade | None,
                 metrics: dict[str, float], feedback: str, duration_s: float | None) -> None:
-        feedback = _joined(feedback, self.svc.comparison(self.learner, self.lab_id, metrics, self.attempt_id))
+        if self.mode != "implement":  # a build's training is not the lab's network: nothing to compare
+            feedback = _joined(feedback, self.svc.comparison(self.learner, self.lab_id, metrics, self.attempt_id))
         finished_at = datetime.now(timezone.utc)
         if duration_s is None:
             duration_s = (finished_at - (self._started_at or finished_at)).total_seconds()
@@ -556,7 +571,7 @@ class LabSession:
             passed=passed, metrics={k: float(v) for k, v in metrics.items() if math.isfinite(v)},
             feedback=feedback, started_at=self._started_at or finished_at, finished_at=finished_at,
             duration_s=duration_s, app_version=__version__, dataset_hash=self._dataset_hash,
-            checks=checks, curves=curves, samples=self._samples)
+            code_hash=self.code_hash, checks=checks, curves=curves, samples=self._samples)
         try:
             self.recovery_file = save_pending(self.svc.store.path, PendingRun(
                 learner_id=self.learner.id, attempt_id=self.attempt_id, attempt=attempt))

@@ -197,20 +197,30 @@ def _hold_write_lock(path: Path) -> sqlite3.Connection:
 
 async def test_a_write_locked_database_at_start_is_a_notification_not_a_crash(make, ada, ui_store):
     # Remembering the learner is a write; with another program holding the lock it raised StoreError
-    # from on_mount and the app died with a traceback (exit status 0).
+    # from on_mount and the app died with a traceback (exit status 0). Opening on the learner already
+    # remembered now writes nothing; switching learner writes, and a busy database is then a notification.
+    grace = ui_store.add_learner("Grace", target_role="ml-engineer", hours_per_week=3)
     ui_store.db.execute("PRAGMA busy_timeout = 100")  # give up fast: the test need not wait 5 s
     other = _hold_write_lock(ui_store.path)
     try:
         app = make()
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            assert type(app.screen).__name__ == "DashboardScreen"
+            assert type(app.screen).__name__ == "DashboardScreen" and app.learner.id == ada.id
+            assert not any("Could not remember" in m for m in _messages(app))
+            await pilot.press("l")
+            await pilot.pause()
+            app.screen.query_one("#learner-list").highlighted = 1  # Grace
+            await pilot.press("enter")
+            await pilot.pause()
+            assert type(app.screen).__name__ == "DashboardScreen" and app.learner.id == grace.id
             assert any("Could not remember the learner" in m and "busy" in m for m in _messages(app))
             await pilot.press("h")  # reading still works
             await pilot.pause()
             assert type(app.screen).__name__ == "HistoryScreen"
     finally:
         other.close()
+    assert ui_store.get_state("last_learner") == str(ada.id)  # nothing half-written
 
 
 def test_a_database_the_app_cannot_read_at_start_ends_it_with_the_error_raised(make, ada):
