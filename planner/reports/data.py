@@ -12,6 +12,7 @@ gradings until that pass, the hints and solution seen before it (`Store.help_vie
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import math
 from collections import defaultdict
@@ -26,8 +27,8 @@ from planner.records import Attempt as AttemptRecord
 from planner.records import Learner
 from planner.reports.errors import ReportError
 from planner.reports.models import (
-    BestAttempt, BuildEvidence, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep, ReportAttempt,
-    QuizRow, ReportData, Series, TrackReport,
+    BestAttempt, BuildEvidence, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep,
+    QuizRow, ReportAttempt, ReportData, Series, TrackReport,
 )
 from planner.store import Store
 
@@ -138,31 +139,29 @@ def _build_evidence(store: Store, learner: Learner, lab_id: str, records: list[A
         solution_before_pass=any(v.kind == "solution" for v in seen),
         matches_reference=passing.code_hash == reference, code_hash=passing.code_hash)
     if with_code:
-        evidence.code, evidence.code_note = _passing_code(passing)
+        evidence.code, evidence.code_note = _passing_code(passing, task.filename)
     return evidence
 
 
-def _passing_code(attempt: AttemptRecord) -> tuple[str | None, str | None]:
+def _passing_code(attempt: AttemptRecord, filename: str) -> tuple[str | None, str | None]:
     """(text, None) of the file graded in `attempt` if it, or a backup `pathlab lab start --force` made of
-    it, still has the graded sha256; else (None, why not)."""
+    it, still has the graded sha256; else (None, why not). Only a file with the task's name is read (the
+    path comes from the database, which an imported history may have written)."""
     graded = attempt.params.get("file")
-    if not isinstance(graded, str) or not attempt.code_hash:
+    if not isinstance(graded, str) or not attempt.code_hash or Path(graded).name != filename:
         return None, "the build's file was not recorded"
     path = Path(graded)
-    candidates = [path, *sorted(path.parent.glob(f"{path.name}.*.bak"), reverse=True)]
-    changed = False
+    candidates = [path, *sorted(path.parent.glob(f"{glob.escape(path.name)}.*.bak"), reverse=True)]
     for candidate in candidates:
         try:
-            if candidate.stat().st_size > MAX_CODE_BYTES:
-                changed = changed or candidate == path
-                continue
             data = candidate.read_bytes()
         except OSError:
             continue
         if hashlib.sha256(data).hexdigest() == attempt.code_hash:
+            if len(data) > MAX_CODE_BYTES:
+                return None, f"file too large to attach ({len(data)} bytes, {candidate})"
             return data.decode("utf-8", errors="replace"), None
-        changed = changed or candidate == path
-    if changed:
+    if path.exists():
         return None, f"file changed since the pass ({path})"
     return None, f"file not found ({path})"
 

@@ -157,3 +157,19 @@ def test_hint_and_solution_views_are_recorded_by_the_commands(tmp_path):
     assert cli("lab", "solution", LAB).exit_code == 0
     with Store.open(db) as store:
         assert [v.kind for v in store.help_views(store.get_learner("Ada").id)] == ["hint", "hint", "solution"]
+
+
+def test_with_code_reads_only_the_tasks_file_and_says_when_it_is_gone(store, full_graph, tmp_path):
+    ada = store.add_learner("Ada")
+    elsewhere = tmp_path / "secret.txt"  # an imported history could name any path: only ffnn_digits.py is read
+    elsewhere.write_text("not the learner's code\n", encoding="utf-8")
+    record_build(store, ada.id, elsewhere, passed=True, when=T0)
+    b = ffnn(build_report_data(store, full_graph, ada, with_code=True)).build
+    assert b.code is None and b.code_note == "the build's file was not recorded"
+    gone = tmp_path / "gone" / get_task(LAB).filename
+    gone.parent.mkdir()
+    gone.write_text("x = 1\n", encoding="utf-8")
+    record_build(store, ada.id, gone, passed=True, when=T0 - timedelta(days=1))  # now the first pass
+    gone.unlink()
+    b = ffnn(build_report_data(store, full_graph, ada, with_code=True)).build
+    assert b.code is None and b.code_note == f"file not found ({gone})"
