@@ -16,7 +16,8 @@ of the learner's code runs, so the checker can believe it.
 Requests (wire.py messages):  load {functions: {name: [params]}}   -> {ok, functions: {name: ok|missing|
 signature}} or {ok: false, error};  run {calls: [[name, [args]]], return: [refs]} -> {ok, values} or
 {ok: false, error};  quit.  An argument is {"v": i}, the i-th of the request's `args` (wire values), or {"r": [call
-index(, item)]}: the result of an earlier call in the same request, so a training step is one round trip.
+index(, item)]}: the result of an earlier call in the same request, so a training step is one round trip; or
+{"f": name}: the function itself (the learner's, or NumPy's as "numpy.<name>", which a call may also name).
 """
 
 from __future__ import annotations
@@ -144,13 +145,15 @@ def run(module, path: str, fields: dict, arrays: list, replies: int) -> None:
     def arg(value):
         if "v" in value:
             return given[value["v"]]
+        if "f" in value:  # a function itself, as an argument (e.g. the function a learner's gradient checker checks)
+            return _function(module, value["f"])
         ref = value["r"]
         return results[ref[0]] if len(ref) == 1 else results[ref[0]][ref[1]]
 
     for index, (name, args) in enumerate(fields["calls"]):
         try:
             values = [arg(a) for a in args]
-            results.append(getattr(module, name)(*values))
+            results.append(_function(module, name)(*values))
         except BaseException as exc:  # noqa: BLE001
             error = _error(exc, path)
             error.update(fn=name, call=index)
@@ -161,6 +164,16 @@ def run(module, path: str, fields: dict, arrays: list, replies: int) -> None:
         wire.write_message(replies, {"ok": True}, {"values": out})
     except (IndexError, TypeError, KeyError) as exc:
         wire.write_message(replies, {"ok": False, "error": {**_error(exc, path), "fn": fields["calls"][-1][0]}})
+
+
+def _function(module, name: str):
+    """The learner's function `name`, or NumPy's for "numpy.<name>" (a known function the checker can call
+    or pass, e.g. to copy an array or to test a learner's gradient checker on)."""
+    if name.startswith("numpy."):
+        import numpy
+
+        return getattr(numpy, name[len("numpy."):])
+    return getattr(module, name)
 
 
 def _error(exc: BaseException, path: str) -> dict:

@@ -131,6 +131,58 @@ TASKS: dict[str, Task] = {
             ),
             checks=_checks(
                 forward={"attention_forward": 25},
+                _fn("split_heads", "x", "n_heads"),
+                _fn("merge_heads", "x"),
+                _fn("block_forward", "x", "params", "n_heads"),
+                _fn("block_backward", "dout", "x", "params", "n_heads"),
+            ),
+            checks=_checks(
+                forward={"attention_forward": 15, "split_heads": 5, "merge_heads": 5, "block_forward": 10},
+                gradient={"attention_backward": 20, "block_backward": 15},
+                structure=10, train=20,
+                train_title="your transformer block learns Shakespeare's characters (validation loss <= 2.40)",
+            ),
+        ),
+        Task(
+            lab_id="gd-linear", filename="gd_linear.py", module="gd_linear", dataset="linear",
+            functions=(
+                _fn("mse_loss", "X", "y", "w", "b"),
+                _fn("mse_gradient", "X", "y", "w", "b"),
+                _fn("gd_step", "w", "b", "dw", "db", "lr"),
+                _fn("gradient_descent", "X", "y", "w", "b", "lr", "tol", "max_steps"),
+            ),
+            checks=_checks(
+                forward={"mse_loss": 10, "gd_step": 10, "gradient_descent": 20},
+                gradient={"mse_gradient": 25},
+                structure=10, train=25,
+                train_title="your gradient-descent loop fits the lab's data to within 1 % of least squares",
+            ),
+        ),
+        Task(
+            lab_id="backprop-spirals", filename="backprop_spirals.py", module="backprop_spirals",
+            dataset="spirals",
+            functions=(
+                _fn("forward", "X", "W1", "b1", "W2", "b2"),
+                _fn("loss", "logits", "y"),
+                _fn("backward", "X", "y", "h", "logits", "W2"),
+                _fn("grad_check", "f", "x", "analytic", "eps"),
+            ),
+            checks=_checks(
+                forward={"forward": 10, "loss": 10, "grad_check": 20},
+                gradient={"backward": 25},
+                structure=10, train=25,
+                train_title="your network, on your gradients, reaches 0.95 train accuracy on the spirals",
+            ),
+        ),
+        Task(
+            lab_id="classic-vs-deep", filename="classic_vs_deep.py", module="classic_vs_deep",
+            dataset="spirals",
+            functions=(
+                _fn("sigmoid", "z"),
+                _fn("predict_proba", "X", "w", "b"),
+                _fn("bce_loss", "X", "y", "w", "b"),
+                _fn("predict", "X", "w", "b"),
+                _fn("decision_boundary", "w", "b", "x1"),
                 gradient={"attention_backward": 40},
                 structure=10, train=25,
                 train_title="your attention learns Shakespeare's characters (validation loss <= 2.40)",
