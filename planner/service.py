@@ -41,7 +41,7 @@ from labs import __version__
 from labs.events import Event, Failed, Finished, Progress, Sample, Started
 from labs.grading import CheckResult, Grade, Mastery
 from planner.curriculum import Curriculum
-from planner.plan import Projection, projection
+from planner.plan import NextAction, Projection, next_action, projection
 from planner.progress import NodeProgress, node_progress
 from planner.records import Attempt, Learner, MetricPoint, QuizAnswer, QuizAttempt, SampleRow
 from planner.store import Store, StoreBusy, pid_alive
@@ -160,6 +160,24 @@ class Service:
             return None
         return projection(self.curriculum, self.progress(learner), role,
                           hours_per_week or learner.hours_per_week, today or date.today())
+
+    def next_action(self, learner: Learner | None, node_id: str,
+                    progress: Mapping[str, NodeProgress] | None = None) -> NextAction:
+        """The concrete next step on `node_id` (`planner.plan.next_action`); for a build, from the checks
+        of the learner's latest grading. `learner` None: a fresh start."""
+        if progress is None:
+            progress = self.progress(learner) if learner else node_progress(self.curriculum, [], [])
+        node = self.curriculum.nodes[node_id]
+        task, checks = None, None
+        if progress[node_id].has_build and node.lab:
+            from labs.implement.tasks import TASKS
+
+            task = TASKS.get(node.lab)
+            builds = [a for a in self.store.attempts(learner.id, lab_id=node.lab)
+                      if a.mode == "implement" and a.status != "running"] if learner else []
+            if builds:  # newest first
+                checks = {c.id: c.status for c in self.store.attempt_checks(builds[0].id)}
+        return next_action(node, progress[node_id], task, checks)
 
     def recover_interrupted(self, *, at_start: bool = False) -> int:
         """Mark `running` attempts whose recording process is gone as `interrupted`; returns how many.

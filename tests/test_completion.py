@@ -246,3 +246,14 @@ def test_a_version_2_database_gains_help_views_and_keeps_every_row(tmp_path, rea
         assert progress["ffnn"].state == "locked" and progress["ffnn"].mastery == "familiar"
         store.record_help_view(ada.id, "ffnn-digits", "hint", 1)
         assert [v.number for v in store.help_views(ada.id, "ffnn-digits")] == [1]
+
+
+def test_plan_for_a_fresh_start_names_a_next_action_too(run_cli):
+    data = json.loads(run_cli("plan", "--json").stdout)
+    assert data["learner"] is None and data["next_up"][0]["node_id"] == "large-models"
+    if "model-size" in TASKS:
+        assert data["next_action"]["text"] == "start the build: pathlab lab start model-size"
+    else:
+        assert data["next_action"] == {"node_id": "large-models", "kind": "experiment",
+                                       "text": "run the lab: pathlab lab run model-size",
+                                       "command": "pathlab lab run model-size"}

@@ -49,7 +49,7 @@ def plan_data(app: AppContext, name: str | None, role: str | None, hours: float 
         "learner": learner.name if learner else None, "role": role, "hours_per_week": hours,
         "pace": None, "projected_finish": None,
         "next_up": [r.model_dump() for r in recs], "path": None,
-        "next_action": _next_action(app, learner, progress, recs[0].node_id).model_dump() if recs else None,
+        "next_action": app.service.next_action(learner, recs[0].node_id, progress).model_dump() if recs else None,
     }
     if role:
         projection = planning.projection(curriculum, progress, role, hours, today)
@@ -57,21 +57,6 @@ def plan_data(app: AppContext, name: str | None, role: str | None, hours: float 
         data["pace"] = projection.pace
         data["projected_finish"] = projection.finish.isoformat() if projection.finish else None
     return data
-
-
-def _next_action(app: AppContext, learner, progress, node_id: str) -> planning.NextAction:
-    """The concrete next step on `node_id`: for a build, from the checks of the learner's latest grading."""
-    node = app.curriculum.nodes[node_id]
-    task, checks = None, None
-    if progress[node_id].has_build and node.lab:
-        from labs.implement.tasks import TASKS
-
-        task = TASKS.get(node.lab)
-        builds = [a for a in app.service.attempts(learner, lab_id=node.lab)
-                  if a.mode == "implement" and a.status != "running"] if learner else []
-        if builds:  # newest first
-            checks = {c.id: c.status for c in app.service.attempt_checks(builds[0].id)}
-    return planning.next_action(node, progress[node_id], task, checks)
 
 
 @click.command()
