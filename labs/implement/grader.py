@@ -12,6 +12,11 @@ learner gets every check: the ones finished with their points, the rest skipped 
 time-out, a crash, an exit, memory). When grading ends, the checker and every process below it are
 killed; the checker also dies if this process is killed (PR_SET_PDEATHSIG), and takes the learner's
 process with it.
+
+Live training: the checker's sealed progress lines become `labs.events` for `on_event` (called on the
+thread that called grade_file): `Started(total_steps)` at the first, then `Progress(step, metrics)`.
+`cancel` (a threading.Event), or Ctrl-C in this thread, stops the checker's whole tree at the next poll
+(every POLL_S) and the grade is `cancelled`, with the points earned before it.
 """
 
 from __future__ import annotations
@@ -25,11 +30,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel
 
 import labs
+from labs.events import Event, Progress, Started
 from labs.grading import CheckResult, Grade, grade, skipped
 from labs.implement import confine
 from labs.implement.protocol import Confinement, Job, unseal
@@ -41,13 +48,17 @@ FLOOD_LIMIT = 1_000_000
 """bytes of output after which the child is stopped"""
 DEFAULT_TIMEOUT_S = 90.0
 DEFAULT_MEMORY_MB = 1024
+POLL_S = 0.02
+"""how often the wall clock, the output cap, a cancel and new progress are looked at"""
+CANCELLED = "grading was cancelled"
 
 
 class ImplementGrade(BaseModel):
-    """The outcome of grading one file. `status` is `error` when grading could not finish."""
+    """The outcome of grading one file. `status` is `error` when grading could not finish, `cancelled`
+    when it was asked to stop (both keep the points earned before)."""
 
     lab_id: str
-    status: Literal["passed", "failed", "error"]
+    status: Literal["passed", "failed", "error", "cancelled"]
     grade: Grade
     metrics: dict[str, float]
     feedback: str
@@ -87,6 +98,7 @@ class _States:
     def __init__(self, stream, key: bytes):
         self.last: dict | None = None
         self.forged = False
+        self.progress: list[dict] = []  # progress points not yet handed on (appended here, taken by the poller)
         self.thread = threading.Thread(target=self._read, args=(stream, key), daemon=True)
         self.thread.start()
 
@@ -97,15 +109,24 @@ class _States:
             state = unseal(line.decode("utf-8", errors="replace"), key)
             if state is None:
                 self.forged = True
+            elif set(state) == {"progress"}:
+                if isinstance(state["progress"], dict):
+                    self.progress.append(state["progress"])
             else:
                 self.last = state
+
+    def take_progress(self) -> list[dict]:
+        taken, self.progress = self.progress, []  # list swaps are atomic under the GIL
+        return taken
 
 
 def grade_file(lab_id: str, path: Path | str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
                memory_mb: int = DEFAULT_MEMORY_MB, train_budget_s: float = 30.0,
-               without: tuple[str, ...] = ()) -> ImplementGrade:
+               without: tuple[str, ...] = (), on_event: Callable[[Event], None] | None = None,
+               cancel: threading.Event | None = None) -> ImplementGrade:
     """Grade the learner's file for `lab_id` (KeyError for a lab without implement mode). `without`
-    names confinements not to attempt ("namespaces", "landlock"), to test a kernel that lacks them."""
+    names confinements not to attempt ("namespaces", "landlock"), to test a kernel that lacks them;
+    `on_event` hears the training check's Started and Progress events; `cancel` stops grading."""
     task = get_task(lab_id)
     path = Path(path).resolve()
     start = time.perf_counter()
@@ -115,14 +136,38 @@ def grade_file(lab_id: str, path: Path | str, *, timeout_s: float = DEFAULT_TIME
                   cpu_s=max(2, int(timeout_s) + 1), train_budget_s=min(train_budget_s, timeout_s),
                   scratch=scratch, without=without)
         key = secrets.token_hex(32).encode()
-        problem, output, state, forged = _run_checker(job, key, timeout_s)
+        events = _Events(lab_id, on_event)
+        problem, output, state, forged = _run_checker(job, key, timeout_s, events, cancel)
     if forged:
         problem, state = FORGED, _empty_state()
     duration = time.perf_counter() - start
     return _assemble(task, state or _empty_state(), problem, output, duration)
 
 
-def _run_checker(job: Job, key: bytes, timeout_s: float) -> tuple[str | None, str, dict | None, bool]:
+class _Events:
+    """Progress points from the checker, as the events a lab run emits."""
+
+    def __init__(self, lab_id: str, on_event: Callable[[Event], None] | None):
+        self.lab_id, self.on_event, self.total = lab_id, on_event, None
+
+    def hand_on(self, points: list[dict]) -> None:
+        if self.on_event is None:
+            return
+        for point in points:
+            try:
+                step, total = int(point["step"]), int(point["total"])
+                metrics = {str(k): float(v) for k, v in dict(point["metrics"]).items()}
+                elapsed = float(point.get("elapsed_s", 0.0))
+            except (KeyError, TypeError, ValueError):
+                continue  # sealed, so the checker's; a malformed point is skipped, never a crash
+            if total != self.total:
+                self.total = total
+                self.on_event(Started(lab_id=self.lab_id, total_steps=max(total, 0), unit="step"))
+            self.on_event(Progress(step=step, metrics=metrics, elapsed_s=elapsed))
+
+
+def _run_checker(job: Job, key: bytes, timeout_s: float, events: _Events | None = None,
+                 cancel: threading.Event | None = None) -> tuple[str | None, str, dict | None, bool]:
     """Run the checker; the problem that stopped it early (None when it finished), the learner's output,
     the last state it reported, and whether a state line was forged."""
     env = {k: v for k, v in os.environ.items() if k != "PATHLAB_DB"}
@@ -141,21 +186,31 @@ def _run_checker(job: Job, key: bytes, timeout_s: float) -> tuple[str | None, st
     states, output = _States(proc.stdout, key), _Output(proc.stderr, OUTPUT_CAP)
     deadline = time.monotonic() + timeout_s
     problem = None
-    while proc.poll() is None:
-        if output.total > FLOOD_LIMIT:
-            problem = f"your code printed more than {FLOOD_LIMIT // 1_000_000} MB, so grading was stopped " \
-                      "(remove prints from loops)"
-            break
-        if time.monotonic() > deadline:
-            problem = f"grading was stopped after {timeout_s:g} s (an endless loop, or code far too slow)"
-            break
-        time.sleep(0.02)
+    try:
+        while proc.poll() is None:
+            if events is not None:
+                events.hand_on(states.take_progress())
+            if cancel is not None and cancel.is_set():
+                problem = CANCELLED
+                break
+            if output.total > FLOOD_LIMIT:
+                problem = f"your code printed more than {FLOOD_LIMIT // 1_000_000} MB, so grading was stopped " \
+                          "(remove prints from loops)"
+                break
+            if time.monotonic() > deadline:
+                problem = f"grading was stopped after {timeout_s:g} s (an endless loop, or code far too slow)"
+                break
+            time.sleep(POLL_S)
+    except KeyboardInterrupt:  # Ctrl-C: the checker is in a session of its own, so it did not hear it
+        problem = CANCELLED
     if proc.returncode is None:  # still running: stop it and everything below it before it is reaped
         confine.kill_tree(proc.pid, include_root=True)
     _kill_group(proc.pid)
     proc.wait()
     states.thread.join(timeout=2)
     output.thread.join(timeout=2)
+    if events is not None:
+        events.hand_on(states.take_progress())  # the last point, always
     if problem is None and proc.returncode != 0:
         problem = f"the grader's checker process ended with code {proc.returncode} before finishing"
     return problem, output.text(), states.last, states.forged
@@ -194,7 +249,8 @@ def _assemble(task, state: dict, problem: str | None, output: str, duration: flo
         problem += f" (while checking '{task.check(running).title}')"
     results = [done.get(s.id) or skipped(s, f"not reached: {problem or 'grading stopped'}") for s in task.checks]
     result = grade(results, task.pass_mark)
-    status = "error" if problem else ("passed" if result.passed else "failed")
+    status = "cancelled" if problem and problem.startswith(CANCELLED) else \
+        "error" if problem else ("passed" if result.passed else "failed")
     confinement = Confinement.model_validate(state["confinement"]) if state.get("confinement") else None
     return ImplementGrade(
         lab_id=task.lab_id, status=status, grade=result, metrics=state.get("metrics", {}),

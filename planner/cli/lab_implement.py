@@ -5,14 +5,19 @@
     pathlab lab hint LAB [N] [--dir DIR]                          the next hint, or hint N
     pathlab lab solution LAB [--learner NAME]                     the reference, after you passed
 
-`grade` exit codes: 0 passed, 1 failed or error, 2 usage (a lab without implement mode). With --json it
-prints one object: attempt_id, lab, learner, mode, status, passed, score, checks (id, title, points,
-max_points, status, message), code_hash, duration_s. --watch grades again whenever the file's content
-changes, until Ctrl-C.
+Every command works for every build task (labs.implement.tasks.TASKS). Without --dir the files are
+the learner's own, beside the database (`<db>.workspaces/<learner id>/`), and so is their hint count.
+
+`grade` exit codes: 0 passed, 1 failed, error or cancelled, 2 usage (a lab without implement mode). With
+--json it prints one object: attempt_id, lab, learner, mode, status, passed, score, checks (id, title,
+points, max_points, status, message), code_hash, duration_s. At a terminal a progress bar follows the
+training check live; Ctrl-C stops grading within a second and records it cancelled with the points
+earned so far. --watch grades again whenever the file's content changes, until Ctrl-C.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -22,7 +27,7 @@ from labs.implement.grader import DEFAULT_TIMEOUT_S
 from planner.cli import AppContext, echo_json, pass_app
 
 DIR_OPTION = click.option("--dir", "workspace", type=click.Path(path_type=Path, file_okay=False),
-                          help="Your workspace folder (default: Documents/pathlab-workspace).")
+                          help="Your workspace folder (default: your own, beside the database).")
 LEARNER_OPTION = click.option("--learner", "name", help="Whose attempt this is (default: the only learner).")
 MARKS = {"passed": "✔", "partial": "◐", "failed": "✘", "skipped": "·"}
 
@@ -44,13 +49,18 @@ def _task(lab_id: str):
 @pass_app
 def start_cmd(app: AppContext, lab_id: str, name: str | None, workspace: Path | None, force: bool) -> None:
     """Write LAB's scaffold (functions to complete) into your workspace."""
-    from planner.implement import start
+    from planner.implement import default_workspace, start, workspace_of
 
     _task(lab_id)
-    started = start(lab_id, workspace, force=force)
+    folder = workspace if workspace is not None else workspace_of(app.service, app.resolve_learner(name))
+    started = start(lab_id, folder, force=force, legacy=default_workspace() if workspace is None else None)
     if started.backup:
         click.echo(f"Your previous file was kept as {started.backup}")
-    click.echo(f"Wrote {started.path}")
+    if started.copied_from:
+        click.echo(f"Copied your file from the old shared workspace: {started.copied_from}")
+        click.echo(f"Your file (yours alone from now on): {started.path}")
+    else:
+        click.echo(f"Wrote {started.path}")
     click.echo(f"Complete: {', '.join(started.functions)}")
     click.echo(f"Then: pathlab lab grade {lab_id}    (stuck? pathlab lab hint {lab_id})")
     _note_if_locked(app, lab_id, name)
@@ -82,22 +92,26 @@ def _note_if_locked(app: AppContext, lab_id: str, name: str | None) -> None:
 def grade_cmd(app: AppContext, lab_id: str, name: str | None, workspace: Path | None, as_json: bool,
               watch: bool, timeout_s: float) -> None:
     """Grade your LAB file in a sandbox: structure, values, gradients, then training."""
-    from planner.implement import learner_file
+    from planner.implement import learner_file, workspace_of
 
-    _task(lab_id)
+    task = _task(lab_id)
     learner = app.resolve_learner(name)
     node_id = app.service.node_for_lab(lab_id)
 
     def once():
+        from planner.cli.progress_view import LiveProgress
         from planner.implement import grade_and_record
 
-        graded = grade_and_record(app.service, learner, lab_id, node_id, workspace, timeout_s=timeout_s)
+        with LiveProgress(f"{task.filename}: training", enabled=sys.stdout.isatty() and not as_json) as view:
+            graded = grade_and_record(app.service, learner, lab_id, node_id, workspace, timeout_s=timeout_s,
+                                      on_event=view.update)
         _show(graded, as_json, lines=watch)
         return graded
 
     graded = once()
-    if watch:
-        graded = _watch(learner_file(lab_id, workspace), once, graded, quiet=as_json)
+    if watch and graded.status != "cancelled":  # Ctrl-C during a grading stops watching too
+        graded = _watch(learner_file(lab_id, workspace_of(app.service, learner, workspace)), once, graded,
+                        quiet=as_json)
     click.get_current_context().exit(0 if graded.passed else 1)
 
 
@@ -116,6 +130,8 @@ def _watch(path: Path, once, graded, *, quiet: bool):
             if current != last:
                 last = current
                 graded = once()
+                if graded.status == "cancelled":
+                    return graded
     except KeyboardInterrupt:
         return graded
 
@@ -156,13 +172,14 @@ def _show(graded, as_json: bool, *, lines: bool = False) -> None:
 @DIR_OPTION
 @pass_app
 def hint_cmd(app: AppContext, lab_id: str, number: int | None, name: str | None, workspace: Path | None) -> None:
-    """Show the next hint for LAB (or hint N), one at a time."""
-    from planner.implement import next_hint, record_help_view
+    """Show the next hint for LAB (or hint N), one at a time (counted per learner)."""
+    from planner.implement import learner_hint, next_hint
 
     _task(lab_id)
-    hint = next_hint(lab_id, workspace, number)
-    if name is not None or len(app.service.learners()) == 1:  # the report says a build passed with hints
-        record_help_view(app.service, app.resolve_learner(name), lab_id, "hint", hint.number)
+    if workspace is not None and name is None and len(app.service.learners()) != 1:
+        hint = next_hint(lab_id, workspace, number)  # whose it is is unknown: counted in that folder
+    else:  # the learner's own count, recorded: the report says whether a build passed with hints
+        hint = learner_hint(app.service, app.resolve_learner(name), lab_id, workspace, number)
     click.echo(f"Hint {hint.number} of {hint.total}: {hint.text}")
     if hint.number < hint.total:
         click.echo(f"(next: pathlab lab hint {lab_id})")

@@ -38,7 +38,7 @@ from textual.worker import get_current_worker
 
 from planner.store import StoreError
 from planner.tui.live_run import LiveRun
-from planner.tui.messages import ImplementGraded, RunEnded, RunEvents, RunStarted
+from planner.tui.messages import GradingEvents, ImplementGraded, RunEnded, RunEvents, RunStarted
 
 if TYPE_CHECKING:
     from planner.curriculum import Curriculum
@@ -119,6 +119,8 @@ class PathLabApp(App[None]):
         self.workspace: Path | None = None  # implement mode's folder; None: planner.implement's default
         self.grading: tuple[str, str] | None = None  # (lab, node) being graded: one grading at a time
         self.grading_started = 0.0  # time.monotonic() when it began
+        self.grading_live: LiveRun | None = None  # its training check, as the build screen's chart draws it
+        self._grading_cancel = threading.Event()
         self._grade_again = False
 
     def run(self, *args: Any, **kwargs: Any) -> None:
@@ -320,17 +322,35 @@ class PathLabApp(App[None]):
 
         self.grading, self._grade_again = (lab_id, node_id), False
         self.grading_started = time.monotonic()
+        self.grading_live = LiveRun(lab_id=lab_id)
+        self._grading_cancel = cancel = threading.Event()
         job = (self.service.db_path, self.curriculum, self.service.runner_factory, self.current_learner,
                lab_id, node_id, self.workspace)
 
         def run() -> None:
             try:
-                message = ImplementGraded(lab_id, result=grade_in_thread(*job))
+                message = ImplementGraded(lab_id, result=grade_in_thread(
+                    *job, cancel=cancel, on_event=lambda event: self.post_message(GradingEvents(lab_id, [event]))))
             except Exception as exc:  # no file, unreadable, the sandbox would not start: say so
                 message = ImplementGraded(lab_id, error=str(exc) or type(exc).__name__)
             self.post_message(message)
 
         threading.Thread(target=run, name=f"grade {lab_id}", daemon=True).start()
+        return True
+
+    def on_grading_events(self, message: GradingEvents) -> None:
+        if self.grading_live is not None and self.grading_live.lab_id == message.lab_id:
+            for event in message.events:
+                self.grading_live.apply(event)
+
+    def cancel_grading(self) -> bool:
+        """Stop the grading (within a second; recorded `cancelled` with the points earned); False if none."""
+        if self.grading is None:
+            return False
+        self._grading_cancel.set()
+        self._grade_again = False
+        if self.grading_live is not None:
+            self.grading_live.cancelling = True
         return True
 
     def on_implement_graded(self, message: ImplementGraded) -> None:
@@ -401,7 +421,10 @@ class PathLabApp(App[None]):
     def action_cancel_run(self) -> None:
         """Stop training: the worker kills the child and the service records the attempt as cancelled."""
         if self.live is None or not self.live.running:
-            self.notify("No lab is training.")
+            if self.cancel_grading():
+                self.notify("Cancelling the grading of your code…")
+            else:
+                self.notify("No lab is training.")
             return
         self.live.cancelling = True
         self.workers.cancel_group(self, "lab")

@@ -52,6 +52,15 @@ class ImplementGraded(Message):
         self.error = error
 
 
+class GradingEvents(Message):
+    """Events of the training check of the learner's own code, as it grades (the build screen's chart)."""
+
+    def __init__(self, lab_id: str, events: list[Event]) -> None:
+        super().__init__()
+        self.lab_id = lab_id
+        self.events = events
+
+
 class FileChanged(Message):
     """The watched file's content changed (posted by the watch worker; the screen grades again)."""
 

@@ -1,7 +1,10 @@
 """Write it yourself: implement mode for a lab. The learner writes the network's functions in their own
-editor; this screen writes the scaffold, grades the file in the sandbox (the same grade view as a run,
-first failure first), reveals hints one at a time, watches the file to grade again on every save, and
-shows the reference solution once their own code has passed.
+editor (`o` opens it in $VISUAL / $EDITOR, the app suspended meanwhile); this screen writes the scaffold,
+grades the file in the sandbox (the same grade view as a run, first failure first), draws the learner's
+own network training live (the lab screen's loss chart and progress bar; ctrl+x cancels), reveals hints
+one at a time (counted per learner), watches the file to grade again on every save, and shows the
+reference solution once their own code has passed. The file is the learner's own
+(`planner.implement.learner_workspace`), its path on screen.
 
 Grading belongs to the app (`PathLabApp.start_grading`, one at a time, on its own thread and database
 connection), so leaving this screen does not lose a result. Watching belongs to this screen: it stops
@@ -10,18 +13,22 @@ when the learner leaves.
 
 from __future__ import annotations
 
+import os
+import shlex
 import sqlite3
+import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Footer, Header, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from planner.store import StoreError
@@ -38,6 +45,30 @@ OUTPUT_LINES = 12
 """lines of the learner's own prints shown under the grade"""
 
 
+def editor_command(path: Path, environ: Mapping[str, str] = os.environ) -> list[str] | None:
+    """The command that opens `path` in the learner's editor: $VISUAL, else $EDITOR, split as a shell
+    would (`code --wait`, `emacs -nw`); None when neither is set (or neither parses)."""
+    for name in ("VISUAL", "EDITOR"):
+        try:
+            words = shlex.split(environ.get(name, ""))
+        except ValueError:  # an unbalanced quote: try the next one
+            continue
+        if words:
+            return [*words, str(path)]
+    return None
+
+
+def grading_status(live, seconds: float) -> str:
+    """'Grading … · training step 300/660 · loss 0.41 · 3s' while the learner's network trains."""
+    head = "[b]Cancelling[/] the grading" if live is not None and live.cancelling else "[b]Grading[/] in the sandbox"
+    if live is None or not live.total_steps:
+        return f"{head}: structure, values, gradients, then training · {format_duration(seconds)}"
+    loss = live.series.get("train_loss")
+    shown = f" · loss {loss[-1][1]:.3f}" if loss else ""
+    return (f"{head}: your network is training · {live.position_text()}{shown} · "
+            f"{format_duration(seconds)} [dim](ctrl+x cancels)[/]")
+
+
 def printed_markup(output: str) -> str:
     """What the learner's code printed, its last OUTPUT_LINES lines, to go under the grade ('' if none)."""
     lines = output.strip().splitlines()
@@ -49,13 +80,20 @@ def printed_markup(output: str) -> str:
 
 
 class ImplementScreen(Screen[None]):
+    DEFAULT_CSS = """
+    #impl-live { height: 9; display: none; }
+    #impl-live MetricChart { height: 1fr; min-height: 6; }
+    #impl-bar { margin: 0 1; }
+    """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("w", "write", "Write scaffold"),
+        Binding("o", "edit", "Edit"),
         Binding("g", "grade", "Grade"),
         Binding("n", "hint", "Hint"),
         Binding("t", "watch", "Watch"),
         Binding("s", "solution", "Solution"),
+        Binding("ctrl+x", "cancel_grading", "Cancel", priority=True),
     ]
 
     def __init__(self, lab_id: str, node_id: str) -> None:
@@ -68,23 +106,38 @@ class ImplementScreen(Screen[None]):
         self.lab_id, self.node_id = lab_id, node_id
         self.hints: dict[int, str] = {}
         self.watching = False
+        self._drawn: tuple[int, int] | None = None  # (steps, points) of the curve last drawn
+
+    @property
+    def workspace(self) -> Path:
+        """The learner's own folder (or the app's `workspace` when one was given)."""
+        from planner.implement import workspace_of
+
+        app: Any = self.app
+        return workspace_of(app.service, app.current_learner, app.workspace)
 
     @property
     def path(self) -> Path:
         from planner.implement import learner_file
 
-        return learner_file(self.lab_id, self.app.workspace)  # type: ignore[attr-defined]
+        return learner_file(self.lab_id, self.workspace)
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="impl-head")
         with Horizontal(id="impl-actions"):
             yield Button("Write scaffold w", id="write", variant="primary", compact=True)
+            yield Button("Edit o", id="edit", compact=True)
             yield Button("Grade g", id="grade", compact=True)
             yield Button("Hint n", id="hint", compact=True)
             yield Button("Watch t: off", id="watch", compact=True)
             yield Button("Solution s", id="solution", compact=True)
         yield Static(id="impl-status")
+        with Vertical(id="impl-live"):
+            from planner.tui.widgets.metric_chart import MetricChart, is_loss
+
+            yield ProgressBar(id="impl-bar", show_eta=False, show_percentage=True)
+            yield MetricChart("Your network's training loss", is_loss, x_label="step", id="impl-chart")
         with VerticalScroll(id="impl-hints", classes="panel"):
             yield Static(id="impl-hints-text")
         with VerticalScroll(id="impl-result", classes="panel"):
@@ -96,7 +149,7 @@ class ImplementScreen(Screen[None]):
         self.query_one("#impl-hints").display = False
         self.query_one("#impl-result").border_title = "Grade"
         self.refresh_data()
-        self.set_interval(0.5, self._show_status)
+        self.set_interval(0.25, self._show_status)
         self._show_status()
 
     # ---- what the screen shows ------------------------------------------------------------------
@@ -107,7 +160,7 @@ class ImplementScreen(Screen[None]):
         exists = self.path.exists()
         state = "[$success]written[/]" if exists else "[$warning]not written yet: press w[/]"
         lines = [f"[b]Write it yourself · {escape(self.title_text)}[/]",
-                 f"Your file: [b]{escape(str(self.path))}[/] ({state}); edit it in any editor",
+                 f"Your file: [b]{escape(str(self.path))}[/] ({state}); o opens it in your editor",
                  f"Write: {', '.join(f.name for f in self.implement_task.functions)} "
                  "[dim]· every check must pass; a pass is mastery[/]"]
         entry = app.progress().get(self.node_id)
@@ -117,9 +170,10 @@ class ImplementScreen(Screen[None]):
 
     def _show_status(self) -> None:
         app: Any = self.app
+        live = app.grading_live if app.grading_live is not None and app.grading_live.lab_id == self.lab_id else None
+        self._show_curve(live)
         if app.grading is not None and app.grading[0] == self.lab_id:
-            text = (f"[b]Grading[/] in the sandbox: structure, values, gradients, then training · "
-                    f"{format_duration(time.monotonic() - app.grading_started)}")
+            text = grading_status(live, time.monotonic() - app.grading_started)
         elif self.watching:
             text = f"[b]Watching[/] {escape(self.path.name)}: every save is graded (t stops)."
         else:
@@ -127,6 +181,25 @@ class ImplementScreen(Screen[None]):
         status = self.query_one("#impl-status", Static)
         status.update(text)
         status.display = bool(text)
+
+    def _show_curve(self, live) -> None:
+        """The learner's network training: the progress bar and the loss chart of the lab screen, drawn
+        again only when new points came (the chart is the costly part)."""
+        area = self.query_one("#impl-live")
+        if live is None or not live.series:
+            area.display = False
+            self._drawn = None
+            return
+        area.display = True
+        drawn = (live.step, sum(len(v) for v in live.series.values()))
+        if drawn == self._drawn:
+            return
+        self._drawn = drawn
+        from planner.tui.widgets.metric_chart import MetricChart
+
+        total = max(1, live.total_steps)
+        self.query_one("#impl-bar", ProgressBar).update(total=total, progress=live.fraction * total)
+        self.query_one("#impl-chart", MetricChart).show(live.series)
 
     def show_graded(self, message: ImplementGraded) -> None:
         """Draw a finished grading in the grade view a lab run uses; the app calls this."""
@@ -163,16 +236,64 @@ class ImplementScreen(Screen[None]):
                              lambda replace: self._write(force=True) if replace else None)
 
     def _write(self, *, force: bool) -> None:
-        from planner.implement import WorkspaceError, start
+        from planner.implement import WorkspaceError, default_workspace, start
 
+        app: Any = self.app
         try:
-            started = start(self.lab_id, self.app.workspace, force=force)  # type: ignore[attr-defined]
+            started = start(self.lab_id, self.workspace, force=force,
+                            legacy=default_workspace() if app.workspace is None else None)
         except (WorkspaceError, OSError) as exc:  # e.g. the old file could not be moved to its .bak
             self.notify(str(exc), title="Scaffold", severity="error", timeout=8, markup=False)
             return
-        kept = f"\nYour previous file is kept as {started.backup.name}." if started.backup else ""
-        self.notify(f"Wrote {started.path}.{kept}", title="Scaffold", timeout=6)
+        if started.copied_from:
+            self.notify(f"Copied your file from the old shared workspace ({started.copied_from}) to your own: "
+                        f"{started.path}.", title="Your file", timeout=10, markup=False)
+        else:
+            kept = f"\nYour previous file is kept as {started.backup.name}." if started.backup else ""
+            self.notify(f"Wrote {started.path}.{kept}", title="Scaffold", timeout=6, markup=False)
         self.refresh_data()
+
+    @on(Button.Pressed, "#edit")
+    def action_edit(self) -> None:
+        """Open the file in $VISUAL / $EDITOR, the app suspended until the editor exits; without either,
+        say which file to open. Watching (t) grades every save, as with any editor."""
+        path = self.path
+        if not path.exists():
+            self.notify("There is no file yet: press w to write the scaffold, then o to edit it.",
+                        severity="warning")
+            return
+        command = editor_command(path)
+        if command is None:
+            self.notify(f"No editor is set ($VISUAL or $EDITOR): open {path} in yours. "
+                        "Press t to grade every save.", title="Edit", timeout=10, markup=False)
+            return
+        try:
+            code = self.run_editor(command)
+        except SuspendNotSupported:
+            self.notify(f"This terminal cannot hand the screen to an editor: open {path} in yours.",
+                        title="Edit", severity="warning", timeout=10, markup=False)
+            return
+        except OSError as exc:  # the editor named in the variable does not exist
+            self.notify(f"Could not start {command[0]}: {exc.strerror or exc}. Open {path} in your editor.",
+                        title="Edit", severity="error", timeout=10, markup=False)
+            return
+        if code:
+            self.notify(f"{command[0]} exited with status {code}.", title="Edit", severity="warning")
+        self.refresh_data()
+
+    def run_editor(self, command: list[str]) -> int:
+        """Run the editor with the terminal to itself (App.suspend), and come back when it exits."""
+        with self.app.suspend():
+            return subprocess.run(command, check=False).returncode
+
+    def action_cancel_grading(self) -> None:
+        app: Any = self.app
+        if app.live is not None and app.live.running:  # ctrl+x stops a lab run first, as everywhere
+            app.action_cancel_run()
+        elif app.cancel_grading():
+            self._show_status()
+        else:
+            self.notify("Nothing is being graded.")
 
     @on(Button.Pressed, "#grade")
     def action_grade(self) -> None:
@@ -188,9 +309,14 @@ class ImplementScreen(Screen[None]):
 
     @on(Button.Pressed, "#hint")
     def action_hint(self) -> None:
-        from planner.implement import next_hint
+        from planner.implement import learner_hint
 
-        hint = next_hint(self.lab_id, self.app.workspace)  # type: ignore[attr-defined]
+        app: Any = self.app
+        try:
+            hint = learner_hint(app.service, app.current_learner, self.lab_id, app.workspace)
+        except DATABASE_ERRORS as exc:
+            self.notify(f"Could not read your hints: {exc}", title="Database", severity="error", markup=False)
+            return
         if hint.number in self.hints and hint.number == hint.total:
             self.notify(f"That was the last hint ({hint.total} of {hint.total}).")
         self.hints[hint.number] = hint.text
