@@ -188,6 +188,45 @@ TASKS: dict[str, Task] = {
                 train_title="your attention learns Shakespeare's characters (validation loss <= 2.40)",
             ),
         ),
+        Task(
+            lab_id="model-size", filename="model_size.py", module="model_size", dataset="none",
+            functions=(
+                _fn("linear_parameters", "d_in", "d_out", "bias"),
+                _fn("conv2d_parameters", "c_in", "c_out", "kernel", "bias"),
+                _fn("embedding_parameters", "vocab", "dim"),
+                _fn("layernorm_parameters", "dim"),
+                _fn("attention_parameters", "dim", "n_heads", "bias"),
+                _fn("transformer_parameters", "vocab", "context", "n_layer", "dim", "tied", "bias"),
+                _fn("matmul_flops", "m", "k", "n"),
+                _fn("transformer_flops_per_token", "vocab", "context", "n_layer", "dim", "exact"),
+                _fn("training_flops", "flops_per_token", "tokens"),
+                _fn("mlp_activations", "sizes", "batch"),
+                _fn("training_memory_bytes", "n_params", "n_activations", "dtype"),
+            ),
+            checks=_checks(
+                forward={"linear_parameters": 6, "conv2d_parameters": 6, "embedding_parameters": 3,
+                         "layernorm_parameters": 3, "attention_parameters": 6, "transformer_parameters": 10,
+                         "matmul_flops": 5, "transformer_flops_per_token": 8, "training_flops": 5,
+                         "mlp_activations": 5, "training_memory_bytes": 8},
+                gradient={}, structure=10, train=25,
+                train_title="your functions count the labs' networks exactly: the model-size MLP, the "
+                            "cnn-digits ConvNet and the capstone's transformer",
+            ),
+        ),
+        Task(
+            lab_id="scaling-laws", filename="scaling_laws.py", module="scaling_laws", dataset="none",
+            functions=(
+                _fn("fit_fixed_floor", "n", "loss", "E"),
+                _fn("fit_power_law", "n", "loss"),
+                _fn("predict_loss", "n", "E", "A", "alpha"),
+            ),
+            checks=_checks(
+                forward={"fit_fixed_floor": 20, "fit_power_law": 35, "predict_loss": 10},
+                gradient={}, structure=10, train=25,
+                train_title="your fit of the lab's measured runs: the reference exponent within 10%, and "
+                            "the largest model predicted from the smaller ones",
+            ),
+        ),
     )
 }
 
