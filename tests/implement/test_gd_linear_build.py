@@ -1,0 +1,66 @@
+"""The gd-linear build through the real grader: the reference earns 100, the scaffold 0, and each classic
+mistake (in the MSE gradient, the update, the stopping rule) costs exactly its check, with a message that
+names it."""
+
+from __future__ import annotations
+
+import pytest
+
+from labs.implement import get_task
+from labs.implement.tasks import STRUCTURE, TRAIN
+from tests.implement.helpers import by_id, grade_source, scaffold_source, solution_source, with_mistake
+
+LAB = "gd-linear"
+
+
+def test_reference_earns_100_and_fits_within_one_percent_of_least_squares(tmp_path):
+    result = grade_source(tmp_path, LAB, solution_source(LAB))
+    assert result.status == "passed", result.feedback
+    assert result.grade.score == 100
+    assert result.metrics["loss_gap"] <= 0.01
+    assert "converged" in by_id(result)[TRAIN].message
+
+
+def test_untouched_scaffold_scores_zero(tmp_path):
+    result = grade_source(tmp_path, LAB, scaffold_source(LAB))
+    checks = by_id(result)
+    assert result.grade.score == 0
+    assert "start with mse_loss" in checks[STRUCTURE].message
+    assert checks["gradient:mse_gradient"].message == "mse_gradient is not written yet"
+    assert checks[TRAIN].status == "skipped"
+
+
+MISTAKES = [
+    # (name, line in the reference, the mistake, check it breaks, words the message must contain)
+    ("missing 2", "dw = 2.0 * X.T @ residual / n", "dw = X.T @ residual / n", "gradient:mse_gradient",
+     ["mse_gradient: dw", "the factor 2 is missing"]),
+    ("missing 1/N", "dw = 2.0 * X.T @ residual / n", "dw = 2.0 * X.T @ residual", "gradient:mse_gradient",
+     ["dw", "the 1/N of the mean is missing"]),
+    ("residual sign", "residual = X @ w + b - y", "residual = y - (X @ w + b)", "gradient:mse_gradient",
+     ["dw", "db", "opposite sign"]),
+    ("transposed X", "dw = 2.0 * X.T @ residual / n", "dw = 2.0 * X @ residual / n", "gradient:mse_gradient",
+     ["X is used where its transpose belongs"]),
+    ("update goes up", "return w - lr * dw, float(b - lr * db)", "return w + lr * dw, float(b + lr * db)",
+     "forward:gd_step", ["gd_step's w", "goes UP the gradient"]),
+    ("no tolerance stop", "if abs(losses[-1] - losses[-2]) < tol:", "if False:", "forward:gradient_descent",
+     ["lr=0.1, tol=1e-06 stopped after 10000 steps saying 'max_steps'", "'converged'", "should have stopped"]),
+    ("no divergence stop", "if not np.isfinite(losses[-1]) or losses[-1] > BLOW_UP * losses[0]:", "if False:",
+     "forward:gradient_descent", ["lr=20", "saying 'max_steps'", "'diverged'"]),
+    ("ignores max_steps", "for _ in range(max_steps):", "while True:", "forward:gradient_descent",
+     ["with max_steps=5 took", "must stop after max_steps steps"]),
+]
+
+
+@pytest.mark.parametrize("line, wrong, broken, words", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
+def test_a_classic_mistake_costs_exactly_its_check(tmp_path, line, wrong, broken, words):
+    result = grade_source(tmp_path, LAB, with_mistake(LAB, line, wrong))
+    checks = by_id(result)
+    assert result.status == "failed"
+    assert checks[broken].status == "failed" and checks[broken].points == 0
+    for word in words:
+        assert word in checks[broken].message, checks[broken].message
+    others = [c for c in checks.values() if c.id not in (broken, TRAIN)]
+    assert all(c.status == "passed" for c in others), [(c.id, c.message) for c in others if c.status != "passed"]
+    assert checks[TRAIN].status == "skipped" and broken in checks[TRAIN].message
+    task = get_task(LAB)
+    assert result.grade.score == pytest.approx(100 - task.check(broken).points - task.check(TRAIN).points)
