@@ -58,6 +58,42 @@ HINTS: dict[str, tuple[str, ...]] = {
         "Through a softmax row, dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True)). Remember the 1/sqrt(d) "
         "when going from dS to dq = dS @ k and dk = dS^T @ q.",
     ),
+    "gd-linear": (
+        "Write the shapes down: X (N, D), w (D,), the residual X @ w + b - y (N,). Every function here is "
+        "one or two lines of whole-array NumPy.",
+        "mse_gradient: the worked example in the lesson gives both gradients. dw must have one entry per "
+        "feature, so X enters transposed; the 2 comes from the square and the 1/N from the mean.",
+        "gd_step: descent goes DOWNHILL, against the gradient. If your losses grow, check this sign first.",
+        "gradient_descent: start the curve with the loss at the starting point, then per step: gradient, "
+        "step, new loss appended. Test for divergence and for a change below tol right after appending.",
+        "A loop of `for _ in range(max_steps)` can never run forever; return from inside it when a reason to "
+        "stop appears, and return 'max_steps' after it. np.isfinite catches inf and NaN in one test.",
+    ),
+    "backprop-spirals": (
+        "forward is two lines; keep h, the output of the tanh, because backward needs it.",
+        "backward starts at the loss: the gradient of the mean softmax cross-entropy with respect to the "
+        "logits is the softmax with 1 subtracted at each correct class, divided by N. Divide only there.",
+        "From dlogits, the second layer is a linear layer: dW2 pairs h with dlogits, db2 adds up dlogits' rows. "
+        "Going back through W2 gives the gradient with respect to h.",
+        "tanh's derivative, written with its output, is 1 - h**2: multiply the gradient w.r.t. h by it "
+        "elementwise before the first layer. db1 is a sum over the batch, shape (H,).",
+        "grad_check: loop over np.ndindex(x.shape); save the entry, set it to old + eps and to old - eps "
+        "in turn, evaluate f each time, then put the old value back before moving on.",
+        "The normwise error is one number for the whole array: np.linalg.norm of the difference over the "
+        "sum of the two norms (guarded by a tiny floor so a zero gradient does not divide by 0).",
+    ),
+    "classic-vs-deep": (
+        "Work in scores z = X @ w + b as long as you can: probabilities near 0 or 1 get rounded, and their "
+        "logarithms are where a logistic regression's numbers break.",
+        "sigmoid: exp(-|z|) is at most 1, so it never overflows. For z >= 0 use 1 / (1 + exp(-z)); for "
+        "z < 0 multiply top and bottom by exp(z). np.where picks per entry.",
+        "bce_loss: -log(sigmoid(z)) = log(1 + exp(-z)), and np.logaddexp(0, z) is log(1 + exp(z)) without "
+        "overflow. Write the per-sample loss in z, then take the mean.",
+        "The gradient of the cross-entropy with respect to the score z is simply p - y, no p(1 - p) "
+        "factor (that belongs to the squared error). Then dw pairs X with it, and both divide by N.",
+        "predict: p >= 0.5 exactly when z >= 0, so you need no sigmoid; .astype(np.int64) gives the class.",
+        "decision_boundary: solve w[0] * x1 + w[1] * x2 + b = 0 for x2.",
+    ),
 }
 
 
