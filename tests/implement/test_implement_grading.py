@@ -17,8 +17,9 @@ def test_reference_solution_earns_full_marks_and_trains_to_target(tmp_path, lab_
     assert result.status == "passed", result.feedback
     assert result.grade.score == 100
     assert all(c.status == "passed" for c in result.grade.checks)
-    metric = "test_accuracy" if get_task(lab_id).dataset == "digits" else "val_loss"
-    assert metric in result.metrics
+    metric = {"digits": "test_accuracy", "text": "val_loss"}.get(get_task(lab_id).dataset)
+    if metric:  # builds on other data assert their own training metrics in their test_<module>_build.py
+        assert metric in result.metrics
 
 
 @pytest.mark.parametrize("lab_id", list(TASKS))
