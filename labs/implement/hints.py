@@ -58,6 +58,34 @@ HINTS: dict[str, tuple[str, ...]] = {
         "Through a softmax row, dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True)). Remember the 1/sqrt(d) "
         "when going from dS to dq = dS @ k and dk = dS^T @ q.",
     ),
+    "model-size": (
+        "Count a layer as its weights plus its biases, separately. A bias has one number per OUTPUT, and "
+        "bias=False means there is none.",
+        "A convolution has one k x k filter per (input channel, output channel) pair; the image size, "
+        "stride and padding never enter the count. Heads split attention's width and add no weights.",
+        "transformer_parameters: write one block as a sum of your own functions (two LayerNorms, attention, "
+        "the MLP's two Linears), multiply by n_layer, then add both embeddings, the final LayerNorm and the "
+        "head. Tied: the head's matrix is the token table you already counted.",
+        "FLOPs: an (m, k) @ (k, n) product does m * n dot products of length k, k multiply-adds each, and a "
+        "multiply-add is 2 FLOPs. Per token, each weight matrix a token goes through costs 2 FLOPs per weight.",
+        "The exact count adds attention's context term: in every layer each query takes a dot product with "
+        "all `context` keys, and then a weighted sum of all `context` value vectors, both dim long.",
+        "Training is the forward pass plus a backward pass about twice as costly. Memory: a float32 is 4 "
+        "bytes (32 bits), float16 and bfloat16 2; gradients take one number per weight, Adam two more; "
+        "activations: the input and every layer's output, per example, times the batch.",
+    ),
+    "scaling-laws": (
+        "Take logarithms: with x = log(n) and y = log(loss - E) the law is the straight line "
+        "y = log(A) - alpha * x. np.polyfit(x, y, 1) returns its slope and intercept.",
+        "Refuse bad input before the logarithm: if any loss <= E, raise ValueError saying so.",
+        "fit_power_law: E is unknown, but for each candidate E in [0, min(loss)) fit_fixed_floor gives A and "
+        "alpha. Score each candidate by the sum of squared log-space residuals, "
+        "log(loss) - log(predict_loss(n, E, A, alpha)), and keep the best.",
+        "A grid of a few hundred values of E is not precise to 4 digits: search again between the best grid "
+        "point's neighbours, a few rounds, each narrowing the interval.",
+        "Keep E = 0 in the search: losses with no floor fit best there. Leaving E out altogether (log loss "
+        "against log n) bends the line on data that has a floor and gives too small an exponent.",
+    ),
     "gd-linear": (
         "Write the shapes down: X (N, D), w (D,), the residual X @ w + b - y (N,). Every function here is "
         "one or two lines of whole-array NumPy.",

@@ -270,6 +270,10 @@ def _flops_mistakes(vocab: int, context: int, n_layer: int, dim: int, exact: boo
                 every_parameter,
             "that is the multiply-adds: the 2 N rule is 2 FLOPs per parameter": rule // 2,
             "6 N is the TRAINING rule (forward and backward); the forward pass is 2 N": 3 * rule,
+            "N counts every parameter of the blocks: their biases and LayerNorms too":
+                2 * n_layer * (12 * dim * dim + 4 * dim),
+            "N counts every parameter of the blocks, not only the weight matrices (biases, LayerNorms)":
+                2 * n_layer * 12 * dim * dim,
         }
     context_term = n_layer * 4 * context * dim
     return {

@@ -1,0 +1,97 @@
+"""The scaling-laws build task through the real grader: the reference earns 100, the scaffold 0, and each
+classic fitting mistake costs exactly the checks it breaks (fit_power_law reuses fit_fixed_floor and
+predict_loss in the reference, so their mistakes reach it too), with a message that names the mistake."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labs.catalog.scaling_laws import Params, fit_power_law, non_embedding_parameters
+from labs.implement import get_task
+from labs.implement.checks import scaling_laws as checks
+from labs.implement.solutions import scaling_laws as ref
+from labs.implement.tasks import STRUCTURE, TRAIN
+from tests.implement.helpers import by_id, grade_source, scaffold_source, solution_source, with_mistake
+
+LAB = "scaling-laws"
+
+
+def test_reference_solution_scores_100_on_the_labs_runs(tmp_path):
+    result = grade_source(tmp_path, LAB, solution_source(LAB))
+    assert result.status == "passed", result.feedback
+    assert result.grade.score == 100
+    assert result.metrics["alpha_error"] < 1e-9
+    assert result.metrics["heldout_error"] < checks.HELDOUT_TOL
+    assert "NOT MET" not in by_id(result)[TRAIN].message
+
+
+def test_untouched_scaffold_scores_zero(tmp_path):
+    result = grade_source(tmp_path, LAB, scaffold_source(LAB))
+    got = by_id(result)
+    assert result.grade.score == 0
+    assert "start with fit_fixed_floor" in got[STRUCTURE].message
+    assert got[TRAIN].status == "skipped"
+
+
+MISTAKES = [
+    # (what the learner did, line in the reference, the mistake, checks it loses, {check: words in its message})
+    ("no floor: log L against log N", "E = float(grid[int(np.argmin([_sum_of_squares(n, loss, e) for e in grid]))])",
+     "E = 0.0", {"forward:fit_power_law"},
+     {"forward:fit_power_law": ["L = 1.5 + 6 N^-0.3", "the floor is missing", "biases the exponent low"]}),
+    ("residuals in linear space", "residuals = np.log(loss) - np.log(predict_loss(n, E, A, alpha))",
+     "residuals = loss - predict_loss(n, E, A, alpha)", {"forward:fit_power_law"},
+     {"forward:fit_power_law": ["residuals", "linear space"]}),
+    ("a coarse grid, never refined", "for _ in range(12):", "for _ in range(0):", {"forward:fit_power_law"},
+     {"forward:fit_power_law": ["not to 4 digits", "refine the search for E"]}),
+    ("losses at or below E accepted", "if np.any(loss <= E):", "if False:", {"forward:fit_fixed_floor"},
+     {"forward:fit_fixed_floor": ["the smallest loss equals E", "raise ValueError"]}),
+    ("the exponent's sign", "return float(np.exp(intercept)), float(-slope)",
+     "return float(np.exp(intercept)), float(slope)", {"forward:fit_fixed_floor", "forward:fit_power_law"},
+     {"forward:fit_fixed_floor": ["alpha has the wrong sign"]}),
+    ("A left as its logarithm", "return float(np.exp(intercept)), float(-slope)",
+     "return float(intercept), float(-slope)", {"forward:fit_fixed_floor", "forward:fit_power_law"},
+     {"forward:fit_fixed_floor": ["the intercept is log A"]}),
+    ("the floor not subtracted", "x, y = np.log(n), np.log(loss - E)", "x, y = np.log(n), np.log(loss)",
+     {"forward:fit_fixed_floor", "forward:fit_power_law"},
+     {"forward:fit_fixed_floor": ["without the floor: subtract E first"]}),
+    ("the law without its floor", "return E + A * np.asarray(n, dtype=np.float64) ** -alpha",
+     "return A * np.asarray(n, dtype=np.float64) ** -alpha", {"forward:predict_loss", "forward:fit_power_law"},
+     {"forward:predict_loss": ["the floor E is missing"]}),
+]
+
+
+@pytest.mark.parametrize("what, line, wrong, lost, words", MISTAKES, ids=[m[0] for m in MISTAKES])
+def test_a_classic_mistake_costs_exactly_its_checks(tmp_path, what, line, wrong, lost, words):
+    result = grade_source(tmp_path, LAB, with_mistake(LAB, line, wrong))
+    got = by_id(result)
+    assert result.status == "failed"
+    assert {c.id for c in got.values() if c.status == "failed"} == lost
+    for check_id, parts in words.items():
+        for part in parts:
+            assert part in got[check_id].message, got[check_id].message
+    assert all(c.points == c.max_points for c in got.values() if c.id not in lost | {TRAIN})
+    assert got[TRAIN].status == "skipped"
+    task = get_task(LAB)
+    assert result.grade.score == pytest.approx(100 - sum(task.check(c).points for c in lost | {TRAIN}))
+
+
+def test_the_measured_runs_are_the_labs_models_at_its_defaults():
+    """MEASURED_RUNS says it holds the lab's defaults: its sizes must still be what the lab trains, so a
+    change of the lab's defaults fails here until the table is measured again."""
+    params = Params()
+    sizes = {non_embedding_parameters(params.layers, w) for w in params.width_list()}
+    assert {row[2] for row in checks.MEASURED_RUNS} == sizes
+    assert {row[0] for row in checks.MEASURED_RUNS} == set(checks.SEEDS)
+    assert len(checks.MEASURED_RUNS) == len(sizes) * len(checks.SEEDS)
+
+
+def test_the_reference_fit_of_the_runs_is_the_labs_default_fit():
+    """The losses fall slightly faster than a power law over this decade of N, so the best floor is 0 and
+    the reference's exponent is the lab's own `power` fit (its default)."""
+    n, loss = checks.measured()
+    E, A, alpha, residuals = ref.fit_power_law(n, loss)
+    lab = fit_power_law(n, loss)
+    assert E == pytest.approx(0.0, abs=1e-9)
+    assert alpha == pytest.approx(lab.alpha, rel=1e-9) and A == pytest.approx(lab.a, rel=1e-9)
+    assert residuals.shape == loss.shape and np.all(np.isfinite(residuals))
