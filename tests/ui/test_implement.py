@@ -148,3 +148,111 @@ async def test_a_database_error_while_redrawing_after_grading_is_a_notification_
         await pilot.pause()
         await wait_for(pilot, lambda: app.grading is None, timeout=30)
     assert len(ui_store.attempts(ada.id, lab_id=LAB)) == 2
+
+
+async def test_the_learners_network_trains_live_on_the_build_screen(make, ada, ui_store, tmp_path):
+    """While grading, the build screen draws the training loss of the learner's own network (the lab
+    screen's chart) and its progress; the curve stays after the grade and is the one recorded."""
+    app = _app(make, tmp_path)
+    file = tmp_path / "workspace" / get_task(LAB).filename
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(app, pilot)
+        await pilot.press("w")
+        file.write_text(solution_source(LAB))
+        await pilot.press("g")
+        await wait_for(pilot, lambda: app.grading_live is not None and app.grading_live.series, timeout=30)
+        await pilot.pause(0.3)
+        assert app.screen.query_one("#impl-live").display
+        assert "training" in str(app.screen.query_one("#impl-status").render())
+        await wait_for(pilot, lambda: app.grading is None, timeout=30)
+        await pilot.pause(0.3)
+        chart = app.screen.query_one("#impl-chart")
+        assert chart.display and app.screen.query_one("#impl-live").display
+        bar = app.screen.query_one("#impl-bar")
+        assert bar.progress == bar.total  # the curve ends where training did
+    [attempt] = ui_store.attempts(ada.id, lab_id=LAB)
+    assert attempt.status == "passed"
+    recorded = ui_store.metric_series(attempt.id)["train_loss"]
+    assert recorded == app.grading_live.series["train_loss"]
+
+
+async def test_ctrl_x_cancels_a_grading_and_records_the_points_earned(make, ada, ui_store, tmp_path):
+    app = _app(make, tmp_path)
+    file = tmp_path / "workspace" / get_task(LAB).filename
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(app, pilot)
+        await pilot.press("w")
+        file.write_text(solution_source(LAB))
+        await pilot.press("g")
+        await wait_for(pilot, lambda: app.grading_live is not None and app.grading_live.series, timeout=30)
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: app.grading is None, timeout=10)
+        assert "Cancelled" in _result(app) or "cancelled" in _result(app)
+    [attempt] = ui_store.attempts(ada.id, lab_id=LAB)
+    assert (attempt.status, attempt.score) == ("cancelled", 75)
+
+
+async def test_o_opens_the_file_in_the_editor_and_the_app_resumes(make, ada, tmp_path, monkeypatch):
+    """$EDITOR is a script that appends a line to the file it is given; the app suspends around it (the
+    headless test driver cannot suspend, so App.suspend is replaced by a recording stand-in)."""
+    from contextlib import contextmanager
+
+    from planner.tui.screens.implement import editor_command
+
+    app = _app(make, tmp_path)
+    file = tmp_path / "workspace" / get_task(LAB).filename
+    suspended = []
+
+    @contextmanager
+    def fake_suspend():
+        suspended.append("in")
+        yield
+        suspended.append("out")
+
+    monkeypatch.setattr(app, "suspend", fake_suspend)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", """sh -c 'echo "# edited" >> "$1"' --""")
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
+        assert file.read_text().endswith("# edited\n")
+        assert suspended == ["in", "out"]
+        assert type(app.screen).__name__ == "ImplementScreen" and app.is_running
+        monkeypatch.delenv("EDITOR")
+        await pilot.press("o")  # no editor: a message that names the file
+        await pilot.pause()
+        assert any(str(file) in n.message and "$EDITOR" in n.message for n in app._notifications)
+    assert editor_command(file, {"VISUAL": "code --wait", "EDITOR": "vi"}) == ["code", "--wait", str(file)]
+    assert editor_command(file, {"EDITOR": "'my editor' -n"}) == ["my editor", "-n", str(file)]
+    assert editor_command(file, {"VISUAL": "'unbalanced", "EDITOR": ""}) is None
+
+
+async def test_without_a_workspace_the_file_is_the_learners_own_beside_the_database(make, ada, ui_store):
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        mine = ui_store.path.parent / f"{ui_store.path.name}.workspaces" / str(ada.id) / get_task(LAB).filename
+        assert mine.exists()
+        assert str(mine) in str(app.screen.query_one("#impl-head").render())
+
+
+async def test_the_lab_screen_says_which_network_trains_and_whether_the_build_passed(make, ada):
+    from datetime import datetime
+
+    from planner.tui.screens.lab import build_markup
+
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.open_lab(LAB, NODE)
+        await pilot.pause()
+        text = str(app.screen.query_one("#lab-build").render())
+        assert "Experiments here train" in text and "library" in text and "build is still to do" in text
+    passed = build_markup(LAB, "Feed-forward networks", datetime(2026, 1, 5, 10, 0))
+    assert "your build passed" in passed and "05 Jan 2026" in passed
+    assert build_markup("no-such-lab", "x", None) == ""

@@ -6,6 +6,9 @@ the network keeps training; come back and the charts are where the run got to, a
 the values being trained (read-only until the run ends). The app calls `show_run` a few times a
 second while events stream in. When the pace so far says the clock will stop training before every
 planned step, the status says so, and a run the clock stopped says so in its result.
+
+A lab with a build task (labs.implement.tasks) says under its title which network an experiment here
+trains (the library's, `Task.uses`) and whether the learner's own build of it has passed yet.
 """
 
 from __future__ import annotations
@@ -55,6 +58,29 @@ def stopped_at_limit_markup(live: LiveRun) -> str:
     return f"[$warning]Stopped at {limit}{where}:[/] graded on what it trained."
 
 
+def build_markup(lab_id: str, node_title: str, passed_at: object | None) -> str:
+    """'Experiments train the library Linear, ...; your build passed on 2 Dec.' for a lab with a build
+    task, '' for one without. An experiment raises mastery; the build (and the quiz) completes the node."""
+    from labs.implement.tasks import TASKS
+
+    task = TASKS.get(lab_id)
+    if task is None:
+        return ""
+    uses = task.uses or f"the library's network, the same maths you write in {task.filename} ({node_title})"
+    if passed_at is not None:
+        when = passed_at.strftime("%d %b %Y") if hasattr(passed_at, "strftime") else str(passed_at)
+        mine = f"[$success]your build passed[/] on {when}"
+    else:
+        mine = "[$warning]your build is still to do[/] (the node's Lab tab, w): it completes the node, not a run"
+    return f"[dim]Experiments here train[/] {escape(uses)}; {mine}."
+
+
+def _build_tasks() -> set[str]:
+    from labs.implement.tasks import TASKS
+
+    return set(TASKS)
+
+
 class LabScreen(PathLabScreen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -78,6 +104,7 @@ class LabScreen(PathLabScreen[None]):
                 with VerticalScroll(id="result", classes="panel"):  # on top of the form: the charts keep
                     yield Static(id="result-text")                  # their room even at 80x24
                 yield Static(f"[b]{self.lab.title}[/]", classes="title")
+                yield Static(self._build_text(), id="lab-build")
                 with Collapsible(title="What this lab asks", collapsed=False, id="lab-about"):
                     yield Markdown(self.lab.description)  # estimation labs describe the network here
                 yield ParamsForm(self.lab, self._trained_values(), id="params")
@@ -94,6 +121,7 @@ class LabScreen(PathLabScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#samples").display = False
+        self.query_one("#lab-build").display = self.lab.id in _build_tasks()
         self.query_one("#metric-chart").display = False
         self.query_one("#result").display = False
         self.query_one("#result").border_title = "Result"
@@ -104,6 +132,15 @@ class LabScreen(PathLabScreen[None]):
             self.query_one("#run-status", Static).update(
                 "[$warning]This node is locked.[/] A run now is a test-out: pass it and the node completes "
                 "without the path. Press ctrl+r to try.")
+
+    def _build_text(self) -> str:
+        """Which network trains here, and the learner's build of it (see build_markup)."""
+        passed_at = None
+        with self.app.database_errors_shown("read your build"):
+            entry = self.app.progress().get(self.node_id)
+            passed_at = entry.build_passed_at if entry is not None else None
+        node = self.app.curriculum.nodes.get(self.node_id)
+        return build_markup(self.lab.id, node.title if node else self.node_id, passed_at)
 
     def _trained_values(self) -> dict[str, Any] | None:
         """The values of this lab's run (in progress, or the one whose result is shown), so the form
