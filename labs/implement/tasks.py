@@ -237,3 +237,6 @@ def get_task(lab_id: str) -> Task:
         return TASKS[lab_id]
     except KeyError:
         raise KeyError(f"lab {lab_id!r} has no implement mode; labs that do: {', '.join(TASKS)}") from None
+    uses: str = ""
+    """what the lab's experiments train, in the lab screen's words: "library Linear and ReLU, the same maths
+    you wrote in Feed-forward networks" ('' : the screen says the library's network, and names your build)"""
