@@ -183,9 +183,13 @@ TASKS: dict[str, Task] = {
                 _fn("bce_loss", "X", "y", "w", "b"),
                 _fn("predict", "X", "w", "b"),
                 _fn("decision_boundary", "w", "b", "x1"),
-                gradient={"attention_backward": 40},
+            ),
+            checks=_checks(
+                forward={"sigmoid": 10, "predict_proba": 5, "bce_loss": 10, "predict": 5, "decision_boundary": 10},
+                gradient={"bce_loss": 25},
                 structure=10, train=25,
-                train_title="your attention learns Shakespeare's characters (validation loss <= 2.40)",
+                train_title="your logistic regression fits separable clouds (0.95) and scores on two spiral "
+                            "arms what a linear model scores",
             ),
         ),
         Task(
