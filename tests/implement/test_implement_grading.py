@@ -58,8 +58,8 @@ MISTAKES = [
      ["with size=3", "shape"]),
     ("cnn-digits", "blocks = x.reshape(n, c, ho, size, wo, size)", "blocks = x.reshape(n, c, ho, 2, wo, 2)",
      "gradient:maxpool_backward", ["with size=3"]),
-    ("transformer-chars", "dscores = dscores / np.sqrt(q.shape[2])", "dscores = dscores",
-     "gradient:attention_backward", ["dq", "dk", "1/sqrt(d) of the scores is missing"]),
+    # transformer-chars' missing 1/sqrt(d) also costs the block built on the learner's attention_backward:
+    # it is in test_transformer_chars_build.MISTAKES, with the same check and words
 ]
 
 

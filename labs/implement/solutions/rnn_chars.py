@@ -12,6 +12,11 @@ Backward functions receive the gradient of the loss with respect to their output
 loss reads EVERY hidden state, so rnn_backward receives dhs (N, T, H); but hs[:, t] also feeds step t + 1,
 so its total gradient is dhs[:, t] plus what flows back from the future (backpropagation through time).
 A loop over the T time steps is necessary; a loop over samples is not.
+
+Two pieces make the recurrence trainable and usable (lesson: "Vanishing and exploding gradients" and
+"Sampling"): clip_by_global_norm bounds a training step, and sample_next turns the logits of the next
+character into a character. The grader trains with your clipping in the loop and shows text that your
+sampling wrote.
 Grade with `pathlab lab grade rnn-chars`; stuck? `pathlab lab hint rnn-chars`.
 """
 
@@ -72,3 +77,33 @@ def rnn_backward(dhs, x, h0, hs, Wx, Wh):
         dWh += dWh_t
         db += db_t
     return dx, dh_next, dWx, dWh, db
+
+
+def clip_by_global_norm(grads, max_norm):
+    """Clip a list of gradient arrays by their GLOBAL norm (lesson: "Gradient clipping").
+
+    The global norm is the L2 norm of all their entries taken together, as if concatenated into one
+    vector. When it exceeds max_norm, every array is rescaled by the same factor so the global norm
+    becomes max_norm (the direction is kept); otherwise the arrays are returned unchanged.
+    grads: a list of arrays, max_norm > 0  ->  (clipped, total_norm): a list of arrays with the shapes
+    of grads, and the global norm BEFORE clipping as a float (training logs it).
+    """
+    total_norm = float(np.sqrt(sum(np.sum(g * g) for g in grads)))
+    scale = max_norm / total_norm if total_norm > max_norm else 1.0
+    return [g * scale for g in grads], total_norm
+
+
+def sample_next(logits, temperature, u):
+    """The index of the next character, drawn from softmax(logits / temperature) (lesson: "Sampling").
+
+    logits (V,) float, temperature >= 0 float, u a uniform draw in [0, 1) given by the grader (so the
+    draw is deterministic)  ->  an int in 0..V-1. Inverse CDF: with c the cumulative sum of the
+    probabilities, return the first index i with u < c[i]. Temperature 0 means greedy: the index of the
+    largest logit. Small temperatures make logits / temperature huge: keep np.exp from overflowing.
+    """
+    if temperature == 0:
+        return int(np.argmax(logits))
+    scaled = logits / temperature
+    weights = np.exp(scaled - scaled.max())
+    cumulative = np.cumsum(weights / weights.sum())
+    return min(int(np.sum(cumulative <= u)), len(logits) - 1)
