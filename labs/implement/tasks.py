@@ -45,6 +45,9 @@ class Task(BaseModel):
     functions: tuple[FunctionSpec, ...]
     checks: tuple[CheckSpec, ...]
     pass_mark: float = PASS_MARK
+    uses: str = ""
+    """what the lab's experiments train, in the lab screen's words: "library Linear and ReLU, the same maths
+    you wrote in Feed-forward networks" ('' : the screen says the library's network, and names your build)"""
 
     def check(self, check_id: str) -> CheckSpec:
         for spec in self.checks:
@@ -241,6 +244,3 @@ def get_task(lab_id: str) -> Task:
         return TASKS[lab_id]
     except KeyError:
         raise KeyError(f"lab {lab_id!r} has no implement mode; labs that do: {', '.join(TASKS)}") from None
-    uses: str = ""
-    """what the lab's experiments train, in the lab screen's words: "library Linear and ReLU, the same maths
-    you wrote in Feed-forward networks" ('' : the screen says the library's network, and names your build)"""
