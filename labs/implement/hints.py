@@ -47,6 +47,12 @@ HINTS: dict[str, tuple[str, ...]] = {
         "gradient at step t is dhs[:, t] + dh_next; rnn_step_backward returns the next dh_next as dh_prev.",
         "Wx, Wh and b are used at every step, so add up their per-step gradients. The dh_prev left after "
         "step 0 is dh0.",
+        "clip_by_global_norm: ONE norm for all the arrays, the square root of the sum of every squared entry "
+        "of every array. Scale all of them by the same max_norm / norm, and only when norm > max_norm; "
+        "return the norm you measured before scaling as well.",
+        "sample_next: temperature 0 is a special case (np.argmax, u unused). Otherwise divide the logits, not "
+        "the probabilities, by the temperature; subtract the largest scaled logit before np.exp, then walk "
+        "np.cumsum of the probabilities to the first entry above u.",
     ),
     "transformer-chars": (
         "Scores first: q @ k.transpose(0, 2, 1) is (N, T, T). Divide by np.sqrt(d), d = q.shape[-1].",
@@ -57,6 +63,13 @@ HINTS: dict[str, tuple[str, ...]] = {
         "two axes transposed in a batched way (.transpose(0, 2, 1)).",
         "Through a softmax row, dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True)). Remember the 1/sqrt(d) "
         "when going from dS to dq = dS @ k and dk = dS^T @ q.",
+        "split_heads: reshape (N, T, C) to (N, T, H, C // H) so each position's features are cut into heads, "
+        "then .transpose(0, 2, 1, 3). merge_heads undoes both steps in the opposite order.",
+        "In the block, reshape the (N, H, T, d) heads to (N * H, T, d) and your attention_forward treats "
+        "each head as one more sequence. Write a small layer-norm helper (and its backward) first.",
+        "block_backward: go through the forward pass in reverse. At each residual sum the gradient goes "
+        "on unchanged AND through the branch, so dh = dout + (the MLP branch's gradient), then dx = dh + "
+        "(the attention branch's gradient); merge_heads is split_heads' backward and vice versa.",
     ),
     "model-size": (
         "Count a layer as its weights plus its biases, separately. A bias has one number per OUTPUT, and "
