@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 
 from labs.implement import get_task
+from labs.implement.checks import backprop_spirals as checks
+from labs.implement.remote import Learner
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import by_id, grade_source, scaffold_source, solution_source, with_mistake
+from tests.implement.helpers import by_id, grade_source, scaffold_source, solution_source, with_mistake, write
 
 LAB = "backprop-spirals"
 
@@ -63,3 +65,21 @@ def test_a_classic_mistake_costs_exactly_its_check(tmp_path, line, wrong, broken
     assert checks[TRAIN].status == "skipped" and broken in checks[TRAIN].message
     task = get_task(LAB)
     assert result.grade.score == pytest.approx(100 - task.check(broken).points - task.check(TRAIN).points)
+
+
+def test_training_reports_its_curve_step_by_step(tmp_path):
+    """What the app's live chart will draw once the checker passes `report` on (without it, as now, the
+    grade is the same): the steps in order up to the total, each with the training loss."""
+    path = write(tmp_path, LAB, solution_source(LAB))
+    learner = Learner.start(path, memory_mb=1024, cpu_s=60, scratch=str(tmp_path))
+    seen = []
+    try:
+        learner.load({fn.name: fn.params for fn in get_task(LAB).functions})
+        fraction, _, _ = checks.train(learner, 60.0, report=lambda step, total, m: seen.append((step, total, m)))
+    finally:
+        learner.close()
+    assert fraction == 1.0
+    steps = [step for step, _, _ in seen]
+    assert len(seen) >= 5 and steps == sorted(set(steps)) and all(step <= total for step, total, _ in seen)
+    assert all("train_accuracy" in m for _, _, m in seen)
+    assert seen[-1][2]["train_accuracy"] >= 0.95
