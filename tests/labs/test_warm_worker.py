@@ -174,3 +174,15 @@ def test_a_job_naming_no_lab_is_refused_naming_the_known_ones(lab_id):
 
     with pytest.raises(KeyError, match="known labs: .*gd-linear"):
         _lab(lab_id)
+
+
+def test_a_process_that_ran_a_lab_leaves_no_spare_behind_when_it_exits():
+    code = ("from labs import runner; runner.run_lab('gd-linear', {'steps': 5}, 0); "
+            "print(runner._spare[0].pid)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(),
+                         check=True, timeout=120)
+    pid = int(out.stdout.split()[-1])
+    deadline = time.monotonic() + 10  # killed at exit; the wait covers a loaded machine's reaping
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(pid)
