@@ -37,7 +37,8 @@ with training for a core. Every guarantee holds as for a cold child: it is start
 (BLAS on one thread) in its own session (process group), the time limit's timer starts when the job
 is sent, and cancel/kill signal its process group. `prewarm()` starts a spare ahead of the first run
 (an app calls it when it opens); a spare's parent that exits closes its stdin, so it exits too, and
-`discard_spare()` (also at exit) kills it. `PATHLAB_WARM_WORKER=0` turns spares off.
+`discard_spare()` (also at exit) kills it. `PATHLAB_WARM_WORKER=0` turns spares off. A spare runs
+the lab code as it was when it started, as the app itself does (a lab edited meanwhile needs a new one).
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def prewarm() -> None:
         except OSError:
             _spare = None  # no spare: the next run starts cold, as before
     if old is not None:
-        _kill_spare(old[0])
+        _drop(old)
 
 
 def _take_spare(key: tuple) -> subprocess.Popen[bytes] | None:
@@ -150,8 +151,14 @@ def _take_spare(key: tuple) -> subprocess.Popen[bytes] | None:
     proc, spare_key = spare
     if spare_key == key and proc.poll() is None:
         return proc
-    _kill_spare(proc)
+    _drop(spare)
     return None
+
+
+def _drop(spare: tuple[subprocess.Popen[bytes], tuple]) -> None:
+    """Kill a spare this process started; one inherited through a fork is its parent's, left alone."""
+    if spare[1][3] == os.getpid():
+        _kill_spare(spare[0])
 
 
 def _kill_spare(proc: subprocess.Popen[bytes]) -> None:
@@ -169,8 +176,8 @@ def discard_spare() -> None:
     global _spare
     with _spare_lock:
         spare, _spare = _spare, None
-    if spare is not None and spare[1][3] == os.getpid():  # a forked child leaves its parent's spare alone
-        _kill_spare(spare[0])
+    if spare is not None:
+        _drop(spare)
 
 
 atexit.register(discard_spare)

@@ -186,3 +186,19 @@ def test_a_process_that_ran_a_lab_leaves_no_spare_behind_when_it_exits():
     while not _gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(pid)
+
+
+def test_a_forked_child_neither_uses_nor_kills_its_parents_spare():
+    prewarm()
+    parent_spare = _spare_pid()
+    pid = os.fork()
+    if pid == 0:  # the child: a run here must start cold and leave the parent's spare alone
+        code = 1
+        try:
+            code = 0 if runner._take_spare(runner._spare_key(child_env())) is None else 2
+            discard_spare()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _spare_pid() == parent_spare and not _gone(parent_spare)
