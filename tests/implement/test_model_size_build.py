@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from labs.events import Progress
 from labs.implement import get_task
 from labs.implement.checks import model_size as checks
 from labs.implement.tasks import STRUCTURE, TRAIN
@@ -16,7 +17,10 @@ LAB = "model-size"
 
 
 def test_reference_solution_scores_100_and_counts_the_labs_networks(tmp_path):
-    result = grade_source(tmp_path, LAB, solution_source(LAB))
+    events = []
+    result = grade_source(tmp_path, LAB, solution_source(LAB), on_event=events.append)
+    progress = [e for e in events if isinstance(e, Progress)]  # the final stage's live curve, 3 steps
+    assert progress and progress[-1].step == 3 and "gpt_parameters_error" in progress[-1].metrics
     assert result.status == "passed", result.feedback
     assert result.grade.score == 100
     train = by_id(result)[TRAIN]
@@ -49,7 +53,8 @@ MISTAKES = [
       "forward:attention_parameters": ["the biases of the two Linear layers are missing"],
       "forward:transformer_parameters": ["the biases are missing"],
       "forward:transformer_flops_per_token": ["False)", "their biases and LayerNorms too"]}),
-    ("counted the tied embedding twice", "head = (vocab if bias else 0) if tied else linear_parameters(dim, vocab, bias)",
+    ("counted the tied embedding twice",
+     "head = (vocab if bias else 0) if tied else linear_parameters(dim, vocab, bias)",
      "head = linear_parameters(dim, vocab, bias)", {"forward:transformer_parameters"},
      {"forward:transformer_parameters": ["transformer_parameters(50, 16, 2, 32, True, True)", "count it once"]}),
     ("multiplied attention's parameters by the heads",

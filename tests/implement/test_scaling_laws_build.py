@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from labs.catalog.scaling_laws import Params, fit_power_law, non_embedding_parameters
+from labs.events import Progress
 from labs.implement import get_task
 from labs.implement.checks import scaling_laws as checks
 from labs.implement.solutions import scaling_laws as ref
@@ -18,7 +19,10 @@ LAB = "scaling-laws"
 
 
 def test_reference_solution_scores_100_on_the_labs_runs(tmp_path):
-    result = grade_source(tmp_path, LAB, solution_source(LAB))
+    events = []
+    result = grade_source(tmp_path, LAB, solution_source(LAB), on_event=events.append)
+    progress = [e for e in events if isinstance(e, Progress)]  # the final stage's live curve, 3 steps
+    assert progress and progress[-1].step == 3 and "alpha" in progress[-1].metrics
     assert result.status == "passed", result.feedback
     assert result.grade.score == 100
     assert result.metrics["alpha_error"] < 1e-9
@@ -79,7 +83,7 @@ def test_a_classic_mistake_costs_exactly_its_checks(tmp_path, what, line, wrong,
 def test_the_measured_runs_are_the_labs_models_at_its_defaults():
     """MEASURED_RUNS says it holds the lab's defaults: its sizes must still be what the lab trains, so a
     change of the lab's defaults fails here until the table is measured again."""
-    params = Params()
+    params = Params.model_validate({})
     sizes = {non_embedding_parameters(params.layers, w) for w in params.width_list()}
     assert {row[2] for row in checks.MEASURED_RUNS} == sizes
     assert {row[0] for row in checks.MEASURED_RUNS} == set(checks.SEEDS)

@@ -128,7 +128,8 @@ def library_flops_per_token(vocab: int, context: int, n_layer: int, dim: int, ex
         matrices = [attention.params["W_qkv"], attention.params["W_proj"], block.children["fc"].params["W"],
                     block.children["proj"].params["W"]]
         flops += sum(2 * w.data.size for w in matrices)
-        flops += 2 * 2 * context * attention.dim  # q . k for every position, then the weighted sum of v
+        width = attention.params["W_proj"].data.shape[0]
+        flops += 2 * 2 * context * width  # q . k for every position, then the weighted sum of v
     return flops
 
 
@@ -256,7 +257,8 @@ def check_matmul(m: Learner) -> str:
     return _each(m, "matmul_flops", [(1, 64, 128), (32, 784, 128), (7, 3, 5)], library_matmul,
                  lambda r, k, c: {
                      "that is the multiply-adds; each multiply-add is 2 FLOPs (a multiply and an add)": r * k * c,
-                     "close: the convention counts k multiply-adds per output number, 2 FLOPs each": (2 * k - 1) * r * c,
+                     "close: the convention counts k multiply-adds per output number, 2 FLOPs each":
+                         (2 * k - 1) * r * c,
                  })
 
 
@@ -432,7 +434,8 @@ def train(m: Learner, budget_s: float, report=None) -> tuple[float, str, dict[st
     n, memory_mb = _int_sum((n,)), _int_sum(tuple(unpack("training_memory_bytes", memory, COMPONENTS))[:3]) / 1e6
     truth_n = gpt.num_parameters()
     truth_mb = truth_n * capstone.BYTES_PER_PARAM / 1e6  # the capstone's: float32 weights, gradients, m, v
-    metrics.update(gpt_parameters_error=relative_error(n, truth_n), gpt_memory_error=relative_error(memory_mb, truth_mb))
+    metrics.update(gpt_parameters_error=relative_error(n, truth_n),
+                   gpt_memory_error=relative_error(memory_mb, truth_mb))
     ok = n == truth_n and relative_error(memory_mb, truth_mb) <= capstone.COST_TOL
     results.append(("the capstone's transformer", ok,
                     f"{n:,} parameters (library {truth_n:,}), {float(train_flops):.3g} training FLOPs on "
@@ -443,7 +446,7 @@ def train(m: Learner, budget_s: float, report=None) -> tuple[float, str, dict[st
     passed = sum(ok for _, ok, _ in results)
     metrics["networks_counted"] = float(passed)
     lines = "; ".join(f"{name}: {'right' if ok else 'WRONG'}, {detail}" for name, ok, detail in results)
-    return passed / len(results), f"{passed} of {len(results)} networks counted right. {lines}", metrics
+    return passed / len(results), f"{passed} of {len(results)} networks counted right: {lines}", metrics
 
 
 def _progress(report, step: int, metrics: dict[str, float]) -> None:

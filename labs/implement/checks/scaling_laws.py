@@ -150,14 +150,16 @@ def _fixed_floor_mistake(A: float, alpha: float, no_floor: tuple[float, float]) 
 def _fit(m: Learner, n: np.ndarray, loss: np.ndarray) -> tuple[float, float, float, object]:
     E, A, alpha, residuals = unpack("fit_power_law", call(m, "fit_power_law", n, loss),
                                     ("E", "A", "alpha", "residuals"))
-    return (*_floats("fit_power_law", (E, A, alpha), ("E", "A", "alpha")), residuals)
+    E, A, alpha = _floats("fit_power_law", (E, A, alpha), ("E", "A", "alpha"))
+    return E, A, alpha, residuals
 
 
 def _expect_law(m: Learner, n: np.ndarray, law: tuple[float, float, float]) -> None:
     E0, A0, alpha0 = law
     loss = _law(n, *law)
     E, A, alpha, _ = _fit(m, n, loss)
-    said = f"fit_power_law on exact losses L = {E0:g} + {A0:g} N^-{alpha0:g} gave E={E:.6g}, A={A:.6g}, alpha={alpha:.6g}"
+    said = (f"fit_power_law on exact losses L = {E0:g} + {A0:g} N^-{alpha0:g} gave E={E:.6g}, A={A:.6g}, "
+            f"alpha={alpha:.6g}")
     if not 0 <= E < loss.min():
         raise CheckFailed(f"{said}: E must lie in [0, min(loss)) = [0, {loss.min():.4g}) (a floor is not "
                           "negative, and no loss lies below it)")
@@ -280,7 +282,7 @@ def measure_runs(seeds: tuple[int, ...] = SEEDS) -> list[tuple[int, int, int, fl
     from labs.events import Finished
     from labs.runner import run_lab
 
-    params, rows = Params(), []
+    params, rows = Params.model_validate({}), []
     for seed in seeds:
         result = run_lab("scaling-laws", {}, seed)
         if not isinstance(result, Finished):
