@@ -130,7 +130,7 @@ def _watch(path: Path, once, graded, *, quiet: bool):
             if current != last:
                 last = current
                 graded = once()
-                if graded.status == "cancelled":
+                if getattr(graded, "status", None) == "cancelled":  # Ctrl-C while grading: stop watching
                     return graded
     except KeyboardInterrupt:
         return graded
