@@ -61,7 +61,9 @@ palette: every action below, plus themes and the key panel.
 | key | does |
 |---|---|
 | `w` | write the scaffold into your workspace (asks before replacing your file; the old one is kept as .bak) |
-| `g` | grade your file in the sandbox: structure, values, gradients, then training |
+| `o` | open your file in `$VISUAL` / `$EDITOR` (the app waits until the editor exits) |
+| `g` | grade your file in the sandbox: structure, values, gradients, then training (its loss drawn live) |
+| `ctrl+x` | cancel the grading (the points earned so far are recorded) |
 | `n` | the next hint |
 | `t` | watch the file: grade again on every save (press again to stop) |
 | `s` | the reference solution, once your own code passed |
