@@ -40,7 +40,7 @@ def check_attention_forward(m: Learner) -> str:
     later = v.copy()
     later[:, -1] += 10.0  # changing the last position's value must not change any earlier output
     moved = np.asarray(call(m, "attention_forward", q, k, later))
-    if not np.allclose(moved[:, :-1], got[:, :-1]):
+    if not np.allclose(moved[:, :-1], np.asarray(got)[:, :-1]):
         raise CheckFailed("attention_forward: earlier outputs changed when only the last position's value did; "
                           "position t may only attend to positions 0..t")
     return f"out has shape {want.shape}, the right values, and no position sees the future"
@@ -203,6 +203,10 @@ def _backward_without_residuals(dout, x, params, *, mlp: bool, attention: bool):
     return (dx, dwq, dwk, dwv, dwo, dw1, dw2)
 
 
+def _same(got: object, wrong: np.ndarray) -> bool:
+    return isinstance(got, np.ndarray) and got.shape == wrong.shape and bool(np.allclose(got, wrong))
+
+
 def _check_block_backward(m: Learner) -> str:
     x, params = _block_inputs()
     dout = np.random.default_rng(9).standard_normal(x.shape)
@@ -221,8 +225,7 @@ def _check_block_backward(m: Learner) -> str:
          "so dx = dh + (the attention branch's gradient)", dict(mlp=False, attention=True)),
     ):
         wrong = dict(zip(names, _backward_without_residuals(dout, x, params, **flags)))
-        if all(isinstance(got[k], np.ndarray) and got[k].shape == wrong[k].shape and np.allclose(got[k], wrong[k])
-               for k in names):
+        if all(_same(got[k], wrong[k]) for k in names):
             off = [f"d{k}" for k in names if not np.allclose(wrong[k], want[k])]
             raise CheckFailed(f"block_backward: {', '.join(off)} {'is' if len(off) == 1 else 'are'} off: {message}")
 
@@ -244,8 +247,9 @@ CHECKS = {
 
 # -- training ------------------------------------------------------------------------------------------
 TARGET = 2.40
-"""validation loss in nats per character (without attention the model is a bigram, about 2.5)"""
-WIDTH, N_HEADS, STEPS, BATCH, LENGTH, LR = 48, 4, 300, 32, 16, 0.01
+"""validation loss in nats per character (the reference reaches 2.17; without attention the model is a
+bigram, about 2.5)"""
+WIDTH, N_HEADS, STEPS, BATCH, LENGTH, LR = 32, 4, 300, 32, 16, 0.01
 
 
 def train(m: Learner, budget_s: float, report=None) -> tuple[float, str, dict[str, float]]:

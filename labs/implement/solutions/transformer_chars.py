@@ -135,9 +135,9 @@ def block_forward(x, params, n_heads):
 
 
 def block_backward(dout, x, params, n_heads):
-    """Gradients of block_forward, given dout = dL/dy (N, T, C). Recompute what the forward pass made.
-    Each residual sum (h = x + ..., y = h + ...) sends its gradient both ways: straight on to its input
-    and back through the branch; attention_backward, merge_heads and split_heads do the branch's middle.
+    """Gradients of block_forward, given dout = dL/dy (N, T, C). Recompute what the forward pass made,
+    then walk it backwards, minding every path by which x and h reach y (lesson: "The transformer
+    block"); your attention_backward, merge_heads and split_heads do the attention branch's middle.
     Returns (dx, dparams): dx (N, T, C) and dparams a tuple (dWq, dWk, dWv, dWo, dW1, dW2) with the
     shapes of params.
     """
