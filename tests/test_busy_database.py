@@ -9,7 +9,6 @@ import queue
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -107,10 +106,6 @@ def _run(db_path, curriculum, script, hooks):
     store = Store.open(db_path, busy_timeout_ms=BUSY_MS)
     svc = Service(store, curriculum, runner_factory=lambda *a: Scripted(script, hooks))
     learner = store.get_learner("Ada") or store.add_learner("Ada")
-    if not store.quiz_attempts(learner.id):  # issue 13: a test-out completes the node only with its quiz
-        now = datetime.now(UTC)
-        store.record_quiz(learner.id, "gradient-descent", seed=0, score=1.0, passed=True, answers=[],
-                          started_at=now, finished_at=now)
     session = svc.start_lab(learner, "gd-linear", {}, seed=0, practice=True)
     return store, svc, session, session.wait()
 
@@ -163,7 +158,11 @@ def test_a_lock_outlasting_every_retry_keeps_the_result_in_a_file_the_next_start
         assert outcome.status == "passed" and outcome.score == 100.0  # what the learner is shown
         assert session.recovery_file is not None and session.recovery_file.parent == recovery.recovery_dir(db)
         assert "kept in" in outcome.feedback and "next time PathLab starts" in outcome.feedback
-        assert "gradient-descent" in outcome.completed  # the pass counts now, not only after recovery
+        # the pass counts now, not only after recovery: the mastery it earns (an experiment completes
+        # gradient-descent only while its lab has no build task, issue 13)
+        build_task = Service(store, curriculum).progress(store.get_learner("Ada"))["gradient-descent"].has_build
+        assert outcome.mastery_after == ("familiar" if build_task else "proficient")
+        assert ("gradient-descent" in outcome.completed) == (not build_task)
     finally:
         holder[0].release()
         store.close()

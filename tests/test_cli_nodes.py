@@ -31,7 +31,10 @@ def test_a_recorded_pass_unlocks_in_the_output(run_cli, db_path):
     run_cli("learner", "add", "Ada")
     with Store.open(db_path) as store:
         learner = store.get_learner("Ada")
-        attempt = store.start_attempt(learner.id, "model-size", "large-models", mode="explore", params={},
+        from planner.progress import registered_build_labs  # issue 13: a build where the lab has a task
+
+        mode = "implement" if "model-size" in registered_build_labs() else "explore"
+        attempt = store.start_attempt(learner.id, "model-size", "large-models", mode=mode, params={},
                                       seed=0, pid=None, app_version="test")
         store.finish_attempt(attempt, status="passed", score=100, passed=True, metrics={}, feedback="",
                              checks=[], duration_s=1.0)

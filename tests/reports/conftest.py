@@ -13,9 +13,9 @@ from .factory import full_curriculum
 
 
 def record_attempt(store, learner_id: int, lab_id: str, node_id: str, score: float, *, n_points: int = 50,
-                   params: dict | None = None, seed: int = 1) -> int:
+                   params: dict | None = None, seed: int = 1, mode: str = "practice") -> int:
     """One finished lab attempt with two graded checks and train/val loss curves."""
-    attempt_id = store.start_attempt(learner_id, lab_id, node_id, mode="practice", params=params or {"lr": 0.05},
+    attempt_id = store.start_attempt(learner_id, lab_id, node_id, mode=mode, params=params or {"lr": 0.05},
                                      seed=seed, pid=None, app_version="0.1.0", dataset_hash="abc123")
     steps = np.arange(n_points)
     loss = 1.5 * np.exp(-steps / (n_points / 5)) + 0.01 * (100 - score) / 100
@@ -49,11 +49,18 @@ def full_graph():
 
 @pytest.fixture
 def seeded(store):
-    """Ada aims at ML engineer: large-models and gradient-descent done, gradient-descent tried twice."""
+    """Ada aims at ML engineer: large-models and gradient-descent done, gradient-descent tried twice.
+    The passes are builds where the lab has a build task (what completes those nodes, issue 13)."""
+    from planner.progress import registered_build_labs
+
+    def passing_mode(lab_id: str) -> str:
+        return "implement" if lab_id in registered_build_labs() else "practice"
+
     ada = store.add_learner("Ada", target_role="ml-engineer", hours_per_week=6)
-    record_attempt(store, ada.id, "model-size", "large-models", 100.0)
+    record_attempt(store, ada.id, "model-size", "large-models", 100.0, mode=passing_mode("model-size"))
     record_attempt(store, ada.id, "gd-linear", "gradient-descent", 55.0, params={"lr": 0.5}, seed=2)
-    record_attempt(store, ada.id, "gd-linear", "gradient-descent", 100.0, params={"lr": 0.05}, seed=3)
+    record_attempt(store, ada.id, "gd-linear", "gradient-descent", 100.0, params={"lr": 0.05}, seed=3,
+                   mode=passing_mode("gd-linear"))
     now = datetime.now(UTC)
     record_quiz(store, ada.id, "large-models", 1.0, now - timedelta(minutes=30))
     record_quiz(store, ada.id, "gradient-descent", 0.9, now - timedelta(minutes=20))
