@@ -63,6 +63,10 @@ def test_bare_pathlab_prints_status(run_cli):
     run_cli("learner", "add", "Ada", "--role", "ml-engineer")
     out = run_cli().stdout
     assert "Ada: ml-engineer" in out and "Completed 0/5" in out and "Ready now: large-models" in out
+    from planner.progress import registered_build_labs
+
+    assert ("Next: start the build: pathlab lab start model-size" if "model-size" in registered_build_labs()
+            else "Next: run the lab: pathlab lab run model-size") in out
 
 
 def test_help_lists_lazy_commands_without_importing_them():

@@ -81,3 +81,10 @@ def print_status(app: AppContext) -> None:
     ready = [r["id"] for r in rows if r["state"] in ("in_progress", "available")]
     if ready:
         click.echo(f"Ready now: {', '.join(ready)}")
+        from planner.plan import next_up
+
+        progress = app.progress(learner)
+        top = next_up(app.curriculum, progress, learner.target_role if learner.target_role in app.curriculum.nodes
+                      else None, limit=1)
+        if top:
+            click.echo(f"Next: {app.service.next_action(learner, top[0].node_id, progress).text}")
