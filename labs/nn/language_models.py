@@ -87,10 +87,13 @@ class CharRNN(Layer):
         idx = check_indices(idx, self.vocab_size)
         table = self.children["embed"].params["W"].data if "embed" in self.children else None
         hidden = self.children["rnn"].forward_tokens(idx, table, initial_state=initial_state)
-        return self.children["head"].forward(hidden)
+        # The head reads the hidden states time-major, (T, B, H), as the recurrent layer holds them (no
+        # copy); the logits go back as a (B, T, V) view.
+        return self.children["head"].forward(hidden.transpose(1, 0, 2)).transpose(1, 0, 2)
 
     def backward(self, grad_logits: np.ndarray) -> None:
-        grad_table = self.children["rnn"].backward(self.children["head"].backward(grad_logits))
+        grad_hidden = self.children["head"].backward(grad_logits.transpose(1, 0, 2))
+        grad_table = self.children["rnn"].backward(grad_hidden.transpose(1, 0, 2))
         if "embed" in self.children:
             weight = self.children["embed"].params["W"]
             weight.grad += grad_table.astype(weight.grad.dtype, copy=False)
