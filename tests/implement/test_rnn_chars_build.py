@@ -51,6 +51,10 @@ MISTAKES = [
     ("overflow at a small temperature",
      [("weights = np.exp(scaled - scaled.max())", "weights = np.exp(scaled)")],
      "forward:sample_next", ["temperature=0.01", "np.exp overflows", "subtract the largest scaled logit"]),
+    ("a draw of its own instead of u",
+     [("return min(int(np.sum(cumulative <= u)), len(logits) - 1)",
+       "return min(int(np.sum(cumulative <= np.random.random())), len(logits) - 1)")],
+     "forward:sample_next", ["different indices for the same logits, temperature and u", "not np.random"]),
 ]
 
 
@@ -114,7 +118,8 @@ def test_the_sample_is_reproducible_and_of_the_right_length(monkeypatch):
     monkeypatch.setattr(checks, "STEPS", 2)
 
     def sample() -> str:
-        return ast.literal_eval(checks.train(_learner(), 60.0)[1].split(f"temperature {checks.SAMPLE_TEMPERATURE:g}: ")[1])
+        message = checks.train(_learner(), 60.0)[1]
+        return ast.literal_eval(message.split(f"temperature {checks.SAMPLE_TEMPERATURE:g}: ")[1])
 
     text = sample()
     assert text == sample()

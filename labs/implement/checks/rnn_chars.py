@@ -196,6 +196,11 @@ def _temperature_mistakes(logits: np.ndarray, temperature: float, u: float) -> d
 
 def check_sample(m: Learner) -> str:
     calls = [(kind, logits, temp, u) for kind, logits, temp, us in SAMPLE_CASES for u in us]
+    _, logits, temp, u = calls[1]
+    # a draw of the learner's own gives the same index 20 times with a probability below 1e-7
+    if len({repr(call(m, "sample_next", logits.copy(), temp, u)) for _ in range(20)}) > 1:
+        raise CheckFailed("sample_next returned different indices for the same logits, temperature and u: draw "
+                          "with the u you are given (not np.random), so that a sample can be reproduced")
     wrong: dict[str, list[str]] = {}
     explained: dict[str, int] = {}  # message -> how many wrong temperature cases it explains
     for kind, logits, temp, u in calls:
