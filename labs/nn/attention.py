@@ -42,6 +42,12 @@ def causal_mask(steps: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
 _SHIFT_MARGIN = 80.0
 
 
+def _running_max(x: np.ndarray) -> np.ndarray:
+    """max(x[..., :t+1]) for every t: the accumulation runs over a leading axis (a moved view), where
+    NumPy takes whole rows at a time, rather than along the short last axis one element at a time."""
+    return np.moveaxis(np.maximum.accumulate(np.moveaxis(x, -1, 0), axis=0), 0, -1)
+
+
 def causal_softmax(q: np.ndarray, k: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """P = softmax(q k^T + mask) over the last axis: q, k (..., T, d) -> the probabilities (..., T, T).
 
@@ -54,7 +60,7 @@ def causal_softmax(q: np.ndarray, k: np.ndarray, mask: np.ndarray) -> np.ndarray
     outputs stay exactly unchanged when a later token changes. Twin: reference.causal_softmax."""
     scores = q @ k.transpose(*range(k.ndim - 2), -1, -2)
     diagonal = np.einsum("...ii->...i", scores).copy()  # (..., T)
-    bound = np.sqrt(row_sums(q * q) * np.maximum.accumulate(row_sums(k * k), axis=-1))
+    bound = np.sqrt(np.einsum("...i,...i->...", q, q) * _running_max(np.einsum("...i,...i->...", k, k)))
     shift = diagonal
     if float((bound - diagonal).max()) > _SHIFT_MARGIN:  # rare: large, very different scores
         row_max = (scores + mask).max(axis=-1)
