@@ -109,6 +109,7 @@ class PathLabApp(App[None]):
         self.service = service
         self.curriculum = curriculum
         self.learner: Learner | None = None
+        self.prewarm_labs = False  # make_app turns it on for real lab processes
         self.live: LiveRun | None = None
         self._run_over = threading.Event()
         self._run_dirty = False
@@ -166,6 +167,13 @@ class PathLabApp(App[None]):
         else:
             self.set_learner(learner)
         self.set_interval(0.25, self._refresh_run_views)
+        if self.prewarm_labs:  # a worker that has imported NumPy and the labs waits for the first run
+            self.call_after_refresh(self._prewarm)
+
+    def _prewarm(self) -> None:
+        from labs.runner import prewarm
+
+        prewarm()
 
     def _recover(self) -> None:
         try:
@@ -523,4 +531,6 @@ def make_app(store: Store, curriculum: Curriculum, runner: Callable[..., Any] | 
     """
     from planner.service import Service
 
-    return PathLabApp(Service(store, curriculum, runner_factory=runner), curriculum)
+    app = PathLabApp(Service(store, curriculum, runner_factory=runner), curriculum)
+    app.prewarm_labs = runner is None  # real lab processes only; a scripted runner needs no worker
+    return app

@@ -48,6 +48,7 @@ def make(ui_store: Any, ui_curriculum: Any) -> Callable[..., Any]:
     def build(runner: Any = None) -> Any:
         app = make_app(ui_store, ui_curriculum, runner=runner)
         app.today = lambda: TODAY
+        app.prewarm_labs = False  # a spare worker per test would only cost CPU (tested in test_prewarm)
         return app
 
     return build
