@@ -338,13 +338,10 @@ def train_text_torch(model, cfg: Config) -> Run:
                last_loss=float(np.mean(losses)), blas=blas_note())
 
 
-def torch_charrnn(cfg: Config, cell: str) -> Run:
-    import torch
+def torch_char_model(cell: str, vocab: int):
+    """torch's char RNN/LSTM, the same shapes as ours: embedding 32, hidden 128, linear head."""
     from torch import nn
 
-    torch.set_num_threads(1)
-    torch.manual_seed(cfg.seed)
-    vocab = load_chars()[2]
     recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM}[cell]  # nn.RNN is the tanh (Elman) cell, like ours
 
     class CharModel(nn.Module):
@@ -356,7 +353,15 @@ def torch_charrnn(cfg: Config, cell: str) -> Run:
         def forward(self, idx):
             return self.head(self.rnn(self.embed(idx))[0])
 
-    return train_text_torch(CharModel(), cfg)
+    return CharModel()
+
+
+def torch_charrnn(cfg: Config, cell: str) -> Run:
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(cfg.seed)
+    return train_text_torch(torch_char_model(cell, load_chars()[2]), cfg)
 
 
 def torch_rnn(cfg: Config) -> Run:
@@ -584,17 +589,19 @@ def lstm_note(rounds: Rounds | None, floor: dict) -> str:
     """Where the char LSTM's floor is, from this run's own figures and profile_nn.py's floor measurements."""
     products, loop = floor["products_s"] * 1e3, floor["loop_s"] * 1e3
     text = ("### Where the LSTM's floor is\n\n"
-            f"In one process, fastest of {floor['repeats']}: the char LSTM's matrix products alone (the same "
-            f"shapes and calls as the library's step, through NumPy's OpenBLAS, nothing else) take {products:.1f} ms "
-            f"a step; the recurrent loop's elementwise work alone (the same ufunc calls on the same buffers, no "
-            f"products) {loop:.1f} ms; both together, the smallest step the library's algorithm can make in NumPy, "
-            f"{products + loop:.1f} ms; the library's whole step (the profile below) {floor['step_s'] * 1e3:.1f} ms")
+            f"In one process (profile_nn.py), fastest of {floor['repeats']} in process CPU time: the char LSTM's matrix "
+            f"products alone (the same shapes and calls as the library's step, through NumPy's OpenBLAS, nothing "
+            f"else) take {products:.1f} ms a step; the time loop's elementwise work alone (the layer with its per-step "
+            f"products stubbed out, less its other products) {loop:.1f} ms; both together, the smallest step the "
+            f"library's algorithm can make in NumPy, {products + loop:.1f} ms; the library's whole step (the profile "
+            f"below) {floor['step_s'] * 1e3:.1f} ms")
+    if floor.get("torch_step_s"):
+        torch_ms = floor["torch_step_s"] * 1e3
+        text += (f"; torch's whole step, timed the same way in the same process, {torch_ms:.1f} ms. So the products "
+                 f"alone are a ratio of {products / torch_ms:.2f}, products plus loop {(products + loop) / torch_ms:.2f}, "
+                 f"and our whole step {floor['step_s'] * 1e3 / torch_ms:.2f}")
     if rounds and rounds.torch:
-        torch_ms = statistics.median(t.cpu_s for t in rounds.torch) / TEXT_STEPS * 1e3
-        ours_ms = statistics.median(o.cpu_s for o in rounds.ours) / TEXT_STEPS * 1e3
-        text += (f". In the rounds above, torch's step took {torch_ms:.1f} ms of CPU and ours {ours_ms:.1f} ms, so the "
-                 f"products alone are a ratio of {products / torch_ms:.2f} and products plus loop "
-                 f"{(products + loop) / torch_ms:.2f}")
+        text += f" (the rounds above, under their load: {statistics.median(rounds.ratios('cpu_s')):.2f})"
     return text + (". The products are about 1.0 GFLOP a step: 2 x 64 recurrent products of 32x128 by 128x512 "
                    "(each made as four column blocks, small enough for OpenBLAS's small-matrix kernel), dW_h over "
                    "all 2048 positions, the per-token scatter of the gate gradients (the embedding is folded into "

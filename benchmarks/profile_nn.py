@@ -187,8 +187,32 @@ def run_profile(name: str, cfg: Config) -> dict:
     markdown, step_s = profile_step(title, model, x, y, loss, PROFILE_REPEATS[name])
     floor = None
     if name == "lstm":
-        floor = {**lstm_floor(cfg.batch_size, vocab), "step_s": step_s}
+        floor = {**lstm_floor(cfg.batch_size, vocab), "step_s": step_s,
+                 "torch_step_s": torch_lstm_step(x, y, vocab, PROFILE_REPEATS[name])}
     return {"markdown": markdown, "floor": floor}
+
+
+def torch_lstm_step(x: np.ndarray, y: np.ndarray, vocab: int, repeats: int) -> float | None:
+    """torch's char LSTM training step on the same batch, fastest of `repeats` in process CPU time, one
+    thread (None without torch): imported only after our own figures are taken."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    from bench_nn import torch_char_model
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = torch_char_model("lstm", vocab)
+    opt, loss_fn = torch.optim.Adam(model.parameters()), torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y)).reshape(-1)
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(xt).reshape(-1, vocab), yt).backward()
+        opt.step()
+
+    return fastest(step, repeats)
 
 
 def main(argv: list[str]) -> int:
