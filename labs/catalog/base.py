@@ -280,10 +280,26 @@ class Lab(ABC):
             return ctx.finish(self._diverged_outcome(params, d))
         return ctx.finish(outcome)
 
+    def stable_lr(self, params: LabParams) -> tuple[float, str] | None:
+        """A learning rate known to train this lab stably, and why it is known, for the divergence advice.
+
+        By default the lab's default rate, which passes on at least 9 of 10 seeds in
+        benchmarks/CALIBRATION.md; a lab whose default is not such a rate, or that can derive the bound
+        from its data (gd-linear), overrides this. None when the lab has no `lr`."""
+        field = self.Params.model_fields.get("lr")
+        if field is None or not isinstance(field.default, float):
+            return None
+        return field.default, "the lab's default, which trains stably on every calibrated seed"
+
     def _diverged_outcome(self, params: LabParams, d: Diverged) -> Outcome:
         lr = getattr(params, "lr", None)
-        hint = (f"the learning rate lr={lr:g} is too large: try a smaller one, e.g. lr={lr / 10:g}"
-                if isinstance(lr, float) else "try a smaller learning rate")
+        stable = self.stable_lr(params)
+        if isinstance(lr, float) and stable is not None and stable[0] < lr:
+            hint = f"the learning rate lr={lr:g} is too large: try lr={stable[0]:g} ({stable[1]})"
+        elif isinstance(lr, float):
+            hint = f"the learning rate lr={lr:g} is too large: try a smaller one, e.g. lr={lr / 10:g}"
+        else:
+            hint = "try a smaller learning rate"
         note = f"Training diverged: {d}, so the run stopped; {hint}."
         results = [evaluate(s, 0.0, "not reached: training diverged") for s in self.checks]
         return Outcome(results=results, metrics={"diverged_at_step": d.step}, feedback=note)

@@ -7,6 +7,8 @@ optimum, which gradient descent should reach within 1 %.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from pydantic import Field
 
@@ -37,6 +39,21 @@ def least_squares(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """The exact minimiser, for grading: solve [x 1] theta = y in the least-squares sense."""
     theta, *_ = np.linalg.lstsq(np.column_stack([x, np.ones(len(y))]), y, rcond=None)
     return theta[:-1], float(theta[-1])
+
+
+def step_size_bound(x: np.ndarray) -> float:
+    """The largest stable rate, 2 / lambda_max: gradient descent on the MSE multiplies the error along the
+    Hessian's eigenvector i by (1 - lr lambda_i) each step, so it converges only when every factor is
+    below 1 in size. The Hessian of mean((x w + b - y)^2) in (w, b) is (2/N) [x 1]^T [x 1] (the
+    lesson's `lr < 1/a` for `L = a w^2`, whose Hessian is 2a)."""
+    design = np.column_stack([x, np.ones(len(x))])
+    return float(2.0 / np.linalg.eigvalsh(2.0 * design.T @ design / len(x)).max())
+
+
+def round_down(value: float, digits: int = 2) -> float:
+    """`value` rounded down to `digits` significant figures (0.1048 -> 0.1), so a rate under a bound stays under."""
+    scale = 10.0 ** (math.floor(math.log10(value)) - digits + 1)
+    return float(f"{math.floor(value / scale + 1e-9) * scale:.{digits}g}")
 
 
 class GdLinearLab(Lab):
@@ -70,18 +87,30 @@ class GdLinearLab(Lab):
         every = max(1, params.steps // 100)
         losses = np.empty(params.steps + 1)
         losses[0] = mse(x, y, w, b)
+        ctx.progress(0, {"train_loss": losses[0]})  # the curve starts where training starts
+        emitted, blow_up = 0, BLOW_UP * losses[0]
         for step in range(1, params.steps + 1):
             gw, gb = mse_grad(x, y, w, b)
             w, b = w - params.lr * gw, b - params.lr * gb
             losses[step] = mse(x, y, w, b)
-            ctx.guard(step, "train_loss", losses[step], blow_up=BLOW_UP * losses[0])
+            if not losses[step] <= blow_up:  # diverging: draw every finite step up to the stop, then stop
+                for s in range(emitted + 1, step + 1):
+                    if math.isfinite(losses[s]):
+                        ctx.progress(s, {"train_loss": losses[s]})
+                ctx.guard(step, "train_loss", losses[step], blow_up=blow_up)
             stop = ctx.deadline_reached(step, params.steps)
             if step % every == 0 or step == params.steps or stop:
                 ctx.progress(step, {"train_loss": losses[step]})
+                emitted = step
             if stop:
                 losses = losses[: step + 1]  # graded on the steps taken
                 break
         return self._grade(ctx, losses, best, w - w_opt, w_opt, params)
+
+    def stable_lr(self, params: LabParams) -> tuple[float, str]:
+        """From the data: 0.9 of the bound 2 / lambda_max, rounded down to 2 significant figures."""
+        bound = step_size_bound(make_linear(n=200, n_features=3, noise=0.5, seed=DATA_SEED).x)
+        return round_down(0.9 * bound), f"below the stable bound 2/lambda_max = {bound:.3g} for this data"
 
     def _grade(self, ctx: RunContext, losses: np.ndarray, best: float, w_err: np.ndarray,
                w_opt: np.ndarray, params: Params) -> Outcome:
