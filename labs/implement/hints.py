@@ -23,6 +23,19 @@ HINTS: dict[str, tuple[str, ...]] = {
         "class, divided by N because the loss is a mean.",
         "sgd_update: descent goes DOWNHILL, against the gradient. If your loss grows during training, "
         "check this sign first.",
+        "he_init: the draws already have variance 1; multiplying by a constant c makes the variance c**2. "
+        "Which c gives He's variance, and which fan is it, the inputs each unit sums or its outputs?",
+        "minibatches: slice the permutation in steps of batch_size with range(0, n, batch_size); a slice "
+        "past the end just stops, so the last, shorter batch comes for free. Do not drop it.",
+        "momentum_step and adam_step: write the lesson's update equations in order, the running averages "
+        "first, then the step. In Adam, t is 1 on the first step, the bias corrections divide by "
+        "1 - beta**t, and eps is added after the square root.",
+        "train_epoch: it is the lesson's training loop for ONE epoch. Take the batches from minibatches(..., "
+        "perm) (the perm you are given, never your own), increase t before each step, and call adam_step once "
+        "per parameter, keeping each one's m and v in the lists. Average the batch losses at the end.",
+        "accuracy and evaluate: the prediction is argmax along axis 1; the accuracy is the MEAN of a boolean "
+        "array. The held-out accuracy uses x_test and y_test only: the training data says how well the "
+        "network memorised, not how well it generalises.",
     ),
     "cnn-digits": (
         "Pad first with np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))): after that every output "
@@ -36,6 +49,11 @@ HINTS: dict[str, tuple[str, ...]] = {
         "filters turned by 180 degrees, W[:, :, ::-1, ::-1], over f and the kernel axes.",
         "maxpool: reshape (N, C, H, W) to (N, C, H/s, s, W/s, s) and take the max over axes 3 and 5. "
         "For the backward pass, find each block's argmax and send that block's dout only there.",
+        "flatten_forward is one reshape that keeps the batch axis: x.reshape(len(x), -1). Do not transpose "
+        "first: the head's weights expect channel, row, column order. flatten_backward is the reverse reshape.",
+        "head_forward and head_backward are the linear layer of Feed-forward networks again: one product "
+        "plus a broadcast bias forward; backward, dfeats goes through W.T, dW pairs feats.T with dout, db "
+        "sums dout over the batch.",
     ),
     "rnn-chars": (
         "rnn_step_forward is one line: the affine map of x plus the affine map of h_prev, through np.tanh.",

@@ -87,12 +87,22 @@ TASKS: dict[str, Task] = {
                 _fn("relu_backward", "dout", "x"),
                 _fn("softmax_cross_entropy", "logits", "y"),
                 _fn("sgd_update", "param", "grad", "lr"),
+                _fn("he_init", "draws", "fan_in", "fan_out"),
+                _fn("minibatches", "n", "batch_size", "permutation"),
+                _fn("momentum_step", "p", "g", "v", "lr", "beta"),
+                _fn("adam_step", "p", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps"),
+                _fn("train_epoch", "params", "x", "y", "batch_size", "perm", "lr", "state"),
+                _fn("accuracy", "logits", "y"),
+                _fn("evaluate", "params", "x_train", "y_train", "x_test", "y_test"),
             ),
             checks=_checks(
-                forward={"linear_forward": 10, "relu_forward": 5, "softmax_cross_entropy": 10, "sgd_update": 5},
-                gradient={"linear_backward": 15, "relu_backward": 10, "softmax_cross_entropy": 10},
-                structure=10, train=25,
-                train_title="your two-layer network reaches 90% test accuracy on the digits",
+                forward={"linear_forward": 5, "relu_forward": 3, "softmax_cross_entropy": 5, "sgd_update": 2,
+                         "he_init": 5, "minibatches": 5, "momentum_step": 5, "adam_step": 8, "train_epoch": 8,
+                         "accuracy": 3, "evaluate": 3},
+                gradient={"linear_backward": 8, "relu_backward": 5, "softmax_cross_entropy": 5},
+                structure=10, train=20,
+                train_title="your pipeline (your he_init, train_epoch and adam_step) trains your two-layer "
+                            "network to 90% held-out accuracy on the digits, as your evaluate reports",
             ),
         ),
         Task(
@@ -102,12 +112,17 @@ TASKS: dict[str, Task] = {
                 _fn("conv2d_backward", "dout", "x", "W", "pad"),
                 _fn("maxpool_forward", "x", "size"),
                 _fn("maxpool_backward", "dout", "x", "size"),
+                _fn("flatten_forward", "x"),
+                _fn("flatten_backward", "dout", "x"),
+                _fn("head_forward", "feats", "W", "b"),
+                _fn("head_backward", "dout", "feats", "W"),
             ),
             checks=_checks(
-                forward={"conv2d_forward": 15, "maxpool_forward": 10},
-                gradient={"conv2d_backward": 25, "maxpool_backward": 15},
-                structure=10, train=25,
-                train_title="your ConvNet reaches 90% test accuracy on the digits",
+                forward={"conv2d_forward": 12, "maxpool_forward": 8, "flatten_forward": 4, "head_forward": 4},
+                gradient={"conv2d_backward": 20, "maxpool_backward": 12, "flatten_backward": 5, "head_backward": 5},
+                structure=10, train=20,
+                train_title="your ConvNet (your convolution, pooling, flatten and head) reaches 90% test "
+                            "accuracy on the digits",
             ),
         ),
         Task(
@@ -233,6 +248,24 @@ TASKS: dict[str, Task] = {
                 train_title="your fit of the lab's measured runs: the reference exponent within 10%, and "
                             "the largest model predicted from the smaller ones",
             ),
+        ),
+        Task(
+            lab_id="capstone-ml-engineer", filename="capstone_ml_engineer.py", module="capstone_ml_engineer",
+            dataset="digits",
+            functions=(
+                _fn("stratified_split", "labels", "val_fraction", "permutation"),
+                _fn("lr_schedule", "step", "total_steps", "base_lr", "warmup_steps"),
+                _fn("early_stopping", "history", "patience"),
+                _fn("evaluate", "train_logits", "y_train", "test_logits", "y_test", "z"),
+            ),
+            checks=_checks(
+                forward={"stratified_split": 15, "lr_schedule": 15, "early_stopping": 15, "evaluate": 15},
+                gradient={}, structure=10, train=30,
+                train_title="the library's ConvNet, trained through your split, schedule and stopping rule, "
+                            "reaches 0.98 test accuracy, as your evaluate reports it",
+            ),
+            uses="library ConvNet and Adam, the network you built in Convolutional networks; your split, "
+                 "schedule, stopping rule and evaluation",
         ),
     )
 }

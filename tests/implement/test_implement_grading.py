@@ -97,7 +97,7 @@ def test_half_finished_file_earns_the_written_functions(tmp_path):
     source = scaffold.replace(todo, "return x @ W + b")
     checks = by_id(grade_source(tmp_path, "ffnn-digits", source))
     assert checks["forward:linear_forward"].status == "passed"
-    assert checks[STRUCTURE].points == pytest.approx(10 / 6, abs=1e-3)  # points are kept to 4 decimals
+    assert checks[STRUCTURE].points == pytest.approx(10 / 13, abs=1e-3)  # points are kept to 4 decimals
     assert "return x @ W + b" in reference  # the edit is the reference's own line
 
 

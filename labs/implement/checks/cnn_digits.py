@@ -1,5 +1,7 @@
-"""cnn-digits in the checker: fixed-input checks of convolution and max-pooling, then training the learner's
-ConvNet (conv 3x3 -> ReLU -> max-pool 2 -> linear) on the digits."""
+"""cnn-digits in the checker: fixed-input checks of convolution, max-pooling, flatten and the classifier head,
+then training the learner's ConvNet (conv 3x3 -> ReLU -> max-pool 2 -> flatten -> linear head) on the digits:
+the learner's six functions run in their process, two round trips a step (forward, then backward), with
+the library's ReLU (NumPy's, called there), softmax cross-entropy and SGD step between them."""
 
 from __future__ import annotations
 
@@ -104,11 +106,73 @@ def _pool_backward_at(m: Learner, x: np.ndarray, size: int) -> str:
     )
 
 
+def _flatten_input() -> np.ndarray:
+    return _rng().standard_normal((N, C, 4, 5))
+
+
+def check_flatten_forward(m: Learner) -> str:
+    x = _flatten_input()
+    got = call(m, "flatten_forward", x)
+    if isinstance(got, np.ndarray) and got.shape == (x.size,):
+        raise CheckFailed(f"flatten_forward output has shape {got.shape}, expected {(N, C * 4 * 5)}: the batch "
+                          "axis was flattened too; keep one row per image")
+    expect_array("flatten_forward output", got, ref.flatten_forward(x), mistakes={
+        "the features are in channel-last order (row, column, channel); flatten in C order, channel first, as "
+        "x.reshape does on (N, C, H, W)": x.transpose(0, 2, 3, 1).reshape(N, -1)})
+    return f"(N, C, H, W) {x.shape} becomes {(N, C * 4 * 5)}, in C order"
+
+
+def check_flatten_backward(m: Learner) -> str:
+    x = _flatten_input()
+    dout = _rng().standard_normal((N, x[0].size))
+    got = call(m, "flatten_backward", dout, x)
+    if isinstance(got, np.ndarray) and got.shape == dout.shape:
+        raise CheckFailed(f"flatten_backward: dx has the shape of dout {dout.shape}; reshape it back to the "
+                          f"shape of x {x.shape}")
+    return expect_gradients(
+        "flatten_backward", lambda x: float(np.sum(ref.flatten_forward(x) * dout)), {"x": x}, {"x": got},
+        {"x": ref.flatten_backward(dout, x)},
+        mistakes={"x": {"dout was put back in channel-last order: undo exactly the C-order flatten, "
+                        "dout.reshape(x.shape)": dout.reshape(N, 4, 5, C).transpose(0, 3, 1, 2)}},
+    )
+
+
+HEAD_IN, CLASSES = 7, 3
+
+
+def _head_inputs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r = _rng()
+    return r.standard_normal((N + 2, HEAD_IN)), r.standard_normal((HEAD_IN, CLASSES)), r.standard_normal(CLASSES)
+
+
+def check_head_forward(m: Learner) -> str:
+    feats, w, b = _head_inputs()
+    expect_array("head_forward logits", call(m, "head_forward", feats, w, b), ref.head_forward(feats, w, b),
+                 mistakes={"the bias b is missing (logits = feats @ W + b)": feats @ w})
+    return f"logits have shape {(N + 2, CLASSES)} and the right values"
+
+
+def check_head_backward(m: Learner) -> str:
+    feats, w, b = _head_inputs()
+    dout = _rng().standard_normal((N + 2, CLASSES))
+    names = ("feats", "W", "b")
+    got = unpack("head_backward", call(m, "head_backward", dout, feats, w), ("dfeats", "dW", "db"))
+    return expect_gradients(
+        "head_backward", lambda feats, W, b: float(np.sum(ref.head_forward(feats, W, b) * dout)),
+        {"feats": feats, "W": w, "b": b}, dict(zip(names, got)),
+        dict(zip(names, ref.head_backward(dout, feats, w))), batch=N + 2,
+    )
+
+
 CHECKS = {
     "forward:conv2d_forward": check_conv_forward,
     "forward:maxpool_forward": check_pool_forward,
+    "forward:flatten_forward": check_flatten_forward,
+    "forward:head_forward": check_head_forward,
     "gradient:conv2d_backward": check_conv_backward,
     "gradient:maxpool_backward": check_pool_backward,
+    "gradient:flatten_backward": check_flatten_backward,
+    "gradient:head_backward": check_head_backward,
 }
 
 # -- training ------------------------------------------------------------------------------------------
@@ -116,8 +180,9 @@ FILTERS, EPOCHS, BATCH, LR = 8, 10, 32, 0.3
 
 
 def train(m: Learner, budget_s: float, report=None) -> tuple[float, str, dict[str, float]]:
-    """Train the ConvNet with plain SGD: the learner's convolution and pooling run in their process (four
-    round trips a step), the ReLU, linear readout and loss here, from the ffnn reference."""
+    """Train the ConvNet with plain SGD: forward through the learner's conv, NumPy's maximum (the ReLU),
+    the learner's pool, flatten and head in one round trip; the softmax loss here (the ffnn reference);
+    then backward through the learner's head, flatten, pool and conv in a second round trip."""
 
     def init(rng: np.random.Generator, _features: int) -> list[np.ndarray]:
         flat = FILTERS * 4 * 4
@@ -126,11 +191,14 @@ def train(m: Learner, budget_s: float, report=None) -> tuple[float, str, dict[st
 
     def step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> tuple[float, list[np.ndarray]]:
         w, _, w_out, _ = params
-        logits, (conv, act, pooled) = _forward(m, params, x)
+        logits, conv, act, pooled, flat = _forward(m, params, x)
         loss, dlogits = mlp.softmax_cross_entropy(logits, y)
-        dflat, dw_out, db_out = mlp.linear_backward(dlogits, pooled.reshape(len(x), -1), w_out)
-        dact = m.maxpool_backward(dflat.reshape(pooled.shape), act, 2)
-        _, dw, db = m.conv2d_backward(mlp.relu_backward(dact, conv), x, w, 1)
+        s = m.batch()
+        back = s.head_backward(dlogits, flat, w_out)
+        dact = s.maxpool_backward(s.flatten_backward(back[0], pooled), act, 2)
+        dconv = s.call("numpy.multiply", dact, s.call("numpy.greater", conv, 0.0))  # the ReLU's mask
+        conv_back = s.conv2d_backward(dconv, x, w, 1)
+        dw, db, dw_out, db_out = s.run(conv_back[1], conv_back[2], back[1], back[2])
         return float(loss), [p - LR * g for p, g in zip(params, (dw, db, dw_out, db_out))]
 
     return train_digits_model(init, step, lambda params, x: _forward(m, params, x)[0], images=True,
@@ -138,10 +206,12 @@ def train(m: Learner, budget_s: float, report=None) -> tuple[float, str, dict[st
                               too_slow="avoid Python loops over samples and pixels", report=report)
 
 
-def _forward(m: Learner, params: list[np.ndarray], x: np.ndarray):
+def _forward(m: Learner, params: list[np.ndarray], x: np.ndarray) -> tuple:
+    """(logits, conv, act, pooled, flat): the forward pass and what the backward pass needs, one round trip."""
     w, b, w_out, b_out = params
-    conv = m.conv2d_forward(x, w, b, 1)
-    act = mlp.relu_forward(conv)
-    pooled = m.maxpool_forward(act, 2)
-    logits = mlp.linear_forward(pooled.reshape(len(x), -1), w_out, b_out)
-    return logits, (conv, act, pooled)
+    s = m.batch()
+    conv = s.conv2d_forward(x, w, b, 1)
+    act = s.call("numpy.maximum", conv, 0.0)
+    pooled = s.maxpool_forward(act, 2)
+    flat = s.flatten_forward(pooled)
+    return s.run(s.head_forward(flat, w_out, b_out), conv, act, pooled, flat)

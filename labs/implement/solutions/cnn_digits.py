@@ -1,14 +1,17 @@
-"""cnn-digits: a convolution and a max-pool, forward and backward, written by you in NumPy.
+"""cnn-digits: a ConvNet's pieces, forward and backward, written by you in NumPy.
 
-The grader builds  conv(1 -> 8 channels, 3x3, pad 1) -> ReLU -> max-pool 2x2 -> linear -> softmax
-from your four functions (ReLU, linear and the loss are the grader's), checks each on small fixed inputs
-(shapes, values, gradients against finite differences), then trains it on the 8x8 digits and expects
->= 90% test accuracy.
+The grader builds  conv(1 -> 8 channels, 3x3, pad 1) -> ReLU -> max-pool 2x2 -> flatten -> linear head
+from your six functions: the convolution, the pooling, the flatten and the classifier head are yours;
+the ReLU, the softmax cross-entropy and the plain SGD step are the library's (the same maths you wrote
+in Feed-forward networks). It checks each function on small fixed inputs (shapes, values, gradients
+against finite differences), then trains the ConvNet on the 8x8 digits, forward and backward through
+your functions, and expects >= 90% test accuracy.
 
 Conventions. Images are channel-first: x (N, C, H, W). A filter bank is W (F, C, K, K) with one bias per
 filter, b (F,). The convolution has stride 1 and `pad` zeros on every side, so its output is
 (N, F, H + 2*pad - K + 1, W + 2*pad - K + 1). Like every deep-learning library, "convolution" here is
-cross-correlation: the filter is not flipped in the forward pass.
+cross-correlation: the filter is not flipped in the forward pass. The head sees each image as one row of
+features, flattened in NumPy's (C order) order: channel, then row, then column.
 
 NumPy only. A loop over the K*K filter offsets is fine; a loop over samples or pixels is too slow to
 train in time. np.pad and np.lib.stride_tricks.sliding_window_view are your friends.
@@ -73,3 +76,32 @@ def maxpool_backward(dout, x, size=2):
     winner = np.arange(size * size) == blocks.argmax(axis=-1)[..., None]  # (N, C, Ho, Wo, size*size)
     dblocks = winner * dout[..., None]
     return dblocks.reshape(n, c, ho, wo, size, size).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
+
+
+def flatten_forward(x):
+    """Each image's feature maps as one row: x (N, C, H, W) -> (N, C*H*W), in C order (channel, row,
+    column), so the head's weight rows line up with the pooled features."""
+    return x.reshape(len(x), -1)
+
+
+def flatten_backward(dout, x):
+    """Gradient of flatten_forward: dout (N, C*H*W) back to the shape of x (N, C, H, W). Flattening moves
+    no value and changes none, so each entry of dout goes back to the position it came from."""
+    return dout.reshape(x.shape)
+
+
+def head_forward(feats, W, b):
+    """The classifier head: one affine map from the flattened features to the class scores (logits).
+
+    feats (N, D), W (D, classes), b (classes,)  ->  logits (N, classes).
+    """
+    return feats @ W + b
+
+
+def head_backward(dout, feats, W):
+    """Gradients of head_forward, given dout = dL/dlogits (N, classes): returns (dfeats, dW, db) with the
+    shapes of feats, W and b. Every image contributes to the shared W and b."""
+    dfeats = dout @ W.T
+    dW = feats.T @ dout
+    db = dout.sum(axis=0)
+    return dfeats, dW, db
