@@ -43,6 +43,9 @@ WATCH_POLL_S = 0.5
 """how often the watched file's content hash is read: a save is graded within this long"""
 OUTPUT_LINES = 12
 """lines of the learner's own prints shown under the grade"""
+ROOM_FOR_CURVE = 32
+"""terminal rows from which the curve stays beside the grade once grading ended (below, the grade takes
+its room: at 80x24 the chart and the grade do not both fit)"""
 
 
 def editor_command(path: Path, environ: Mapping[str, str] = os.environ) -> list[str] | None:
@@ -126,7 +129,7 @@ class ImplementScreen(Screen[None]):
         yield Header()
         yield Static(id="impl-head")
         with Horizontal(id="impl-actions"):
-            yield Button("Write scaffold w", id="write", variant="primary", compact=True)
+            yield Button("Scaffold w", id="write", variant="primary", compact=True)
             yield Button("Edit o", id="edit", compact=True)
             yield Button("Grade g", id="grade", compact=True)
             yield Button("Hint n", id="hint", compact=True)
@@ -162,7 +165,7 @@ class ImplementScreen(Screen[None]):
         lines = [f"[b]Write it yourself · {escape(self.title_text)}[/]",
                  f"Your file: [b]{escape(str(self.path))}[/] ({state}); o opens it in your editor",
                  f"Write: {', '.join(f.name for f in self.implement_task.functions)} "
-                 "[dim]· every check must pass; a pass is mastery[/]"]
+                 "[dim]· every check must pass; with the quiz, a pass completes the node[/]"]
         entry = app.progress().get(self.node_id)
         if entry is not None and entry.state == "locked":
             lines.append("[$warning]This node is still locked:[/] your grade is recorded all the same.")
@@ -186,11 +189,14 @@ class ImplementScreen(Screen[None]):
         """The learner's network training: the progress bar and the loss chart of the lab screen, drawn
         again only when new points came (the chart is the costly part)."""
         area = self.query_one("#impl-live")
-        if live is None or not live.series:
+        app: Any = self.app
+        grading = app.grading is not None and app.grading[0] == self.lab_id
+        if live is None or not live.series or (not grading and self.size.height < ROOM_FOR_CURVE):
             area.display = False
             self._drawn = None
             return
         area.display = True
+        self.query_one("#impl-bar").display = grading  # a full bar after the grade says nothing
         drawn = (live.step, sum(len(v) for v in live.series.values()))
         if drawn == self._drawn:
             return
