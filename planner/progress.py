@@ -1,6 +1,9 @@
 """Where a learner stands on every node, derived from recorded attempts alone (pure: no I/O).
 
     node_progress(curriculum, attempts, quiz_attempts, build_labs=None) -> dict[node_id, NodeProgress]
+    node_progress(curriculum, summaries=...)   the same from per-node aggregates (`NodeSummary`, one per
+                                               node: `summarise(attempts, quizzes)` or, in SQL, the store's
+                                               `node_summaries`), so the rules never need every row
 
 Two kinds of lab attempt: a *build* (mode `implement`: the learner's own code, graded check by check)
 and an *experiment* (modes `explore`/`practice`: a run of the library's network). A node *has a build
@@ -37,7 +40,7 @@ For a node without a build task the score scale of before (`score_mastery`): att
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from typing import Literal
@@ -79,57 +82,117 @@ def registered_build_labs() -> frozenset[str]:
     return frozenset(TASKS)
 
 
-def node_progress(curriculum: Curriculum, attempts: Iterable[Attempt], quiz_attempts: Iterable[QuizAttempt],
-                  build_labs: Collection[str] | None = None) -> dict[str, NodeProgress]:
-    """Every node's progress, keyed by id in the curriculum's file order."""
+class NodeSummary(BaseModel):
+    """The aggregates of one node's attempts that every rule below reads: what `node_progress` needs
+    instead of the rows themselves, so a store can compute them in SQL (`Store.node_summaries`) and
+    `summarise` computes them from rows (the two agree: tests/test_progress_summary.py).
+
+    "Finished" means status not `running` and a score recorded (the attempts behind the figures and
+    mastery); the evidence passes count any passing attempt, as completion always has.
+    """
+
+    node_id: str
+    lab_attempts: int = 0
+    finished: int = 0
+    best_score: float | None = Field(default=None, description="best score of a finished lab attempt")
+    passes: int = Field(default=0, description="finished passing lab attempts")
+    lab_time_s: float = 0.0
+    first_pass: datetime | None = Field(default=None, description="earliest passing lab attempt, any kind")
+    first_test_out_pass: datetime | None = None
+    first_build_pass: datetime | None = None
+    finished_build_pass: datetime | None = Field(default=None, description="earliest finished passing build")
+    finished_experiment_pass: bool = False
+    pass_days: int = Field(default=0, description="distinct UTC days with a finished passing lab attempt")
+    quizzes: int = 0
+    quiz_best: float | None = None
+    quiz_passes: int = 0
+    quiz_first_pass: datetime | None = None
+    quiz_time_s: float = 0.0
+
+
+def summarise(attempts: Iterable[Attempt], quiz_attempts: Iterable[QuizAttempt]) -> dict[str, NodeSummary]:
+    """Each node's `NodeSummary` from full rows (the reference `Store.node_summaries` is tested against)."""
+    out: dict[str, NodeSummary] = {}
+    days: dict[str, set] = {}
+    for a in attempts:
+        s = out.setdefault(a.node_id, NodeSummary(node_id=a.node_id))
+        s.lab_attempts += 1
+        s.lab_time_s += a.duration_s or 0.0
+        when = _when(a)
+        if a.passed:
+            s.first_pass = _earliest(s.first_pass, when)
+            if a.test_out:
+                s.first_test_out_pass = _earliest(s.first_test_out_pass, when)
+            if is_build(a):
+                s.first_build_pass = _earliest(s.first_build_pass, when)
+        if a.score is None or a.status == "running":
+            continue
+        s.finished += 1
+        s.best_score = a.score if s.best_score is None else max(s.best_score, a.score)
+        if a.passed:
+            s.passes += 1
+            days.setdefault(a.node_id, set()).add(when.astimezone(UTC).date())
+            if is_build(a):
+                s.finished_build_pass = _earliest(s.finished_build_pass, when)
+            else:
+                s.finished_experiment_pass = True
+    for node_id, pass_days in days.items():
+        out[node_id].pass_days = len(pass_days)
+    for q in quiz_attempts:
+        s = out.setdefault(q.node_id, NodeSummary(node_id=q.node_id))
+        s.quizzes += 1
+        s.quiz_best = q.score if s.quiz_best is None else max(s.quiz_best, q.score)
+        s.quiz_time_s += max(0.0, (q.finished_at - q.started_at).total_seconds())
+        if q.passed:
+            s.quiz_passes += 1
+            s.quiz_first_pass = _earliest(s.quiz_first_pass, _when(q))
+    return out
+
+
+def _earliest(current: datetime | None, when: datetime) -> datetime:
+    return when if current is None or when < current else current
+
+
+def node_progress(curriculum: Curriculum, attempts: Iterable[Attempt] = (), quiz_attempts: Iterable[QuizAttempt] = (),
+                  build_labs: Collection[str] | None = None, *,
+                  summaries: Mapping[str, NodeSummary] | None = None) -> dict[str, NodeProgress]:
+    """Every node's progress, keyed by id in the curriculum's file order: from the rows, or from their
+    `summaries` when given (then the rows are not read)."""
     builds = registered_build_labs() if build_labs is None else frozenset(build_labs)
-    labs_by_node = _group(attempts)
-    quizzes_by_node = _group(quiz_attempts)
+    if summaries is None:
+        summaries = summarise(attempts, quiz_attempts)
     done: dict[str, NodeProgress] = {}
     for node_id in curriculum.topological_order():
         node = curriculum.nodes[node_id]
-        done[node_id] = _one_node(node, bool(node.lab and node.lab in builds), labs_by_node.get(node_id, []),
-                                  quizzes_by_node.get(node_id, []), done)
+        done[node_id] = _one_node(node, bool(node.lab and node.lab in builds),
+                                  summaries.get(node_id) or NodeSummary(node_id=node_id), done)
     return {node_id: done[node_id] for node_id in curriculum.nodes}
-
-
-def _group(rows: Iterable[Attempt] | Iterable[QuizAttempt]) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for row in rows:
-        out.setdefault(row.node_id, []).append(row)
-    return out
 
 
 def _when(row: Attempt | QuizAttempt) -> datetime:
     return row.finished_at or row.started_at
 
 
-def _first_pass(rows: Iterable[Attempt] | Iterable[QuizAttempt]) -> datetime | None:
-    """When the earliest passing attempt finished (None if none passed)."""
-    return min((_when(r) for r in rows if r.passed), default=None)
-
-
 def is_build(attempt: Attempt) -> bool:
     return attempt.mode == BUILD_MODE
 
 
-def _evidence(has_build: bool, labs: list[Attempt], *, locked: bool) -> list[Attempt]:
-    """The attempts whose pass counts towards completion: builds for a node with a build task, else lab
-    runs (only test-outs while the node is locked)."""
+def _evidence_pass(has_build: bool, s: NodeSummary, *, locked: bool) -> datetime | None:
+    """When the first attempt whose pass counts towards completion passed: a build for a node with a
+    build task, else a lab run (only a test-out while the node is locked)."""
     if has_build:
-        return [a for a in labs if is_build(a)]
-    return [a for a in labs if a.test_out] if locked else list(labs)
+        return s.first_build_pass
+    return s.first_test_out_pass if locked else s.first_pass
 
 
-def _requirements_met(node: Node, has_build: bool, labs: list[Attempt], quizzes: list[QuizAttempt], *,
-                      locked: bool) -> datetime | None:
+def _requirements_met(node: Node, has_build: bool, s: NodeSummary, *, locked: bool) -> datetime | None:
     """When the evidence and the quiz pass (each where the node asks for it) were both recorded; None if
     not yet. A reading-only node returns `_NEVER`, "met from the start"."""
     times = []
     if node.lab:
-        times.append(_first_pass(_evidence(has_build, labs, locked=locked)))
+        times.append(_evidence_pass(has_build, s, locked=locked))
     if node.quiz:
-        times.append(_first_pass(quizzes))
+        times.append(s.quiz_first_pass)
     if not times:
         return _NEVER
     return None if None in times else max(times)  # type: ignore[type-var]
@@ -138,70 +201,65 @@ def _requirements_met(node: Node, has_build: bool, labs: list[Attempt], quizzes:
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
-def _missing_work(node: Node, has_build: bool, labs: list[Attempt], quizzes: list[QuizAttempt]) -> list[Work]:
+def _missing_work(node: Node, has_build: bool, s: NodeSummary) -> list[Work]:
     work: list[Work] = []
-    if node.lab and _first_pass(_evidence(has_build, labs, locked=False)) is None:
+    if node.lab and _evidence_pass(has_build, s, locked=False) is None:
         work.append("build" if has_build else "experiment")
-    if node.quiz and _first_pass(quizzes) is None:
+    if node.quiz and s.quiz_first_pass is None:
         work.append("quiz")
     return work
 
 
-def _one_node(node: Node, has_build: bool, labs: list[Attempt], quizzes: list[QuizAttempt],
-              before: dict[str, NodeProgress]) -> NodeProgress:
+def _one_node(node: Node, has_build: bool, s: NodeSummary, before: dict[str, NodeProgress]) -> NodeProgress:
     missing = [p for p in node.prerequisites if before[p].state != "completed"]
-    stats = _stats(node, has_build, labs, quizzes)
+    stats = _stats(node, has_build, s)
     if missing:
-        met_at = None if node.kind == "role" else _requirements_met(node, has_build, labs, quizzes, locked=True)
+        met_at = None if node.kind == "role" else _requirements_met(node, has_build, s, locked=True)
         if met_at is not None and met_at is not _NEVER:
             return NodeProgress(node_id=node.id, state="completed", completed_at=met_at, test_out=True, **stats)
         return NodeProgress(node_id=node.id, state="locked", missing=missing,
-                            missing_work=_missing_work(node, has_build, labs, quizzes), **stats)
-    met_at = _requirements_met(node, has_build, labs, quizzes, locked=False)
+                            missing_work=_missing_work(node, has_build, s), **stats)
+    met_at = _requirements_met(node, has_build, s, locked=False)
     unlocked_at = max((before[p].completed_at for p in node.prerequisites if before[p].completed_at), default=None)
     if met_at is _NEVER:  # reading only: done when its prerequisites are
         return NodeProgress(node_id=node.id, state="completed", completed_at=unlocked_at, **stats)
     if met_at is not None:
         tested_out = unlocked_at is not None and met_at < unlocked_at
         return NodeProgress(node_id=node.id, state="completed", completed_at=met_at, test_out=tested_out, **stats)
-    state: NodeState = "in_progress" if labs or quizzes else "available"
-    return NodeProgress(node_id=node.id, state=state, missing_work=_missing_work(node, has_build, labs, quizzes),
-                        **stats)
+    state: NodeState = "in_progress" if s.lab_attempts or s.quizzes else "available"
+    return NodeProgress(node_id=node.id, state=state, missing_work=_missing_work(node, has_build, s), **stats)
 
 
-def _stats(node: Node, has_build: bool, labs: list[Attempt], quizzes: list[QuizAttempt]) -> dict:
+def _stats(node: Node, has_build: bool, s: NodeSummary) -> dict:
     """best_score, passes, mastery, time spent and the first build pass: the figures beside every state."""
-    finished = [a for a in labs if a.score is not None and a.status != "running"]
     if node.lab:
-        scores = [a.score for a in finished]
-        passes = sum(1 for a in finished if a.passed)
+        best, passes = s.best_score, s.passes
     else:
-        scores = [100.0 * q.score for q in quizzes]
-        passes = sum(1 for q in quizzes if q.passed)
-    best = max(scores) if scores else None
-    time_spent = sum(a.duration_s or 0.0 for a in labs) + sum(
-        max(0.0, (q.finished_at - q.started_at).total_seconds()) for q in quizzes)
-    mastery = (mastery_for_node(finished, quizzes) if has_build
-               else score_mastery(best, passes))
+        best, passes = (None if s.quiz_best is None else 100.0 * s.quiz_best), s.quiz_passes
+    time_spent = s.lab_time_s + s.quiz_time_s
+    mastery = _summary_mastery(s) if has_build else score_mastery(best, passes)
     return {"best_score": best, "passes": passes, "time_spent_s": time_spent, "mastery": mastery,
-            "has_build": has_build,
-            "build_passed_at": _first_pass([a for a in finished if is_build(a)]) if has_build else None}
+            "has_build": has_build, "build_passed_at": s.finished_build_pass if has_build else None}
 
 
 def mastery_for_node(labs: list[Attempt], quizzes: list[QuizAttempt]) -> Mastery:
     """Mastery of a node with a build task, from its finished lab attempts and its quiz attempts (table in
     the module docstring and the README)."""
-    passing = [a for a in labs if a.passed]
-    build_passed = any(is_build(a) for a in passing)
-    experiment_passed = any(not is_build(a) for a in passing)
-    quiz_passed = any(q.passed for q in quizzes)
+    merged = summarise([a.model_copy(update={"node_id": ""}) for a in labs],  # one node, whatever the ids
+                       [q.model_copy(update={"node_id": ""}) for q in quizzes])
+    return _summary_mastery(merged.get("", NodeSummary(node_id="")))
+
+
+def _summary_mastery(s: NodeSummary) -> Mastery:
+    build_passed = s.finished_build_pass is not None
+    experiment_passed = s.finished_experiment_pass
+    quiz_passed = s.quiz_passes > 0
     if build_passed:
-        pass_days = {_when(a).astimezone(UTC).date() for a in passing}
-        strong_quiz = any(q.score >= MASTERED_QUIZ for q in quizzes)
-        return "mastered" if experiment_passed and (len(pass_days) >= 2 or strong_quiz) else "proficient"
+        strong_quiz = s.quiz_best is not None and s.quiz_best >= MASTERED_QUIZ
+        return "mastered" if experiment_passed and (s.pass_days >= 2 or strong_quiz) else "proficient"
     if quiz_passed or experiment_passed:
         return "familiar"
-    return "attempted" if labs or quizzes else "none"
+    return "attempted" if s.finished or s.quizzes else "none"
 
 
 def score_mastery(best_score: float | None, passes: int = 0) -> Mastery:

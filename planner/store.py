@@ -18,7 +18,9 @@ Lab attempts:
                    finished_at=None)                        (times default to now; pass them to import)
     attempt_keys(learner_id), quiz_keys(learner_id) -> set of identities (what an import skips)
     attempt(id) -> Attempt (NotFoundError if absent);  attempts(learner_id, *, lab_id=None, node_id=None)
-        -> list[Attempt], newest first;  attempt_checks(id) -> list[CheckResult] in grade order
+        -> list[Attempt], newest first;  attempt_page(learner_id, *, order, descending, limit, offset)
+        -> one sorted page (the history screen);  attempt_count(learner_id);  node_summaries(learner_id)
+        -> {node_id: aggregates} (what progress needs, in two GROUP BY queries);  attempt_checks(id) -> list[CheckResult] in grade order
     metric_series(attempt_id) -> {name: [(step, value), ...]} by step;  samples(attempt_id) -> list[SampleRow]
     mark_interrupted(is_alive=pid_alive) -> int             running rows whose process is gone
 Help seen on build tasks:
@@ -631,6 +633,69 @@ class Store:
             sql, params = sql + " AND node_id = ?", params + [node_id]
         rows = self.db.query(sql + " ORDER BY started_at DESC, id DESC", params)
         return [self._attempt(r) for r in rows]
+
+    def node_summaries(self, learner_id: int) -> dict[str, dict[str, Any]]:
+        """Per node, the aggregates `planner.progress.NodeSummary` holds (its field names as keys), in
+        two GROUP BY queries over the learner's attempts and quiz attempts instead of every full row.
+        The same rules as reading rows: a stored NaN/infinity is no score or duration, a NaN quiz score
+        is what its answers earned; stored times are UTC ISO text, so MIN is the earliest and the first
+        ten characters are the UTC day."""
+        finite = "abs({0}) < 9e999"  # NULL (a NaN) and infinities are not numbers here, as in `_attempt`
+        labs = self.db.execute(f"""
+            SELECT node_id, COUNT(*), SUM(fin), MAX(CASE WHEN fin THEN score END),
+                   SUM(fin AND passed IS 1), TOTAL(CASE WHEN {finite.format('duration_s')} THEN duration_s END),
+                   MIN(CASE WHEN passed THEN w END), MIN(CASE WHEN passed AND test_out THEN w END),
+                   MIN(CASE WHEN passed AND build THEN w END), MIN(CASE WHEN fin AND passed AND build THEN w END),
+                   MAX(fin AND passed IS 1 AND NOT build),
+                   COUNT(DISTINCT CASE WHEN fin AND passed THEN substr(w, 1, 10) END)
+            FROM (SELECT node_id, passed, test_out, score, duration_s, mode = 'implement' AS build,
+                         COALESCE(finished_at, started_at) AS w,
+                         (status != 'running' AND {finite.format('score')}) IS 1 AS fin
+                  FROM attempts WHERE learner_id = ?)
+            GROUP BY node_id""", [learner_id]).fetchall()
+        out: dict[str, dict[str, Any]] = {}
+        names = ("lab_attempts", "finished", "best_score", "passes", "lab_time_s", "first_pass",
+                 "first_test_out_pass", "first_build_pass", "finished_build_pass", "finished_experiment_pass",
+                 "pass_days")
+        for node_id, *values in labs:
+            out[node_id] = {"node_id": node_id, **dict(zip(names, values, strict=True))}
+        # Seconds between two stored times, exactly as Python's timedelta: whole seconds from julianday
+        # (millisecond precision, rounded) and the microseconds from the text.
+        micros = ("(CAST(round((julianday(substr({1}, 1, 19)) - julianday(substr({0}, 1, 19))) * 86400) AS INTEGER)"
+                  " * 1000000 + CAST(substr({1}, 21, 6) AS INTEGER) - CAST(substr({0}, 21, 6) AS INTEGER))")
+        quizzes = self.db.execute(f"""
+            SELECT node_id, COUNT(*), MAX(s), SUM(passed IS 1), MIN(CASE WHEN passed THEN finished_at END),
+                   TOTAL(max(0.0, {micros.format('started_at', 'finished_at')} / 1e6))
+            FROM (SELECT node_id, passed, started_at, finished_at,
+                         CASE WHEN {finite.format('score')} THEN score ELSE
+                             (SELECT CASE WHEN TOTAL(max_points) THEN TOTAL(points) / TOTAL(max_points) ELSE 0.0 END
+                              FROM quiz_answers WHERE quiz_attempt_id = q.id) END AS s
+                  FROM quiz_attempts AS q WHERE learner_id = ?)
+            GROUP BY node_id""", [learner_id]).fetchall()
+        for node_id, count, best, passes, first_pass, seconds in quizzes:
+            out.setdefault(node_id, {"node_id": node_id}).update(
+                quizzes=count, quiz_best=best, quiz_passes=passes, quiz_first_pass=first_pass, quiz_time_s=seconds)
+        return out
+
+    HISTORY_ORDER = {"#": "id", "Lab": "lab_id", "Status": "status", "When": "started_at",
+                     "Score": "(abs(score) < 9e999 AND status != 'running') IS 1, score"}
+    """The history's sort columns, as SQL: an attempt without a score (running, interrupted) sorts
+    below every scored one; ties go by id, so pages never overlap."""
+
+    def attempt_page(self, learner_id: int, *, order: str = "When", descending: bool = True,
+                     limit: int = 200, offset: int = 0) -> list[Attempt]:
+        """One page of the learner's attempts sorted in SQL by a `HISTORY_ORDER` column (ValueError for
+        another), `limit` rows from `offset`."""
+        if order not in self.HISTORY_ORDER:
+            raise ValueError(f"cannot sort attempts by {order!r} (one of {', '.join(self.HISTORY_ORDER)})")
+        direction = " DESC" if descending else ""
+        keys = ", ".join(f"{key.strip()}{direction}" for key in f"{self.HISTORY_ORDER[order]}, id".split(","))
+        rows = self.db.query(f"SELECT * FROM attempts WHERE learner_id = ? ORDER BY {keys} LIMIT ? OFFSET ?",
+                             [learner_id, int(limit), int(offset)])
+        return [self._attempt(r) for r in rows]
+
+    def attempt_count(self, learner_id: int) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM attempts WHERE learner_id = ?", [learner_id]).fetchone()[0])
 
     def attempt_keys(self, learner_id: int) -> set[tuple]:
         """`AttemptFields.key()` of each of the learner's finished attempts, without loading the rows
