@@ -26,7 +26,10 @@ from planner.store import Store
 from tests.implement.helpers import by_id, write
 
 LAB, NODE = "ffnn-digits", "ffnn"
+SLOW = "cnn-digits"
 ROOT = Path(__file__).resolve().parents[2]
+BEFORE_TRAINING = 100 - get_task(LAB).check(TRAIN).points
+"""what the reference earns when grading is cancelled during training"""
 
 
 class _Lines:
@@ -79,7 +82,7 @@ def test_a_cancelled_grading_stops_within_a_second_and_keeps_the_points_earned(t
     result = grade_file(LAB, write(tmp_path, LAB, solution_source(LAB)), on_event=on_event, cancel=cancel)
     stopped_after = time.monotonic() - cancelled_at[0]
     assert result.status == "cancelled" and "cancelled" in result.feedback
-    assert result.grade.score == 100 - get_task(LAB).check(TRAIN).points  # every check before training
+    assert result.grade.score == BEFORE_TRAINING  # every check before training
     assert by_id(result)[TRAIN].status == "skipped"
     assert stopped_after < 2.0  # within a second, with headroom for a loaded 2-core machine
 
@@ -117,19 +120,20 @@ def test_grade_and_record_cancelled_is_recorded_with_the_points_earned(recorded)
         on_event=lambda e: cancel.set() if isinstance(e, Progress) else None)
     attempt = service.store.attempt(graded.attempt_id)
     assert (graded.status, attempt.status, attempt.passed) == ("cancelled", "cancelled", False)
-    assert attempt.score == graded.score == 75
+    assert attempt.score == graded.score == BEFORE_TRAINING
     assert {c.id: c.status for c in service.store.attempt_checks(attempt.id)}[TRAIN] == "skipped"
 
 
 def test_ctrl_c_stops_lab_grade_within_a_second_and_records_it_cancelled(tmp_path: Path):
+    """On a lab whose training lasts several seconds, so that Ctrl-C surely comes while it trains."""
     db, workspace = tmp_path / "pathlab.sqlite", tmp_path / "ws"
     workspace.mkdir()
-    write(workspace, LAB, solution_source(LAB))
+    write(workspace, SLOW, solution_source(SLOW))
     with Store.open(db) as store:
         learner = store.add_learner("Ada", target_role=None, hours_per_week=None)
     env = {**os.environ, "PATHLAB_DB": str(db)}
     pathlab = Path(sys.executable).parent / "pathlab"
-    proc = subprocess.Popen([str(pathlab), "lab", "grade", LAB, "--dir", str(workspace)],
+    proc = subprocess.Popen([str(pathlab), "lab", "grade", SLOW, "--dir", str(workspace)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
@@ -152,4 +156,4 @@ def test_ctrl_c_stops_lab_grade_within_a_second_and_records_it_cancelled(tmp_pat
     assert took < 3.0  # the checker's tree is killed at the next poll; wide headroom for a busy machine
     with Store.open(db) as store:
         [attempt] = store.attempts(learner.id)
-        assert (attempt.status, attempt.score) == ("cancelled", 75)
+        assert (attempt.status, attempt.score) == ("cancelled", 100 - get_task(SLOW).check(TRAIN).points)

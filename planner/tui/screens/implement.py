@@ -44,8 +44,8 @@ WATCH_POLL_S = 0.5
 OUTPUT_LINES = 12
 """lines of the learner's own prints shown under the grade"""
 ROOM_FOR_CURVE = 32
-"""terminal rows from which the curve stays beside the grade once grading ended (below, the grade takes
-its room: at 80x24 the chart and the grade do not both fit)"""
+"""terminal rows from which the curve and the grade are shown together; below (80x24) the curve has the
+room while the network trains, and the grade takes it back when grading ends"""
 
 
 def editor_command(path: Path, environ: Mapping[str, str] = os.environ) -> list[str] | None:
@@ -84,7 +84,7 @@ def printed_markup(output: str) -> str:
 
 class ImplementScreen(Screen[None]):
     DEFAULT_CSS = """
-    #impl-live { height: 9; display: none; }
+    #impl-live { height: 12; display: none; }
     #impl-live MetricChart { height: 1fr; min-height: 6; }
     #impl-bar { margin: 0 1; }
     """
@@ -191,11 +191,14 @@ class ImplementScreen(Screen[None]):
         area = self.query_one("#impl-live")
         app: Any = self.app
         grading = app.grading is not None and app.grading[0] == self.lab_id
-        if live is None or not live.series or (not grading and self.size.height < ROOM_FOR_CURVE):
+        short = self.size.height < ROOM_FOR_CURVE
+        self.query_one("#impl-result").display = not (grading and short and live is not None and live.series)
+        if live is None or not live.series or (not grading and short):
             area.display = False
             self._drawn = None
             return
         area.display = True
+        area.styles.height = "1fr" if short else 12
         self.query_one("#impl-bar").display = grading  # a full bar after the grade says nothing
         drawn = (live.step, sum(len(v) for v in live.series.values()))
         if drawn == self._drawn:
