@@ -45,6 +45,27 @@ def test_train_reports_one_point_per_epoch_with_the_learners_loss(monkeypatch):
     assert losses[-1] < losses[0] and heard[-1][2]["test_accuracy"] == metrics["test_accuracy"]
 
 
+def test_train_fails_when_the_reported_held_out_accuracy_is_not_the_test_splits(monkeypatch):
+    """The train stage recomputes the held-out accuracy from the learner's final weights: an evaluate that
+    reports the training data's accuracy (and slipped past its own check) earns nothing."""
+    from labs.implement.checks import ffnn_digits as checks
+    from labs.implement.checks.common import CheckFailed
+    from labs.implement.solutions import ffnn_digits as ref
+
+    monkeypatch.setattr(ref, "evaluate", lambda params, xtr, ytr, xte, yte: (1.0, 1.0))
+
+    class Direct:
+        def __getattr__(self, name):
+            return getattr(ref, name)
+
+        def batch(self):
+            return _DirectBatch()
+
+    with pytest.raises(CheckFailed, match="your evaluate reported a held-out accuracy of 1.000, but your trained "
+                                          "network scores 0.9"):
+        checks.train(Direct(), 60.0)
+
+
 class _DirectBatch:
     """remote.Batch's interface on the reference module: calls run at once, refs are the values."""
 
@@ -69,6 +90,7 @@ def test_untouched_scaffold_scores_zero(tmp_path):
 
 HE = "    return draws * np.sqrt(2.0 / fan_in)"
 ADAM_STEP = "    return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v"
+ADAM_IN_LOOP = "            params[i], m[i], v[i] = adam_step(params[i], g, m[i], v[i], t, lr, BETA1, BETA2, EPS)"
 MISTAKES = [
     # (name, line in the reference, the mistake, check it breaks, words the message must contain)
     ("he: Xavier's variance", HE, "    return draws * np.sqrt(2.0 / (fan_in + fan_out))", "forward:he_init",
@@ -102,6 +124,12 @@ MISTAKES = [
     ("loop: last batch's loss", "    return params, (m, v, t), float(np.mean(losses))",
      "    return params, (m, v, t), float(losses[-1])", "forward:train_epoch",
      ["mean_loss is", "the last minibatch's loss"]),
+    ("loop: plain SGD", ADAM_IN_LOOP,
+     "            params[i] = sgd_update(params[i], g, lr)", "forward:train_epoch",
+     ["moved by plain sgd_update", "adam_step"]),
+    ("loop: Adam restarted each epoch", "    m, v, t = state",
+     "    m, v, t = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params], 0",
+     "forward:train_epoch", ["restarted Adam from zero in the second epoch", "continue from the (m, v, t)"]),
     ("accuracy: a count", "    return float(np.mean(logits.argmax(axis=1) == y))",
      "    return float(np.sum(logits.argmax(axis=1) == y))", "forward:accuracy", ["the number of right rows"]),
     ("evaluate: on the training set", "    return accuracy(logits(x_train), y_train), accuracy(logits(x_test), y_test)",
