@@ -315,13 +315,14 @@ class Service:
         if self.store.get_state(self.LAST_LEARNER_KEY) != str(learner.id):
             self.store.set_state(self.LAST_LEARNER_KEY, str(learner.id))
 
-    def attempts(self, learner: Learner, lab_id: str | None = None) -> list[Attempt]:
+    def attempts(self, learner: Learner, lab_id: str | None = None, *, order: str | None = None,
+                 descending: bool = True, limit: int = 200, offset: int = 0) -> list[Attempt]:
+        """The learner's attempts, newest first; with `order` (a `Store.HISTORY_ORDER` column: the
+        history screen) one page of `limit` rows from `offset`, sorted by the database."""
+        if order is not None:
+            return self.store.attempt_page(learner.id, order=order, descending=descending, limit=limit,
+                                           offset=offset)
         return self.store.attempts(learner.id, lab_id=lab_id)
-
-    def attempt_page(self, learner: Learner, *, order: str = "When", descending: bool = True,
-                     limit: int = 200, offset: int = 0) -> list[Attempt]:
-        """One page of the history, sorted by the database (`Store.HISTORY_ORDER` names the columns)."""
-        return self.store.attempt_page(learner.id, order=order, descending=descending, limit=limit, offset=offset)
 
     def attempt_count(self, learner: Learner) -> int:
         return self.store.attempt_count(learner.id)

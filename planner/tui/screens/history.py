@@ -1,6 +1,11 @@
 """History: every lab attempt of the learner in a sortable table. Enter opens one (curves and grades);
 space marks attempts and `c` compares the two marked (overlaid curves, hyperparameter diff). An attempt
 without a score (still running, interrupted) shows none, and sorts below every scored one.
+
+The table holds pages of `PAGE` rows, sorted by the database (`Service.attempts(order=...)`): reaching
+the last loaded row (down, PageDown, End) fetches the next page, and sorting reloads from the first. A
+learner with 100,000 attempts opens the screen as fast as one with 200 (issue 18: it built one table of
+every row, 3.5-4.4 s at 10,000). Marks are attempt ids, so they survive paging and sorting.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from planner.tui.screens.base import PathLabScreen
 COLUMNS = ("", "#", "Lab", "Score", "Status", "When", "Params")
 SORT_KEYS = {"1": "Lab", "2": "When", "3": "Score", "4": "Status", "5": "#"}
 NO_SCORE = "—"
+PAGE = 200
+"""Rows fetched at a time."""
 
 
 def params_text(params: dict[str, Any], limit: int = 40) -> str:
@@ -54,6 +61,7 @@ class HistoryScreen(PathLabScreen[None]):
         super().__init__()
         self.marked: list[int] = []
         self._sort: tuple[str, bool] = ("When", True)
+        self.total = 0  # the learner's attempts, of which the table holds the first `row_count`
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -71,9 +79,25 @@ class HistoryScreen(PathLabScreen[None]):
         table.focus()
 
     def refresh_data(self) -> None:
-        attempts = self.app.service.attempts(self.app.current_learner)  # before clearing what is shown
+        """Reload as many rows as are shown (at least a page), in the current order."""
         table = self.query_one(DataTable)
+        attempts = self._page(0, max(PAGE, table.row_count))  # before clearing what is shown
+        self.total = self.app.service.attempt_count(self.app.current_learner)
+        cursor = table.cursor_row
         table.clear()
+        self._add_rows(attempts)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+        if table.row_count == 0:
+            self.query_one("#history-help", Static).update("No lab attempts yet: open a node (m) and run its lab.")
+
+    def _page(self, offset: int, limit: int = PAGE) -> list[Attempt]:
+        column, descending = self._sort
+        return self.app.service.attempts(self.app.current_learner, order=column, descending=descending,
+                                         limit=limit, offset=offset)
+
+    def _add_rows(self, attempts: list[Attempt]) -> None:
+        table = self.query_one(DataTable)
         for attempt in attempts:
             table.add_row(
                 "✓" if attempt.id in self.marked else " ", attempt.id, attempt.lab_id,
@@ -81,18 +105,34 @@ class HistoryScreen(PathLabScreen[None]):
                 attempt.started_at.astimezone().strftime("%m-%d %H:%M"), params_text(attempt.params),
                 key=str(attempt.id),
             )
-        self._apply_sort()
-        if table.row_count == 0:
-            self.query_one("#history-help", Static).update("No lab attempts yet: open a node (m) and run its lab.")
+        if table.row_count < self.total:
+            table.border_subtitle = f"{table.row_count:,} of {self.total:,} (the last row fetches more)"
+        else:
+            table.border_subtitle = ""
 
-    def _apply_sort(self) -> None:
-        column, reverse = self._sort
-        self.query_one(DataTable).sort(column, key=score_order if column == "Score" else None, reverse=reverse)
+    def load_more(self) -> bool:
+        """Append the next page; False when every attempt is shown already."""
+        table = self.query_one(DataTable)
+        if table.row_count >= self.total:
+            return False
+        shown = {row_id(key) for key in table.rows}
+        with self.app.database_errors_shown("read the history"):  # a row added since: never twice
+            self._add_rows([a for a in self._page(table.row_count) if a.id not in shown])
+        return True
+
+    @on(DataTable.RowHighlighted)
+    def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row >= event.data_table.row_count - 1:
+            self.load_more()
 
     def action_sort(self, column: str) -> None:
         previous, reverse = self._sort
         self._sort = (column, not reverse if previous == column else column in ("When", "Score", "#"))
-        self._apply_sort()
+        table = self.query_one(DataTable)
+        with self.app.database_errors_shown("sort the history"):
+            attempts = self._page(0)
+            table.clear()
+            self._add_rows(attempts)
 
     @on(DataTable.HeaderSelected)
     def _header(self, event: DataTable.HeaderSelected) -> None:
@@ -110,13 +150,15 @@ class HistoryScreen(PathLabScreen[None]):
         attempt_id = self._current_id()
         if attempt_id is None:
             return
+        before = set(self.marked)
         if attempt_id in self.marked:
             self.marked.remove(attempt_id)
         else:
             self.marked = (self.marked + [attempt_id])[-2:]
         table = self.query_one(DataTable)
-        for row_key in table.rows:
-            table.update_cell(row_key, "", "✓" if row_id(row_key) in self.marked else " ")
+        for changed in before ^ set(self.marked):  # only the rows whose mark changed, if loaded
+            if str(changed) in table.rows:
+                table.update_cell(str(changed), "", "✓" if changed in self.marked else " ")
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
