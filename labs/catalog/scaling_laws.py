@@ -14,12 +14,12 @@ up on a power law, R^2 0.97, which is why the "learned" check gates the others).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from pydantic import Field, field_validator
 
+from labs.catalog._fit import PowerFit, ScalingPicture, fit_power_law
 from labs.catalog._language import LoopConfig, train_language_model
 from labs.catalog.base import Lab, LabParams, Outcome, RunContext
 from labs.datasets import load_text
@@ -37,34 +37,6 @@ MAX_LEARNED_LOSS = 2.40  # the largest model must get below this, or the fit des
 MIN_R2, GOOD_R2 = 0.5, 0.9
 
 
-@dataclass(frozen=True)
-class PowerFit:
-    a: float
-    alpha: float
-    c: float
-    r2: float  # of the straight-line fit of log(loss - c) on log N
-
-    def predict(self, n: np.ndarray) -> np.ndarray:
-        return self.a * np.asarray(n, dtype=np.float64) ** -self.alpha + self.c
-
-
-def fit_power_law(n: np.ndarray, loss: np.ndarray, offset: bool = False) -> PowerFit:
-    """Least squares of log(loss - c) = log a - alpha log N; with `offset`, c is the value in
-    [0, min(loss)) that gives the best straight line (a grid of 400, all fitted at once)."""
-    x = np.log(np.asarray(n, dtype=np.float64))
-    loss = np.asarray(loss, dtype=np.float64)
-    cs = np.linspace(0.0, 0.99 * loss.min(), 400)[:, None] if offset else np.zeros((1, 1))
-    y = np.log(loss[None, :] - cs)  # (grid, points)
-    xc = x - x.mean()
-    slope = (y - y.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
-    intercept = y.mean(axis=1) - slope * x.mean()
-    residual = y - (intercept[:, None] + slope[:, None] * x[None, :])
-    total = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
-    r2 = 1.0 - (residual**2).sum(axis=1) / np.maximum(total, 1e-300)
-    best = int(np.argmax(r2))
-    return PowerFit(float(np.exp(intercept[best])), float(-slope[best]), float(cs[best, 0]), float(r2[best]))
-
-
 def non_embedding_parameters(layers: int, width: int) -> int:
     return layers * TransformerBlock.count_parameters(width)
 
@@ -75,7 +47,7 @@ class Params(LabParams):
     steps: int = Field(600, ge=1, le=20000, description="training steps per model (the same budget for all)")
     lr: float = Field(0.006, gt=0, le=10, description="Adam learning rate for every model")
     fit: Literal["power", "power+offset"] = Field(
-        "power", description="loss = a N^-alpha, or with an irreducible loss c: a N^-alpha + c")
+        "power+offset", description="loss = a N^-alpha + c with an irreducible floor c >= 0, or without it")
 
     @field_validator("widths")
     @classmethod
@@ -101,8 +73,8 @@ class ScalingLawsLab(Lab):
     dataset = "tinyshakespeare"
     description = (
         "Train the same tiny GPT at **several widths** with the same data, steps and learning rate, then "
-        "fit `loss = a * N^-alpha` (optionally `+ c`) to the validation losses, N being the non-embedding "
-        "parameters. You pass when bigger models do better and a power law fits: a positive exponent "
+        "fit `loss = a * N^-alpha + c` (c the irreducible floor; `fit=power` drops it) to the validation "
+        "losses in log space, N being the non-embedding parameters. You pass when bigger models do better and a power law fits: a positive exponent "
         f"alpha and an R^2 of at least {GOOD_R2} in log space. Try too few steps or a tiny learning rate "
         "and see the law disappear: it describes trained models."
     )
@@ -142,7 +114,7 @@ class ScalingLawsLab(Lab):
                fit: PowerFit) -> Outcome:
         table = ", ".join(f"width {w} (N={n:,}): {v:.3f}" for w, n, v in zip(widths, sizes, losses))
         ordered = bool(np.all(np.diff(losses) < 0))
-        law = f"loss = {fit.a:.3g} N^-{fit.alpha:.3f}" + (f" + {fit.c:.3f}" if fit.c else "")
+        law = f"loss = {fit.a:.3g} N^-{fit.alpha:.3f}" + (f" + {fit.c:.3f}" if fit.c >= 5e-4 else "")
         learned = bool(losses[-1] < MAX_LEARNED_LOSS)
         # A law fitted to untrained models says nothing about scaling: no points for it then.
         counts = 1.0 if learned else 0.0
@@ -155,8 +127,9 @@ class ScalingLawsLab(Lab):
                       f"R^2 = {fit.r2:.3f} in log space{untrained}."),
             ctx.check("ordered", counts * ordered, f"validation losses: {table}{untrained}."),
         ]
-        metrics = {"val_loss": float(losses[-1]), "alpha": fit.alpha, "a": fit.a, "c": fit.c, "r2": fit.r2}
-        metrics.update({f"val_loss_width_{w}": float(v) for w, v in zip(widths, losses)})
+        picture = ScalingPicture(n_params=[float(n) for n in sizes], losses=[float(v) for v in losses],
+                                 E=fit.c, A=fit.a, alpha=fit.alpha, r2=fit.r2)
+        metrics = {"val_loss": float(losses[-1]), **picture.to_metrics(widths)}  # the log-log plot reads these
         return Outcome(results=results, metrics=metrics)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from html import escape
 
+from labs.catalog._fit import ScalingPicture
 from planner.reports import svg
 from planner.reports.format import duration, help_text, how_completed, percent, score, state_label
 from planner.reports.models import BestAttempt, NodeReport, Overall, Plan, ReportAttempt, ReportData
@@ -177,6 +178,8 @@ def _chart_groups(best: BestAttempt) -> dict[str, list]:
 def _lab(node: NodeReport, best: BestAttempt) -> str:
     checks = [[_e(c.title), _e(c.status), f"{c.points:g} / {c.max_points:g}", _e(c.message)] for c in best.checks]
     charts = "".join(svg.line_chart(group, title) for title, group in _chart_groups(best).items())
+    picture = ScalingPicture.from_metrics(best.metrics)  # a scaling-laws run: its log-log picture too
+    charts += svg.scaling_chart(picture) if picture is not None else ""
     return (
         f'<div class="lab"><h3>{_e(node.title)} · <code>{_e(best.lab_id)}</code></h3>'
         f"<p>Best attempt #{best.id} on {best.started_at:%Y-%m-%d %H:%M}: score <b>{score(best.score)}</b>"

@@ -1,4 +1,4 @@
-"""Inline SVG figures for the HTML report: metric curves and the skill map.
+"""Inline SVG figures for the HTML report: metric curves, the scaling-laws picture and the skill map.
 
 Everything is drawn as SVG text with no script, so the report stays one self-contained file that prints.
 Long series are thinned by `downsample` (keeping each bucket's minimum and maximum, so a spike or a
@@ -13,6 +13,7 @@ from html import escape
 
 import numpy as np
 
+from labs.catalog._fit import ScalingPicture
 from planner.reports.models import NodeReport, Series
 
 MAX_POINTS = 400
@@ -98,6 +99,75 @@ def line_chart(series: Sequence[Series], title: str, width: int = 440, height: i
         parts.append(f'<text x="{left + 120 + 100 * i}" y="14" class="legend" fill="{colour}">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+# -- the scaling-laws picture --------------------------------------------------------------------------
+
+def _log_ticks(low: float, high: float) -> list[float]:
+    """Round values in [low, high] for a log axis: 1-2-5 per decade, or, inside one decade, steps of a
+    round size (a loss from 1.9 to 2.6 gets 2, 2.2, 2.4, 2.6)."""
+    if high / low >= 10:
+        values = [m * 10.0**k for k in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+                  for m in (1, 2, 5)]
+    else:
+        step = 10.0 ** np.floor(np.log10((high - low) / 2))
+        step *= 2 if (high - low) / step > 8 else 1
+        values = list(np.arange(np.ceil(low / step) * step, high + step / 2, step))
+    return [float(v) for v in values if low <= v <= high]
+
+
+def scaling_chart(picture: ScalingPicture, width: int = 440, height: int = 240) -> str:
+    """Final loss against parameter count on log-log axes: the measured points, the fitted law E + A N^-alpha
+    as a line, round-value ticks on both axes, and the law with its fitted exponent as the caption."""
+    n, loss = np.asarray(picture.n_params), np.asarray(picture.losses)
+    curve_n, curve_loss = picture.curve()
+    x_lo, x_hi = np.log10(curve_n.min()), np.log10(curve_n.max())
+    ys = np.log10(np.r_[loss, curve_loss])
+    pad = max(0.05 * float(ys.max() - ys.min()), 0.005)
+    y_lo, y_hi = float(ys.min()) - pad, float(ys.max()) + pad
+    left, right, top, bottom = 48, 8, 22, 42
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def at(nv: np.ndarray, lv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (left + (np.log10(nv) - x_lo) / (x_hi - x_lo) * plot_w,
+                top + plot_h - (np.log10(lv) - y_lo) / (y_hi - y_lo) * plot_h)
+
+    caption = escape(picture.caption())
+    parts = [
+        f'<svg class="chart scaling" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-label="Final loss against parameters, log-log: {caption}" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{left}" y="14" class="chart-title">Final loss vs parameters (log-log)</text>',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" class="plot"/>',
+    ]
+    for value in _log_ticks(10**x_lo, 10**x_hi):
+        x = at(np.array([value]), np.array([1.0]))[0][0]
+        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 12}" class="tick" text-anchor="middle">'
+                     f'{_short(value)}</text>')
+    for value in _log_ticks(10**y_lo, 10**y_hi):
+        y = at(np.array([1.0]), np.array([value]))[1][0]
+        parts.append(f'<text x="{left - 4}" y="{y + 3:.1f}" class="tick" text-anchor="end">{_fmt(value)}</text>')
+    cx, cy = at(curve_n, curve_loss)
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(cx, cy))
+    parts.append(f'<polyline class="fit" points="{points}" fill="none" stroke="{SERIES_COLOURS[1]}" '
+                 'stroke-width="1.5"/>')
+    for x, y, nv, lv in zip(*at(n, loss), n, loss):
+        parts.append(f'<circle class="measured" cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{SERIES_COLOURS[0]}">'
+                     f'<title>N = {nv:,.0f}: loss {lv:.3f}</title></circle>')
+    parts += [
+        f'<text x="{left + plot_w / 2}" y="{top + plot_h + 24}" class="tick" text-anchor="middle">'
+        'parameters N (non-embedding), log scale</text>',
+        f'<text x="{left}" y="{height - 4}" class="legend" fill="{SERIES_COLOURS[1]}">{caption}</text>',
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+def _short(value: float) -> str:
+    """An axis label for a parameter count: 20k, 1.5M."""
+    if value >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    return f"{value / 1e3:.3g}k" if value >= 1e3 else f"{value:.3g}"
 
 
 # -- the skill map ------------------------------------------------------------------------------------

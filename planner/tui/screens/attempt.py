@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.markup import escape
 from textual.widgets import Footer, Header
 
+from labs.catalog._fit import ScalingPicture
 from labs.grading import CheckResult
 from planner.records import Attempt, SampleRow
 from planner.tui.screens.base import PathLabScreen
@@ -25,6 +26,9 @@ def attempt_markup(attempt: Attempt, checks: list[CheckResult], samples: list[Sa
         lines += ["", "[b]Grade[/]", checks_markup(checks)]
     if attempt.feedback:
         lines += ["", escape(attempt.feedback)]  # a traceback may hold [ ]
+    picture = ScalingPicture.from_metrics(attempt.metrics)
+    if picture is not None:
+        lines += ["", "[b]Scaling law[/]", escape(picture.caption())]
     if samples:
         lines += ["", "[b]Last sample[/]", escape(samples[-1].text)]
     return "\n".join(lines)
@@ -48,4 +52,5 @@ class AttemptScreen(PathLabScreen[None]):
             attempt = service.attempt(self.attempt_id)
             text = attempt_markup(attempt, service.attempt_checks(self.attempt_id),
                                   service.attempt_samples(self.attempt_id))
-            self.query_one(RecordedRunView).show(text, [("", service.metric_series(self.attempt_id))])
+            picture = ScalingPicture.from_metrics(attempt.metrics)  # None unless a scaling-laws run
+            self.query_one(RecordedRunView).show(text, [("", service.metric_series(self.attempt_id))], picture)

@@ -22,12 +22,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.widgets import Button, Collapsible, Footer, Header, Log, Markdown, ProgressBar, Static
 
+from labs.catalog._fit import ScalingPicture
 from planner.tui.live_run import LiveRun
 from planner.tui.screens.base import PathLabScreen
 from planner.tui.symbols import format_duration
 from planner.tui.widgets.grade_view import outcome_markup
 from planner.tui.widgets.metric_chart import MetricChart, is_loss
 from planner.tui.widgets.params_form import ParamsForm
+from planner.tui.widgets.scaling_plot import ScalingPlot
 
 
 def run_status(live: LiveRun) -> str:
@@ -116,6 +118,7 @@ class LabScreen(PathLabScreen[None]):
                 yield ProgressBar(id="run-bar", show_eta=False, show_percentage=True)
                 yield MetricChart("Loss", is_loss, x_label=self.lab.unit, id="chart")
                 yield MetricChart("Metrics", lambda n: not is_loss(n), x_label=self.lab.unit, id="metric-chart")
+                yield ScalingPlot(id="scaling-plot")  # scaling-laws: final loss against size, once finished
                 yield Log(id="samples", max_lines=200)
         yield Footer()
 
@@ -123,6 +126,7 @@ class LabScreen(PathLabScreen[None]):
         self.query_one("#samples").display = False
         self.query_one("#lab-build").display = self.lab.id in _build_tasks()
         self.query_one("#metric-chart").display = False
+        self.query_one("#scaling-plot").display = False
         self.query_one("#result").display = False
         self.query_one("#result").border_title = "Result"
         live = self.app.live
@@ -199,8 +203,17 @@ class LabScreen(PathLabScreen[None]):
         metric_chart.display = has_metrics
         if has_metrics:
             metric_chart.show(live.series)
+        self._show_scaling(live)
         self._show_samples(live)
         self._show_result(live)
+
+    def _show_scaling(self, live: LiveRun) -> None:
+        """A finished scaling-laws run: its points and fitted law on log-log axes (drawn once per run)."""
+        plot = self.query_one(ScalingPlot)
+        picture = ScalingPicture.from_metrics(live.finished.metrics) if live.finished is not None else None
+        if picture is not None and not plot.display:
+            plot.show(picture)
+        plot.display = picture is not None
 
     def _show_samples(self, live: LiveRun) -> None:
         log = self.query_one("#samples", Log)

@@ -1,5 +1,6 @@
 """The body the attempt and compare screens share: a text panel on the left (the grade, the
-hyperparameters), the loss and metric charts on the right, one or two recorded runs drawn in them."""
+hyperparameters), the loss and metric charts on the right, one or two recorded runs drawn in them,
+and for a scaling-laws run the log-log picture of final loss against parameters (`ScalingPlot`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
+from labs.catalog._fit import ScalingPicture
 from planner.tui.widgets.metric_chart import MetricChart, is_loss
+from planner.tui.widgets.scaling_plot import ScalingPlot
 
 Series = dict[str, list[tuple[int, float]]]
 
@@ -26,11 +29,17 @@ class RecordedRunView(Horizontal):
         with Vertical(id="lab-live"):
             yield MetricChart("Loss", is_loss, id="chart")
             yield MetricChart("Metrics", lambda n: not is_loss(n), id="metric-chart")
+            yield ScalingPlot(id="scaling-plot")
 
-    def show(self, text: str, runs: list[tuple[str, Series]]) -> None:
+    def show(self, text: str, runs: list[tuple[str, Series]], picture: ScalingPicture | None = None) -> None:
+        """`picture`: the scaling-laws run's loss against size, drawn under the loss chart (else hidden)."""
         self.query_one(f"#{self.text_id}", Static).update(text)
         for chart in self.query(MetricChart):
             chart.clear()
             for index, (label, series) in enumerate(runs):
                 chart.add(series, prefix=label, offset=3 * index)  # each run its own colours
         self.query_one("#metric-chart").display = any(not is_loss(n) for _, series in runs for n in series)
+        plot = self.query_one(ScalingPlot)
+        plot.display = picture is not None
+        if picture is not None:
+            plot.show(picture)
