@@ -67,7 +67,8 @@ def grading_status(live, seconds: float) -> str:
     if live is None or not live.total_steps:
         return f"{head}: structure, values, gradients, then training · {format_duration(seconds)}"
     loss = live.series.get("train_loss")
-    shown = f" · loss {loss[-1][1]:.3f}" if loss else ""
+    name, points = ("loss", loss) if loss else next(iter(live.series.items()), ("", []))
+    shown = f" · {name} {points[-1][1]:.4g}" if points else ""
     return (f"{head}: your network is training · {live.position_text()}{shown} · "
             f"{format_duration(seconds)} [dim](ctrl+x cancels)[/]")
 
@@ -188,27 +189,31 @@ class ImplementScreen(Screen[None]):
     def _show_curve(self, live) -> None:
         """The learner's network training: the progress bar and the loss chart of the lab screen, drawn
         again only when new points came (the chart is the costly part)."""
+        from planner.tui.widgets.metric_chart import MetricChart, is_loss
+
         area = self.query_one("#impl-live")
         app: Any = self.app
         grading = app.grading is not None and app.grading[0] == self.lab_id
         short = self.size.height < ROOM_FOR_CURVE
-        self.query_one("#impl-result").display = not (grading and short and live is not None and live.series)
+        has_loss = live is not None and any(is_loss(name) for name in live.series)  # counting tasks have none
+        self.query_one("#impl-result").display = not (grading and short and has_loss)
         if live is None or not live.series or (not grading and short):
             area.display = False
             self._drawn = None
             return
         area.display = True
-        area.styles.height = "1fr" if short else 12
+        area.styles.height = ("1fr" if short else 12) if has_loss else "auto"
         self.query_one("#impl-bar").display = grading  # a full bar after the grade says nothing
         drawn = (live.step, sum(len(v) for v in live.series.values()))
         if drawn == self._drawn:
             return
         self._drawn = drawn
-        from planner.tui.widgets.metric_chart import MetricChart
-
         total = max(1, live.total_steps)
         self.query_one("#impl-bar", ProgressBar).update(total=total, progress=live.fraction * total)
-        self.query_one("#impl-chart", MetricChart).show(live.series)
+        chart = self.query_one("#impl-chart", MetricChart)
+        chart.display = has_loss
+        if has_loss:
+            chart.show(live.series)
 
     def show_graded(self, message: ImplementGraded) -> None:
         """Draw a finished grading in the grade view a lab run uses; the app calls this."""
