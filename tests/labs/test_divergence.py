@@ -78,3 +78,14 @@ def test_the_service_records_the_diverged_curve(store, curriculum):
     series = store.metric_series(attempt.id)["train_loss"]
     assert attempt.status == "failed" and "at step 2" in attempt.feedback, outcome
     assert [s for s, _ in series] == [0, 1, 2] and series[-1][1] > 1e6
+
+
+def test_the_live_status_shows_the_step_where_it_stopped():
+    from planner.tui.live_run import LiveRun
+
+    finished, events = train("gd-linear", lr=5.0)
+    live = LiveRun(lab_id="gd-linear")
+    for event in events + [finished]:
+        live.apply(event)
+    assert live.position_text() == f"step {int(finished.metrics['diverged_at_step'])}/300"
+    assert len(live.series["train_loss"]) >= 3
