@@ -58,15 +58,48 @@ def test_learner_resolution_messages(run_cli):
     assert unknown.exit_code == 1 and "no learner named 'Cy' (learners: Ada, Bob)" in unknown.stderr
 
 
-def test_bare_pathlab_prints_status(run_cli):
-    assert "pathlab learner add NAME" in run_cli().stdout
+def test_no_tui_prints_status(run_cli):
+    assert "pathlab learner add NAME" in run_cli("--no-tui").stdout
     run_cli("learner", "add", "Ada", "--role", "ml-engineer")
-    out = run_cli().stdout
+    out = run_cli("--no-tui").stdout
     assert "Ada: ml-engineer" in out and "Completed 0/5" in out and "Ready now: large-models" in out
     from planner.progress import registered_build_labs
 
     assert ("Next: start the build: pathlab lab start model-size" if "model-size" in registered_build_labs()
             else "Next: run the lab: pathlab lab run model-size") in out
+
+
+def test_bare_pathlab_without_a_terminal_prints_one_hint_line(run_cli):
+    """`textual serve pathlab` and pipes used to get the status; now one line saying what to run, on
+    stderr, exit 2 (a usage error: the app needs a terminal), and nothing on stdout for a script to parse."""
+    run_cli("learner", "add", "Ada", "--role", "ml-engineer")
+    result = run_cli()  # CliRunner's stdin and stdout are not terminals
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == ["Error: no terminal here; run pathlab in a terminal, `pathlab serve` "
+                                          "for a browser, or `pathlab --no-tui` for the status"]
+
+
+def test_bare_pathlab_under_textual_serve_opens_the_app(run_cli, monkeypatch):
+    """textual-serve (`pathlab serve`, `textual serve pathlab`) runs bare `pathlab` with pipes and
+    TEXTUAL_DRIVER set to its web driver: that is the app's place, not the hint's."""
+    import planner.tui
+
+    opened = []
+
+    class App:
+        def run(self):
+            opened.append(True)
+
+    monkeypatch.setattr(planner.tui, "make_app", lambda store, curriculum: App())
+    monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        result = run_cli()
+    finally:
+        signal.signal(signal.SIGINT, before)  # the served app ignores Ctrl-C at the server's console
+    assert result.exit_code == 0 and opened == [True] and result.stderr == ""
 
 
 def test_help_lists_lazy_commands_without_importing_them():

@@ -221,30 +221,49 @@ class LazyGroup(click.Group):
               help="The database file (default: your user data folder; env PATHLAB_DB).")
 @click.option("--data", "data_root", type=click.Path(path_type=Path, file_okay=False, exists=True),
               envvar="PATHLAB_DATA", help="A curriculum folder to use instead of the bundled one.")
+@click.option("--no-tui", is_flag=True, help="Print the learner's status instead of opening the app (for scripts).")
 @click.version_option(package_name="pathlab")
 @click.pass_context
-def main(ctx: click.Context, db_path: Path | None, data_root: Path | None) -> None:
+def main(ctx: click.Context, db_path: Path | None, data_root: Path | None, no_tui: bool) -> None:
     """PathLab: learn AI from first principles, one lab at a time."""
     check_labs_is_ours()
     app = AppContext(db_path, data_root)
     ctx.obj = app
     ctx.call_on_close(app.close)
     if ctx.invoked_subcommand is None:
-        run_default(ctx)
+        run_default(ctx, no_tui)
 
 
-def run_default(ctx: click.Context) -> None:
-    """What bare `pathlab` does: open the app in a terminal; print the learner's status when piped."""
+NO_TERMINAL_HINT = ("no terminal here; run pathlab in a terminal, `pathlab serve` for a browser, "
+                    "or `pathlab --no-tui` for the status")
+
+
+def run_default(ctx: click.Context, no_tui: bool = False) -> None:
+    """What bare `pathlab` does: open the app in a terminal, or on the driver Textual is told to use
+    (textual-serve, behind `pathlab serve` and `textual serve pathlab`, sets TEXTUAL_DRIVER to its web
+    driver); `--no-tui` prints the learner's status. Anywhere else (a pipe, cron) one hint line and exit
+    code 2: a script that wanted the status learns to ask for it instead of parsing the hint."""
+    import os
     import sys
 
-    if sys.stdin.isatty() and sys.stdout.isatty():
+    if no_tui:
+        from planner.cli.nodes import print_status
+
+        print_status(ctx.obj)
+        return
+    web = bool(os.environ.get("TEXTUAL_DRIVER"))
+    if web or (sys.stdin.isatty() and sys.stdout.isatty()):
         from planner.tui import make_app
 
+        if web:  # the server stops each session by message; a Ctrl-C at its console is the server's
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         make_app(ctx.obj.store, ctx.obj.curriculum).run()
         return
-    from planner.cli.nodes import print_status
-
-    print_status(ctx.obj)
+    no_terminal = click.ClickException(NO_TERMINAL_HINT)
+    no_terminal.exit_code = 2  # a usage error: the app needs a terminal
+    raise no_terminal
 
 
 main.add_lazy_command("learner", "planner.cli.learners:learner", "Add, list and change learners.")
@@ -260,3 +279,4 @@ main.add_lazy_command("import-progress", "planner.cli.report:import_progress", "
 main.add_lazy_command("lab", "planner.cli.labs:lab", "Graded labs: list, show, run (and implement mode).")
 main.add_lazy_command("demo", "planner.cli.demo:demo", "Open the app on a sample learner's real runs.")
 main.add_lazy_command("quiz", "planner.cli.quiz:quiz", "Take a node's quiz: prompts, or --answers FILE.")
+main.add_lazy_command("serve", "planner.cli.serve:serve", "The app in a browser tab (textual-serve, localhost).")
