@@ -47,3 +47,49 @@ def test_a_grade_outlasting_a_busy_database_is_kept_and_recorded_at_the_next_sta
                                                                               "implement")
         assert "Sandbox:" in attempt.feedback and len(again.attempt_checks(attempt.id)) == len(graded.checks)
     assert recovery.pending_files(db) == []
+
+
+def test_a_database_busy_while_the_network_trains_loses_no_point_of_its_curve(tmp_path: Path, monkeypatch):
+    """Another program holds the write lock for a second from the first training point: the grading goes
+    on, the points wait in memory (the lab runs' LabSession, retried with backoff), and every one is
+    recorded once the lock is gone."""
+    import threading
+
+    from labs.events import Progress
+    from planner.store import StoreBusy
+
+    db, workspace = tmp_path / "pathlab.sqlite", tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / get_task(LAB).filename).write_text(solution_source(LAB))
+    holder, shown, refused, timers = [], [], [], []
+    real_add = Store.add_metrics
+
+    def add_metrics(self, *args, **kwargs):
+        try:
+            return real_add(self, *args, **kwargs)
+        except StoreBusy:
+            refused.append(1)
+            raise
+
+    def on_event(event):
+        if isinstance(event, Progress):
+            shown.append((event.step, event.metrics["train_loss"]))
+            if len(shown) == 1:
+                holder.append(LockHolder(db))
+                timers.append(threading.Timer(1.0, holder[0].release))
+                timers[0].start()
+
+    monkeypatch.setattr(Store, "add_metrics", add_metrics)
+    with Store.open(db, busy_timeout_ms=200) as store:
+        learner = store.add_learner("Ada", target_role=None, hours_per_week=None)
+        try:
+            graded = implement.grade_and_record(Service(store, load_curriculum()), learner, LAB, NODE, workspace,
+                                                on_event=on_event)
+        finally:
+            for timer in timers:
+                timer.join()
+            for h in holder:
+                h.release()
+        assert refused, "the lock was meant to refuse a write of the curve"
+        assert graded.status == "passed" and store.attempt(graded.attempt_id).status == "passed"
+        assert store.metric_series(graded.attempt_id)["train_loss"] == shown
