@@ -148,7 +148,8 @@ class _Events:
     """Progress points from the checker, as the events a lab run emits."""
 
     def __init__(self, lab_id: str, on_event: Callable[[Event], None] | None):
-        self.lab_id, self.on_event, self.total = lab_id, on_event, None
+        self.lab_id, self.on_event = lab_id, on_event
+        self.total: int | None = None
 
     def hand_on(self, points: list[dict]) -> None:
         if self.on_event is None:
