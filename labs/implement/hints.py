@@ -153,6 +153,25 @@ HINTS: dict[str, tuple[str, ...]] = {
         "predict: p >= 0.5 exactly when z >= 0, so you need no sigmoid; .astype(np.int64) gives the class.",
         "decision_boundary: solve w[0] * x1 + w[1] * x2 + b = 0 for x2.",
     ),
+    "capstone-ml-engineer": (
+        "Every function here is a decision, not a layer: the grader trains the library's ConvNet, but "
+        "only with the data, rates, stopping point and report your functions give it.",
+        "stratified_split: loop over the classes (np.unique). labels[permutation] lists the labels in the "
+        "shuffled order, so a boolean mask on it picks one class's indices in that order; the first "
+        "round(val_fraction * count) of them validate. np.setdiff1d gives the rest, already sorted.",
+        "A validation index must never also be a training index: the model would be graded on digits it "
+        "has already seen. Check np.intersect1d(train_idx, val_idx) is empty.",
+        "lr_schedule: count steps from 0. The warm-up's step k runs at (k + 1) / warmup_steps of the base "
+        "rate, so step 0 already moves and step warmup_steps - 1 reaches base_lr. After it, the cosine's "
+        "progress is the share of the post-warm-up steps already taken: 0 at its first step, just below 1 at "
+        "the last.",
+        "early_stopping: judge by the VALIDATION loss (the training loss keeps falling while the model "
+        "overfits). np.argmin returns the earliest of equal values; the epochs waited are the epochs after "
+        "the best one, and you stop once they reach patience.",
+        "evaluate: the interval describes what the TEST accuracy says about unseen data, so it uses the "
+        "test accuracy and the test set's size n. Look up the Wilson score interval: a centre pulled "
+        "towards 1/2 by z**2 / (2n), and a half-width with z**2 / (4n**2) under the root, both over 1 + z**2 / n.",
+    ),
 }
 
 
