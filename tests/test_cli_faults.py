@@ -120,7 +120,7 @@ def test_grade_watch_json_prints_json_lines(db, monkeypatch):
 
     calls = []
 
-    def fake_grade(service, learner, lab_id, node_id, workspace=None, *, timeout_s):
+    def fake_grade(service, learner, lab_id, node_id, workspace=None, *, timeout_s, on_event=None):
         calls.append(lab_id)
         return implement.Graded.model_construct(  # only the fields `lab grade --json` prints
             attempt_id=len(calls), lab=lab_id, learner=learner.name, mode="implement", status="failed",
