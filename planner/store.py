@@ -46,14 +46,35 @@ import json
 import math
 import os
 import sqlite3
+import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import sqlite_utils
+
+def _load_sqlite_utils() -> ModuleType:
+    """sqlite-utils, without the NumPy import it makes only to map NumPy scalar types to column types
+    when it creates a table from values (0.1-0.2 s of every `pathlab` command and of the app's first
+    screen, issue 18). The Store creates its tables from Python types and converts every value it
+    writes, so it never needs that mapping. NumPy is hidden only while sqlite-utils loads, at import
+    time, and only if nothing loaded it already (a lab process keeps the full mapping)."""
+    if "sqlite_utils" in sys.modules or "numpy" in sys.modules:
+        import sqlite_utils as module
+        return module
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # "import numpy" raises ImportError for now
+    try:
+        import sqlite_utils as module
+    finally:
+        if sys.modules.get("numpy", 0) is None:
+            del sys.modules["numpy"]
+    return module
+
+
+sqlite_utils = _load_sqlite_utils()
 
 from labs.grading import CheckResult
 from planner.records import (
