@@ -119,7 +119,7 @@ def served_db(tmp_path: Path) -> Path:
 
     from planner.cli import main
 
-    db = tmp_path / "served.sqlite"
+    db = tmp_path / "Zelda's db (served).sqlite"  # the session's shell command must quote it
     added = CliRunner().invoke(main, ["--db", str(db), "learner", "add", LEARNER, "--role", "ml-engineer"])
     assert added.exit_code == 0, added.output
     return db

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -116,5 +117,6 @@ def serve(app: AppContext, host: str, port: int, db_path: Path | None) -> None:
     try:
         server.serve()  # returns on Ctrl-C or SIGTERM (textual-serve's handlers), sessions stopped
     except OSError as exc:  # the port is taken, the address is not this machine's, ...
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio's own text repeats the address
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
     click.echo("PathLab server stopped.")
