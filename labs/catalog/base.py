@@ -295,7 +295,7 @@ class Lab(ABC):
         lr = getattr(params, "lr", None)
         stable = self.stable_lr(params)
         if isinstance(lr, float) and stable is not None and stable[0] < lr:
-            hint = f"the learning rate lr={lr:g} is too large: try lr={stable[0]:g} ({stable[1]})"
+            hint = f"the learning rate lr={lr:g} is too large: try a smaller one, lr={stable[0]:g} ({stable[1]})"
         elif isinstance(lr, float):
             hint = f"the learning rate lr={lr:g} is too large: try a smaller one, e.g. lr={lr / 10:g}"
         else:

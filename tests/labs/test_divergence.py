@@ -18,7 +18,7 @@ from labrun import train
 
 
 def advised_rate(feedback: str) -> float:
-    return float(re.search(r"try lr=([0-9.e+-]+)", feedback).group(1))
+    return float(re.search(r"try a smaller one, lr=([0-9.e+-]+) ", feedback).group(1))
 
 
 def test_the_step_bound_is_two_over_the_largest_hessian_eigenvalue():
