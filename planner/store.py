@@ -229,7 +229,17 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     db["help_views"].create_index(["learner_id", "lab_id", "viewed_at"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Indexes for the learner's waits (issue 18), no new column: one covering what progress reads
+    (`node_summaries` groups a learner's attempts by node without touching the table), one for the
+    history's default order (newest first: a page is read off the index instead of sorting every row)."""
+    db["attempts"].create_index(["learner_id", "node_id", "mode", "test_out", "passed", "status", "score",
+                                 "duration_s", "finished_at", "started_at"], index_name="idx_attempts_progress")
+    db["attempts"].create_index(["learner_id", "started_at"], index_name="idx_attempts_learner_started")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3,
+                                                              _migration_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -711,9 +721,15 @@ class Store:
             raise ValueError(f"cannot sort attempts by {order!r} (one of {', '.join(self.HISTORY_ORDER)})")
         direction = " DESC" if descending else ""
         keys = ", ".join(f"{key.strip()}{direction}" for key in f"{self.HISTORY_ORDER[order]}, id".split(","))
-        rows = self.db.query(f"SELECT * FROM attempts WHERE learner_id = ? ORDER BY {keys} LIMIT ? OFFSET ?",
-                             [learner_id, int(limit), int(offset)])
-        return [self._attempt(r) for r in rows]
+        # The ids first: the sort then carries only the keys, not every row's params and feedback
+        # (a page deep in 100,000 attempts took 1.9 s sorting whole rows).
+        ids = [r[0] for r in self.db.execute(f"SELECT id FROM attempts WHERE learner_id = ? ORDER BY {keys} "
+                                             f"LIMIT ? OFFSET ?", [learner_id, int(limit), int(offset)])]
+        if not ids:
+            return []
+        rows = {r["id"]: r for r in self.db.query(
+            f"SELECT * FROM attempts WHERE id IN ({', '.join('?' * len(ids))})", ids)}
+        return [self._attempt(rows[i]) for i in ids if i in rows]
 
     def attempt_count(self, learner_id: int) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM attempts WHERE learner_id = ?", [learner_id]).fetchone()[0])
