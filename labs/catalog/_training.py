@@ -72,10 +72,12 @@ def evaluate_loss(model: Layer, x: np.ndarray, y: np.ndarray) -> tuple[float, fl
 
 def train_epoch(model: Layer, opt: Optimizer, x: np.ndarray, y: np.ndarray, batch_size: int,
                 rng: np.random.Generator, ctx: RunContext | None, step: int,
-                augment: Augment | None = None) -> tuple[float, int]:
+                augment: Augment | None = None, epoch: int | None = None) -> tuple[float, int]:
     """One pass over (x, y) in shuffled minibatches; returns (mean train loss, the step count after).
 
-    Every batch loss is checked, so a run that blows up stops at once with `Diverged`."""
+    Every batch loss is checked, so a run that blows up stops at once with `Diverged`; with `epoch`, the
+    mean train loss of the batches so far (the one that blew up too, when finite) is emitted first as
+    that epoch's point, so the curve shows where the run stopped."""
     loss_fn = SoftmaxCrossEntropy()
     total, seen = 0.0, 0
     for idx in minibatches(len(y), batch_size, rng):
@@ -84,6 +86,10 @@ def train_epoch(model: Layer, opt: Optimizer, x: np.ndarray, y: np.ndarray, batc
         loss = loss_fn.forward(model.forward(batch), y[idx])
         step += 1
         if ctx is not None:
+            if epoch is not None and not loss <= BLOW_UP_LOSS:  # diverging (nan fails <= too)
+                done, weight = (total + loss * len(idx), seen + len(idx)) if np.isfinite(loss) else (total, seen)
+                if weight:
+                    ctx.progress(epoch, {"train_loss": done / weight}, epoch=epoch, split="train")
             ctx.guard(step, "train_loss", loss, blow_up=BLOW_UP_LOSS)
         elif not np.isfinite(loss):
             raise FloatingPointError(f"train_loss became {loss} at step {step}")
@@ -108,7 +114,7 @@ def fit(model: Layer, opt: Optimizer, data: tuple[np.ndarray, ...], *, epochs: i
     for epoch in range(1, epochs + 1):
         if cosine:
             opt.lr = cosine_lr(base_lr, epoch - 1, epochs)
-        train_loss, step = train_epoch(model, opt, x_tr, y_tr, batch_size, rng, ctx, step, augment)
+        train_loss, step = train_epoch(model, opt, x_tr, y_tr, batch_size, rng, ctx, step, augment, epoch)
         val_loss, val_acc = evaluate_loss(model, x_val, y_val)
         metrics = {"train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc, "epochs": epoch}
         if ctx is not None:

@@ -89,3 +89,13 @@ def test_the_live_status_shows_the_step_where_it_stopped():
         live.apply(event)
     assert live.position_text() == f"step {int(finished.metrics['diverged_at_step'])}/300"
     assert len(live.series["train_loss"]) >= 3
+
+
+def test_a_diverging_classifier_run_draws_its_last_epoch_and_the_advised_rate_trains():
+    finished, events = train("ffnn-digits", lr=10.0)
+    points = [e for e in events if isinstance(e, Progress)]
+    assert finished.status == "failed" and "diverged_at_step" in finished.metrics
+    assert [(p.epoch, p.split) for p in points] == [(1, "train")]  # the epoch it stopped in, drawn
+    assert math.isfinite(points[0].metrics["train_loss"]) and points[0].metrics["train_loss"] > 100  # chance: 2.3
+    again, _ = train("ffnn-digits", lr=advised_rate(finished.feedback))
+    assert "diverged_at_step" not in again.metrics and again.status == "passed", again.feedback
