@@ -172,6 +172,20 @@ HINTS: dict[str, tuple[str, ...]] = {
         "test accuracy and the test set's size n. Look up the Wilson score interval: a centre pulled "
         "towards 1/2 by z**2 / (2n), and a half-width with z**2 / (4n**2) under the root, both over 1 + z**2 / n.",
     ),
+    "capstone-research-scientist": (
+        "The grader trains the networks; you decide what their accuracies mean. Each seed is one draw of "
+        "the noise, so the job is to measure that noise before you call an effect real.",
+        "summarise: a few seeds are a sample, not the population, so their spread divides by n - 1 "
+        "(np.std has a ddof argument). One seed shows no spread at all: say nan, not 0.",
+        "effect: compare the MEANS of the arms, never one run of each. The standard error of a difference "
+        "of two independent means adds their variances, each divided by its own number of seeds, then "
+        "takes one square root.",
+        "verdict: t is the effect in units of its standard error. An effect can hurt as well as help, so "
+        "look at its size, abs(t). Without a finite, non-zero error there is no verdict to give.",
+        "need_more_seeds: two conditions must BOTH hold before you stop, for both arms. A nan error "
+        "compares False with everything, so write the test as 'not below the bound' and nan asks for "
+        "more seeds by itself.",
+    ),
 }
 
 

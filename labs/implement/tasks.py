@@ -267,6 +267,24 @@ TASKS: dict[str, Task] = {
             uses="library ConvNet and Adam, the network you built in Convolutional networks; your split, "
                  "schedule, stopping rule and evaluation",
         ),
+        Task(
+            lab_id="capstone-research-scientist", filename="capstone_research_scientist.py",
+            module="capstone_research_scientist", dataset="digits",
+            functions=(
+                _fn("summarise", "accuracies"),
+                _fn("effect", "on", "off"),
+                _fn("verdict", "on", "off", "threshold"),
+                _fn("need_more_seeds", "on", "off", "min_seeds", "max_std_error"),
+            ),
+            checks=_checks(
+                forward={"summarise": 15, "effect": 20, "verdict": 15, "need_more_seeds": 15},
+                gradient={}, structure=10, train=25,
+                train_title="the dropout ablation, run with the library's MLP until your need_more_seeds stops "
+                            "it, meets the capstone's standards and is reported by your pieces",
+            ),
+            uses="library MLP and Adam, the network you built in Feed-forward networks; your summary, effect, "
+                 "verdict and seed count",
+        ),
     )
 }
 
