@@ -88,12 +88,15 @@ class ScalingPicture(BaseModel):
     def from_metrics(cls, metrics: Mapping[str, float | None]) -> ScalingPicture | None:
         """The picture recorded in a run's final metrics, or None (another lab, an older or failed run)."""
         widths = sorted(int(m.group(1)) for key in metrics if (m := re.fullmatch(r"n_params_width_(\d+)", key)))
-        pairs = [(metrics.get(f"n_params_width_{w}"), metrics.get(f"val_loss_width_{w}")) for w in widths]
-        law = [metrics.get(k) for k in ("c", "a", "alpha")]
-        if len(pairs) < 2 or any(n is None or v is None or v <= 0 for n, v in pairs) or None in law:
+        n_params = [metrics.get(f"n_params_width_{w}") for w in widths]
+        losses = [metrics.get(f"val_loss_width_{w}") for w in widths]
+        E, A, alpha = (metrics.get(k) for k in ("c", "a", "alpha"))
+        if len(widths) < 2 or E is None or A is None or alpha is None:
             return None
-        return cls(n_params=[float(n) for n, _ in pairs], losses=[float(v) for _, v in pairs],
-                   E=float(law[0]), A=float(law[1]), alpha=float(law[2]), r2=metrics.get("r2"))
+        if any(n is None for n in n_params) or any(v is None or v <= 0 for v in losses):
+            return None  # a non-finite loss was recorded as null: no logarithm to draw
+        return cls.model_validate({"n_params": n_params, "losses": losses, "E": E, "A": A, "alpha": alpha,
+                                   "r2": metrics.get("r2")})
 
     def predict(self, n: np.ndarray) -> np.ndarray:
         return self.E + self.A * np.asarray(n, dtype=np.float64) ** -self.alpha
