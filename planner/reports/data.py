@@ -22,6 +22,7 @@ from pathlib import Path
 
 from planner import plan as planning
 from planner.curriculum import Curriculum
+from planner.graph_layout import depths  # the skill map's rows; tests import it from here too
 from planner.progress import NodeProgress, node_progress
 from planner.records import Attempt as AttemptRecord
 from planner.records import Learner
@@ -35,15 +36,6 @@ from planner.store import Store
 
 def _finite(value: float | None) -> float | None:
     return value if value is None or math.isfinite(value) else None
-
-
-def depths(curriculum: Curriculum) -> dict[str, int]:
-    """Longest prerequisite chain below each node: the row it sits on in the skill map."""
-    depth: dict[str, int] = {}
-    for node_id in curriculum.topological_order():
-        pres = planning.prerequisites(curriculum.nodes[node_id])
-        depth[node_id] = 1 + max((depth[p] for p in pres), default=-1)
-    return depth
 
 
 def _title(curriculum: Curriculum, node_id: str) -> str:

@@ -14,6 +14,7 @@ from html import escape
 import numpy as np
 
 from labs.catalog._fit import ScalingPicture
+from planner.graph_layout import layers
 from planner.reports.models import NodeReport, Series
 
 MAX_POINTS = 400
@@ -177,28 +178,9 @@ SKILL_W, ROLE_W, GAP_X = 168, 152, 10
 
 
 def _layers(nodes: Sequence[NodeReport]) -> list[list[NodeReport]]:
-    """Skill nodes in rows by depth, then every role in one last row (a role is a goal, not a step).
-
-    Inside a row, nodes are ordered by the mean position of their prerequisites (the barycentre
-    heuristic), which puts a node under what it builds on and removes most arrow crossings.
-    """
-    last = max((n.depth for n in nodes if n.kind != "role"), default=-1) + 1
-    rows: dict[int, list[NodeReport]] = {}
-    for node in nodes:
-        rows.setdefault(last if node.kind == "role" else node.depth, []).append(node)
-    column: dict[str, float] = {}
-    ordered = []
-    for depth in sorted(rows):
-
-        def centre(node: NodeReport) -> float:
-            cols = [column[p] for p in node.prerequisites if p in column]
-            return sum(cols) / len(cols) if cols else 0.0
-
-        row = sorted(rows[depth], key=lambda n: (centre(n), n.id))
-        for i, node in enumerate(row):
-            column[node.id] = i - (len(row) - 1) / 2
-        ordered.append(row)
-    return ordered
+    """Skill nodes in rows by depth, then every role in one last row (planner.graph_layout, which the
+    app's terminal map shares)."""
+    return layers(nodes)
 
 
 def _positions(layers: list[list[NodeReport]]) -> tuple[dict[str, tuple[float, float, float]], float, float]:

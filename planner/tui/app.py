@@ -109,6 +109,7 @@ class PathLabApp(App[None]):
         self.service = service
         self.curriculum = curriculum
         self.learner: Learner | None = None
+        self.map_view = "graph"  # the dashboard's skill map: "graph" or "list" (v toggles; kept this session)
         self.prewarm_labs = False  # make_app turns it on for real lab processes
         self.live: LiveRun | None = None
         self._run_over = threading.Event()

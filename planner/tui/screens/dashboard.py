@@ -19,6 +19,7 @@ from planner.progress import NodeProgress
 from planner.records import Learner
 from planner.tui.screens.base import PathLabScreen
 from planner.tui.symbols import STATE_LABEL, legend_markup, mastery_bar, state_markup
+from planner.tui.widgets.skill_graph import SkillGraph
 from planner.tui.widgets.skill_map import SkillMap
 
 
@@ -64,6 +65,7 @@ class DashboardScreen(PathLabScreen[None]):
     BINDINGS = [
         Binding("enter", "open_node", "Open node", show=True),
         Binding("n", "next_up", "Next up"),
+        Binding("v", "toggle_view", "Graph/list"),
     ]
 
     def __init__(self) -> None:
@@ -78,6 +80,7 @@ class DashboardScreen(PathLabScreen[None]):
             yield Label(id="overall-count")
         with Horizontal(id="dash-body"):
             with Vertical(id="map-pane"):
+                yield SkillGraph(self.app.curriculum, id="skill-graph")
                 yield SkillMap(self.app.curriculum, id="skill-map")
                 yield Static(id="node-detail")
                 yield Static(legend_markup(), id="legend")
@@ -90,7 +93,26 @@ class DashboardScreen(PathLabScreen[None]):
         self.query_one("#next-up").border_title = "Next up"
         self.query_one("#role").border_title = "Target role"
         self.refresh_data()
-        self.query_one(SkillMap).focus()
+        self._show_view()
+
+    @property
+    def _map(self) -> SkillGraph | SkillMap:
+        """The skill map the learner chose: the graph (the default) or the list."""
+        return self.query_one(SkillGraph) if self.app.map_view == "graph" else self.query_one(SkillMap)
+
+    def _show_view(self) -> None:
+        graph = self.app.map_view == "graph"
+        self.query_one(SkillGraph).display = graph
+        self.query_one(SkillMap).display = not graph
+        self._map.focus()
+
+    def action_toggle_view(self) -> None:
+        """Switch between the graph and the list, on the same node; remembered for the session."""
+        node = self._map.highlighted_node
+        self.app.map_view = "list" if self.app.map_view == "graph" else "graph"
+        self._map.select_node(node)
+        self._show_view()
+        self._show_node(node)
 
     def refresh_data(self) -> None:
         """Redraw from the learner's current progress (called by the app after anything is recorded)."""
@@ -108,10 +130,11 @@ class DashboardScreen(PathLabScreen[None]):
         self.query_one("#overall-bar", ProgressBar).update(total=len(skills), progress=done)
         self.query_one("#overall-count", Label).update(f"{done}/{len(skills)} skills")
         self.query_one(SkillMap).show(progress)
+        self.query_one(SkillGraph).show(progress)
         self._recommendations = plan.next_up(curriculum, progress, app.learner.target_role)
         self.query_one("#next-up", Static).update(next_up_text(self._recommendations))
         self.query_one("#role", Static).update(role_text(curriculum, progress, app.learner, app.today()))
-        self._show_node(self.query_one(SkillMap).highlighted_node)
+        self._show_node(self._map.highlighted_node)
 
     @on(OptionList.OptionHighlighted, "#skill-map")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -126,13 +149,21 @@ class DashboardScreen(PathLabScreen[None]):
             entry = app.progress().get(node_id)
         self.query_one("#node-detail", Static).update(node_details(app.curriculum, node_id, entry))
 
+    @on(SkillGraph.NodeHighlighted)
+    def _graph_highlighted(self, event: SkillGraph.NodeHighlighted) -> None:
+        self._show_node(event.node_id)
+
+    @on(SkillGraph.NodeSelected)
+    def _graph_selected(self, event: SkillGraph.NodeSelected) -> None:
+        self.app.open_node(event.node_id)
+
     @on(OptionList.OptionSelected, "#skill-map")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id is not None and event.option.id in self.app.curriculum.nodes:
             self.app.open_node(event.option.id)
 
     def action_open_node(self) -> None:
-        node_id = self.query_one(SkillMap).highlighted_node
+        node_id = self._map.highlighted_node
         if node_id:
             self.app.open_node(node_id)
 
