@@ -186,6 +186,19 @@ HINTS: dict[str, tuple[str, ...]] = {
         "compares False with everything, so write the test as 'not below the bound' and nan asks for "
         "more seeds by itself.",
     ),
+    "capstone-mlops-engineer": (
+        "Operations is about exactness: every function here must notice the smallest difference, because "
+        "a difference you round away today is the bug you cannot reproduce tomorrow.",
+        "digest: hashlib.sha256() has an update() you can call many times. Feed it, per array, something "
+        "that says its dtype and shape, then its raw bytes (tobytes() gives them in C order whatever the "
+        "layout). Never hash str(array): NumPy abbreviates large arrays with '...'.",
+        "identical: check the counts, then per pair the shape and dtype, then the values with "
+        "np.array_equal. Its equal_nan argument makes a NaN in the same place equal. No tolerance.",
+        "latency_ms: slice off the warm-up calls, take the median (a single spike moves a mean), and "
+        "convert seconds to milliseconds.",
+        "regression_gate: two conditions, both inclusive (>=): the absolute floor, and the drop from the "
+        "baseline, baseline - candidate, at most max_drop.",
+    ),
 }
 
 

@@ -285,6 +285,24 @@ TASKS: dict[str, Task] = {
             uses="library MLP and Adam, the network you built in Feed-forward networks; your summary, effect, "
                  "verdict and seed count",
         ),
+        Task(
+            lab_id="capstone-mlops-engineer", filename="capstone_mlops_engineer.py",
+            module="capstone_mlops_engineer", dataset="digits",
+            functions=(
+                _fn("digest", "arrays"),
+                _fn("identical", "a", "b"),
+                _fn("latency_ms", "times_s", "warmup"),
+                _fn("regression_gate", "candidate", "baseline", "min_accuracy", "max_drop"),
+            ),
+            checks=_checks(
+                forward={"digest": 20, "identical": 15, "latency_ms": 15, "regression_gate": 15},
+                gradient={}, structure=10, train=25,
+                train_title="the library's MLP, judged by your verdicts, is reproducible bit for bit, survives a "
+                            "save/load round trip, serves within 1 ms and passes your regression gate",
+            ),
+            uses="library MLP and Adam, the network you built in Feed-forward networks; your hash, comparison, "
+                 "latency reading and regression gate",
+        ),
     )
 }
 
