@@ -31,8 +31,10 @@ palette: every action below, plus themes and the key panel.
 ## Skill map
 | key | does |
 |---|---|
-| `↑` `↓` | move through the nodes; the panel on the right explains the highlighted one |
+| `↑` `↓` | graph: along the edges, up to a prerequisite, down to a dependent (back the way you came first); list: through the nodes |
+| `←` `→` | graph: to the neighbour in the same layer |
 | `enter` | open the node: lesson, quiz and lab |
+| `v` | switch between the graph and the list (kept until you quit) |
 | `n` | open the first "next up" node |
 
 ## Node
@@ -47,7 +49,8 @@ palette: every action below, plus themes and the key panel.
 | key | does |
 |---|---|
 | `↑` `↓` `space` | choose an option (`space` ticks a box in a several-answer question) |
-| `enter` | answer, then go to the next question |
+| `enter` | answer (each option is then marked right or wrong, with why), then go to the next question |
+| `escape` | leave the quiz (once you have answered, asks first: a quiz left half done is not recorded) |
 
 ## Lab
 | key | does |
