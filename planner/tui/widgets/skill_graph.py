@@ -27,6 +27,8 @@ from planner.tui.symbols import STATE_COLOUR, STATE_SYMBOL
 
 
 class _Node:
+    """What `planner.graph_layout.layers` needs of a node."""
+
     def __init__(self, node_id: str, kind: str, depth: int, prerequisites: list[str]) -> None:
         self.id, self.kind, self.depth, self.prerequisites = node_id, kind, depth, prerequisites
 
@@ -190,4 +192,4 @@ class SkillGraph(ScrollView, can_focus=True):
         if row >= self.grid.height:
             return Strip.blank(width, self.rich_style)
         strip = Strip(self._line(row)).crop(scroll_x, scroll_x + width)
-        return strip.extend_cell_length(width, self.rich_style) if hasattr(strip, "extend_cell_length") else strip
+        return strip.extend_cell_length(width, self.rich_style)
