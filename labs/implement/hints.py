@@ -199,6 +199,19 @@ HINTS: dict[str, tuple[str, ...]] = {
         "regression_gate: two conditions, both inclusive (>=): the absolute floor, and the drop from the "
         "baseline, baseline - candidate, at most max_drop.",
     ),
+    "capstone-data-scientist": (
+        "The grader trains both models; your functions decide what their held-out counts are allowed to "
+        "claim. Write each one as the statistic you would defend to a sceptical reviewer.",
+        "holdout_split: the first round(val_fraction * n) entries of the permutation are held out, the "
+        "rest train; slicing gives both, and np.sort orders them. Nothing may be in both parts.",
+        "wilson_interval: look up the Wilson score interval. Its centre is pulled from p towards 1/2 by "
+        "z**2 / (2n); its half-width has z**2 / (4n**2) under the root; both are divided by 1 + z**2 / n.",
+        "ab_test: under the null hypothesis the two models are one accuracy, so the standard error uses "
+        "the POOLED count (correct_a + correct_b) / (n_a + n_b). The two-sided p-value of the standard "
+        "normal is math.erfc(abs(z) / math.sqrt(2)).",
+        "conclusion: only a gap between the intervals is evidence: b is better when b's LOWER bound is "
+        "above a's UPPER bound; touching or overlapping intervals are not separated.",
+    ),
 }
 
 

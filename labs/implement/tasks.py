@@ -303,6 +303,24 @@ TASKS: dict[str, Task] = {
             uses="library MLP and Adam, the network you built in Feed-forward networks; your hash, comparison, "
                  "latency reading and regression gate",
         ),
+        Task(
+            lab_id="capstone-data-scientist", filename="capstone_data_scientist.py",
+            module="capstone_data_scientist", dataset="spirals",
+            functions=(
+                _fn("holdout_split", "n", "val_fraction", "permutation"),
+                _fn("wilson_interval", "correct", "n", "z"),
+                _fn("ab_test", "correct_a", "n_a", "correct_b", "n_b"),
+                _fn("conclusion", "interval_a", "interval_b"),
+            ),
+            checks=_checks(
+                forward={"holdout_split": 15, "wilson_interval": 15, "ab_test": 20, "conclusion": 15},
+                gradient={}, structure=10, train=25,
+                train_title="the library's logistic regression and network, trained on your split, compared by "
+                            "your intervals and test: narrow, the network above 0.85, the two separated",
+            ),
+            uses="library logistic regression and two-layer network, the models you built in Classic vs deep "
+                 "and Backpropagation; your split, intervals, test and conclusion",
+        ),
     )
 }
 
