@@ -212,6 +212,21 @@ HINTS: dict[str, tuple[str, ...]] = {
         "conclusion: only a gap between the intervals is evidence: b is better when b's LOWER bound is "
         "above a's UPPER bound; touching or overlapping intervals are not separated.",
     ),
+    "capstone-cv-engineer": (
+        "The grader trains the ConvNet; you decide what it sees (the augmentation) and how its mistakes "
+        "are counted (the metrics). Both must be exact, or the model learns from, or is judged on, "
+        "something else.",
+        "shift: start from np.zeros_like(images) and copy a slice of the input into a slice of the output. "
+        "Moving right by one means output column c + 1 gets input column c; the last two axes are rows "
+        "(dy) and columns (dx). np.roll would wrap the ink around to the other edge.",
+        "augment_batch: copy the batch, then for each choice k from 1 to 4 pick the images with that "
+        "choice (a boolean mask) and replace them by their shift. Choice 0 keeps the image.",
+        "confusion_matrix: rows are the true class, columns the prediction. counts[y_true, y_pred] += 1 "
+        "counts a repeated pair only once; np.add.at adds every one.",
+        "per_class_metrics: the diagonal holds the hits. Precision divides them by how often each class "
+        "was PREDICTED (a column sum), recall by how often it is TRUE (a row sum). F1 is the harmonic mean. "
+        "np.divide with out= and where= gives 0 where the denominator is 0.",
+    ),
 }
 
 

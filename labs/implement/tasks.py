@@ -321,6 +321,24 @@ TASKS: dict[str, Task] = {
             uses="library logistic regression and two-layer network, the models you built in Classic vs deep "
                  "and Backpropagation; your split, intervals, test and conclusion",
         ),
+        Task(
+            lab_id="capstone-cv-engineer", filename="capstone_cv_engineer.py", module="capstone_cv_engineer",
+            dataset="digits",
+            functions=(
+                _fn("shift", "images", "dx", "dy"),
+                _fn("augment_batch", "images", "choices"),
+                _fn("confusion_matrix", "y_true", "y_pred", "n_classes"),
+                _fn("per_class_metrics", "counts"),
+            ),
+            checks=_checks(
+                forward={"shift": 15, "augment_batch": 15, "confusion_matrix": 15, "per_class_metrics": 15},
+                gradient={}, structure=10, train=30,
+                train_title="the library's ConvNet, trained on batches your augmentation moves, reaches 0.975 "
+                            "test accuracy and 0.90 on shifted digits, read by your per-class metrics",
+            ),
+            uses="library ConvNet and Adam, the network you built in Convolutional networks; your shift, "
+                 "augmentation, confusion matrix and per-class metrics",
+        ),
     )
 }
 
