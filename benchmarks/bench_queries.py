@@ -166,17 +166,25 @@ def main() -> None:
     parser.add_argument("--trees", type=Path, nargs="+", default=[ROOT])
     parser.add_argument("--measures", nargs="+", default=list(MEASURES), choices=list(MEASURES))
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--make", nargs=2, metavar=("DB", "N"), help=argparse.SUPPRESS)
     ns = parser.parse_args()
+    if ns.make:  # in a tree's own interpreter: its store writes its own schema version
+        print(make_db(Path(ns.make[0]), int(ns.make[1])))
+        return
     with tempfile.TemporaryDirectory() as folder:
         for n in ns.sizes:
-            db = Path(folder) / f"bench-{n}.sqlite"
-            print(f"\n{n:,} attempts: database made in {make_db(db, n):.1f} s; load average "
-                  f"{os.getloadavg()[0]:.1f}", flush=True)
+            dbs = {}
+            for k, tree in enumerate(ns.trees):  # the same rows (seeded by n) in each tree's schema
+                dbs[tree] = str(Path(folder) / f"bench-{n}-{k}.sqlite")
+                made = subprocess.run([sys.executable, __file__, "--make", dbs[tree], str(n)], cwd=tree, check=True,
+                                      env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True)
+                print(f"\n{n:,} attempts: database made in {float(made.stdout.split()[-1]):.1f} s by {tree}", end="")
+            print(f"; load average {os.getloadavg()[0]:.1f}", flush=True)
             results: dict[tuple[str, Path], list[float | None]] = {}
             for _ in range(ns.rounds):
                 for name in ns.measures:
                     for tree in ns.trees:
-                        results.setdefault((name, tree), []).append(MEASURES[name](tree, str(db), ns.timeout))
+                        results.setdefault((name, tree), []).append(MEASURES[name](tree, dbs[tree], ns.timeout))
             for (name, tree), values in results.items():
                 label = name if len(ns.trees) == 1 else f"{name} [{tree}]"
                 print(f"  {label:<46} {figure(values, ns.timeout)}", flush=True)

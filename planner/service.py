@@ -176,10 +176,9 @@ class Service:
             from labs.implement.tasks import TASKS
 
             task = TASKS.get(node.lab)
-            builds = [a for a in self.store.attempts(learner.id, lab_id=node.lab)
-                      if a.mode == "implement" and a.status != "running"] if learner else []
-            if builds:  # newest first
-                checks = {c.id: c.status for c in self.store.attempt_checks(builds[0].id)}
+            latest = self.store.latest_attempt_id(learner.id, node.lab, mode="implement") if learner else None
+            if latest is not None:  # the newest finished build (one indexed row, not every attempt of the lab)
+                checks = {c.id: c.status for c in self.store.attempt_checks(latest)}
         return next_action(node, progress[node_id], task, checks)
 
     def recover_interrupted(self, *, at_start: bool = False) -> int:

@@ -734,6 +734,13 @@ class Store:
     def attempt_count(self, learner_id: int) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM attempts WHERE learner_id = ?", [learner_id]).fetchone()[0])
 
+    def latest_attempt_id(self, learner_id: int, lab_id: str, *, mode: str) -> int | None:
+        """The id of the learner's newest finished attempt at `lab_id` in `mode` (the order of `attempts`)."""
+        row = self.db.execute("SELECT id FROM attempts WHERE learner_id = ? AND lab_id = ? AND mode = ? "
+                              "AND status != 'running' ORDER BY started_at DESC, id DESC LIMIT 1",
+                              [learner_id, lab_id, mode]).fetchone()
+        return None if row is None else int(row[0])
+
     def attempt_keys(self, learner_id: int) -> set[tuple]:
         """`AttemptFields.key()` of each of the learner's finished attempts, without loading the rows
         (an import asks once per batch, and a learner can have thousands)."""

@@ -78,3 +78,11 @@ def test_a_version_3_database_gains_the_indexes_and_keeps_its_rows(tmp_path):
         assert attempt.score == 100.0
         summary = store.node_summaries(1)["gradient-descent"]
         assert (summary["passes"], summary["first_pass"], summary["lab_time_s"]) == (1, "2026-01-02T00:00:05+00:00", 5.0)
+
+
+def test_the_latest_finished_attempt_of_a_lab_and_mode(store):
+    learner_id, made = seed(store)
+    ids = sorted(made)
+    assert store.latest_attempt_id(learner_id, "gd-linear", mode="explore") == ids[0]  # ids[2] still runs
+    assert store.latest_attempt_id(learner_id, "ffnn-digits", mode="explore") == ids[4]
+    assert store.latest_attempt_id(learner_id, "ffnn-digits", mode="implement") is None
