@@ -1,5 +1,5 @@
 """Where the learner waits, by history size: `nodes --json`, `plan --json`, Service.progress, the history
-screen's first page and the TUI start, at 1,000, 10,000 and 100,000 attempts (issue 18).
+screen's first page (Pilot's press until idle, and the screen's own on_mount) and the TUI start, at 1,000, 10,000 and 100,000 attempts (issue 18).
 
     python benchmarks/bench_queries.py [--sizes 1000 10000 100000] [--rounds 3] [--trees . /tmp/old]
 
@@ -71,6 +71,14 @@ async def main():
         await pilot.press("q")
 asyncio.run(main())
 """
+
+HISTORY_MOUNT = HISTORY.replace("app = make_app(", """from planner.tui.screens.history import HistoryScreen
+mount = HistoryScreen.on_mount
+def timed(self):
+    t0 = time.perf_counter(); mount(self); self.app.mount_s = time.perf_counter() - t0
+HistoryScreen.on_mount = timed
+app = make_app(""").replace("print(time.perf_counter() - t0)", "print(app.mount_s)")
+"""The screen's own work (its queries and rows), without Textual's layout and paint or Pilot's wait."""
 
 STARTUP = r"""
 import sys, time
@@ -148,6 +156,7 @@ MEASURES = {
     "plan --json": lambda tree, db, t: run(tree, CLI, "x", "--db", db, "plan", "--json", timeout=t),
     "Service.progress": lambda tree, db, t: run(tree, PROGRESS, db, timeout=t),
     "history first page": lambda tree, db, t: run(tree, HISTORY, db, timeout=t),
+    "history on_mount (its queries + rows)": lambda tree, db, t: run(tree, HISTORY_MOUNT, db, timeout=t),
     "TUI start to first screen": lambda tree, db, t: run(tree, STARTUP, db, str(time.time()), timeout=t),
 }
 
