@@ -227,6 +227,19 @@ HINTS: dict[str, tuple[str, ...]] = {
         "was PREDICTED (a column sum), recall by how often it is TRUE (a row sum). F1 is the harmonic mean. "
         "np.divide with out= and where= gives 0 where the denominator is 0.",
     ),
+    "capstone-ai-product-manager": (
+        "A product manager's estimate is a formula of the design, not a measurement. Write each as the "
+        "rule you would put on a slide, and keep the units straight.",
+        "estimate_parameters: a block has attention (four dim x dim projections) and an MLP 4 x dim wide "
+        "(two matrices between dim and 4 dim). Then add what is outside the blocks: one vector per "
+        "vocabulary entry, one per position, and the output layer back to the vocabulary.",
+        "training_cost: a training token costs about 6 FLOPs per parameter (2 forward, 4 backward). "
+        "FLOPs over the rate is seconds; a price per hour needs hours.",
+        "training_memory_mb: Adam keeps four numbers per parameter (weights, gradients, m, v). An MB here "
+        "is 10**6 bytes, not 2**20.",
+        "serving_latency_ms: generating runs only the forward pass, about 2 FLOPs per parameter per "
+        "token, once per token generated; seconds times 1000 are milliseconds.",
+    ),
 }
 
 

@@ -339,6 +339,25 @@ TASKS: dict[str, Task] = {
             uses="library ConvNet and Adam, the network you built in Convolutional networks; your shift, "
                  "augmentation, confusion matrix and per-class metrics",
         ),
+        Task(
+            lab_id="capstone-ai-product-manager", filename="capstone_ai_product_manager.py",
+            module="capstone_ai_product_manager", dataset="none",
+            functions=(
+                _fn("estimate_parameters", "vocab", "context", "n_layer", "dim"),
+                _fn("training_cost", "n_params", "tokens", "flops_per_second", "dollars_per_hour"),
+                _fn("training_memory_mb", "n_params", "bytes_per_number"),
+                _fn("serving_latency_ms", "n_params", "tokens_out", "flops_per_second"),
+            ),
+            checks=_checks(
+                forward={"estimate_parameters": 20, "training_cost": 15, "training_memory_mb": 15,
+                         "serving_latency_ms": 15},
+                gradient={}, structure=10, train=25,
+                train_title="your estimates of the capstone's proposed GPT (and two other sizes) are within the "
+                            "capstone's tolerances of the built library model",
+            ),
+            uses="library TinyGPT, built and counted, never trained; your size, cost, memory and latency "
+                 "estimates",
+        ),
     )
 }
 
