@@ -232,10 +232,12 @@ def _migration_3(db: sqlite_utils.Database) -> None:
 def _migration_4(db: sqlite_utils.Database) -> None:
     """Indexes for the learner's waits (issue 18), no new column: one covering what progress reads
     (`node_summaries` groups a learner's attempts by node without touching the table), one for the
-    history's default order (newest first: a page is read off the index instead of sorting every row)."""
+    history's default order (newest first: a page is read off the index instead of sorting every row), one
+    for a lab's newest build (`latest_attempt_id`: `next_action` on a lab without builds scanned its rows)."""
     db["attempts"].create_index(["learner_id", "node_id", "mode", "test_out", "passed", "status", "score",
                                  "duration_s", "finished_at", "started_at"], index_name="idx_attempts_progress")
     db["attempts"].create_index(["learner_id", "started_at"], index_name="idx_attempts_learner_started")
+    db["attempts"].create_index(["learner_id", "lab_id", "mode", "started_at"], index_name="idx_attempts_lab_mode")
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3,

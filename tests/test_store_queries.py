@@ -73,7 +73,7 @@ def test_a_version_3_database_gains_the_indexes_and_keeps_its_rows(tmp_path):
     with Store.open(path) as store:
         assert store.schema_version == SCHEMA_VERSION >= 4
         names = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert {"idx_attempts_progress", "idx_attempts_learner_started"} <= names
+        assert {"idx_attempts_progress", "idx_attempts_learner_started", "idx_attempts_lab_mode"} <= names
         [attempt] = store.attempt_page(1)
         assert attempt.score == 100.0
         summary = store.node_summaries(1)["gradient-descent"]
