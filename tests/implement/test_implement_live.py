@@ -105,7 +105,9 @@ def test_grade_and_record_records_the_curve_as_metric_points_and_passes_the_even
     assert graded.status == "passed" and graded.score == 100
     curve = service.store.metric_series(graded.attempt_id)["train_loss"]
     shown = [(e.step, e.metrics["train_loss"]) for e in seen if isinstance(e, Progress)]
-    assert curve == pytest.approx(shown) and len(curve) > 3  # every point passed on is recorded
+    # every point passed on is recorded (how many pass the 10-a-second throttle depends on the machine;
+    # the first and the last always do)
+    assert curve == pytest.approx(shown) and len(curve) >= 2
     attempt = service.store.attempt(graded.attempt_id)
     assert (attempt.mode, attempt.code_hash, attempt.seed) == ("implement", graded.code_hash, None)
     assert attempt.dataset_hash and attempt.feedback.splitlines()[-1].startswith("Sandbox:")
