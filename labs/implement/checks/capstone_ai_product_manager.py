@@ -29,7 +29,8 @@ def _number(name: str, value: object) -> float:
 
 
 def _true_parameters(vocab: int, context: int, n_layer: int, n_head: int, dim: int) -> int:
-    return TinyGPT(vocab, context, n_layer=n_layer, n_head=n_head, dim=dim, rng=np.random.default_rng(0)).num_parameters()
+    model = TinyGPT(vocab, context, n_layer=n_layer, n_head=n_head, dim=dim, rng=np.random.default_rng(0))
+    return model.num_parameters()
 
 
 def _size_mistakes(vocab: int, context: int, n_layer: int, dim: int) -> dict[str, float]:
@@ -128,7 +129,8 @@ def train(m: Learner, budget_s: float, report: Report | None = None) -> tuple[fl
         s = m.batch()
         n_est = s.estimate_parameters(vocab, context, n_layer, dim)
         got = s.run(n_est, s.training_cost(n_est, TOKENS, FLOPS_PER_S, DOLLARS_PER_HOUR),
-                    s.training_memory_mb(n_est, BYTES_PER_PARAM // 4), s.serving_latency_ms(n_est, TOKENS_OUT, FLOPS_PER_S))
+                    s.training_memory_mb(n_est, BYTES_PER_PARAM // 4),
+                    s.serving_latency_ms(n_est, TOKENS_OUT, FLOPS_PER_S))
         n_got, (flops, _, dollars), memory, latency = got
         true = {"parameters": truth, "train_flops": 6.0 * truth * TOKENS,
                 "train_memory_mb": truth * BYTES_PER_PARAM / 1e6,
@@ -137,7 +139,8 @@ def train(m: Learner, budget_s: float, report: Report | None = None) -> tuple[fl
         for key in worst:
             worst[key] = max(worst[key], abs(_number(key, mine[key]) - true[key]) / true[key])
         lines.append(f"{n_layer}x{dim}: {float(n_got):,.0f} parameters (built {truth:,}), {float(flops):.3g} FLOPs "
-                     f"(${float(dollars):.2f}), {float(memory):.1f} MB, {float(latency):.2f} ms for {TOKENS_OUT} tokens")
+                     f"(${float(dollars):.2f}), {float(memory):.1f} MB, {float(latency):.2f} ms for "
+                     f"{TOKENS_OUT} tokens")
         if report is not None:
             report(k + 1, len(CONFIGS), {f"{key}_error": v for key, v in worst.items()})
     metrics = {f"{key}_error": v for key, v in worst.items()}

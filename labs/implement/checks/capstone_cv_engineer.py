@@ -89,7 +89,8 @@ def check_confusion_matrix(m: Learner) -> str:
 
 
 def check_per_class_metrics(m: Learner) -> str:
-    counts = np.array([[5, 1, 0, 0], [2, 6, 0, 0], [0, 0, 4, 0], [1, 0, 1, 0]], dtype=np.int64)  # class 3 never predicted
+    # class 3 is never predicted: its precision (and F1) must be 0, not NaN
+    counts = np.array([[5, 1, 0, 0], [2, 6, 0, 0], [0, 0, 4, 0], [1, 0, 1, 0]], dtype=np.int64)
     got = unpack("per_class_metrics", call(m, "per_class_metrics", counts), ("precision", "recall", "f1"))
     precision, recall, f1 = ref.per_class_metrics(counts)
     expect_array("per_class_metrics' precision", got[0], precision, mistakes={
