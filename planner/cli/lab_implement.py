@@ -191,7 +191,5 @@ def hint_cmd(app: AppContext, lab_id: str, number: int | None, name: str | None,
 @pass_app
 def solution_cmd(app: AppContext, lab_id: str, name: str | None) -> None:
     """Show LAB's reference solution (after your own code has passed)."""
-    from planner.implement import solution
-
     _task(lab_id)
-    click.echo(solution(app.store, app.resolve_learner(name), lab_id), nl=False)
+    click.echo(app.service.reference_solution(app.resolve_learner(name), lab_id), nl=False)
