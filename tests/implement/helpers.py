@@ -29,4 +29,28 @@ def by_id(result: ImplementGrade) -> dict:
     return {c.id: c for c in result.grade.checks}
 
 
-__all__ = ["by_id", "grade_source", "scaffold_source", "solution_source", "with_mistake", "write"]
+__all__ = ["assert_costs_exactly", "by_id", "grade_source", "scaffold_source", "solution_source", "with_mistake", "write"]
+
+
+def assert_costs_exactly(result: ImplementGrade, lab_id: str, lost: dict[str, list[str]]) -> None:
+    """A classic mistake costs exactly its own checks: each check in `lost` failed with no points and a
+    message holding every word given for it; every other check passed in full; training was skipped
+    naming what to fix; the score is 100 less the lost checks' points and the training's."""
+    import pytest
+
+    from labs.implement.tasks import TRAIN
+
+    checks = by_id(result)
+    assert result.status == "failed"
+    for check_id, words in lost.items():
+        got = checks[check_id]
+        assert got.status == "failed" and got.points == 0, (check_id, got.status, got.message)
+        for word in words:
+            assert word in got.message, got.message
+    others = [c for c in checks.values() if c.id not in lost and c.id != TRAIN]
+    assert all(c.status == "passed" and c.points == c.max_points for c in others), \
+        [(c.id, c.message) for c in others if c.status != "passed"]
+    assert checks[TRAIN].status == "skipped"
+    assert all(check_id in checks[TRAIN].message for check_id in lost), checks[TRAIN].message
+    task = get_task(lab_id)
+    assert result.grade.score == pytest.approx(100 - sum(task.check(c).points for c in [*lost, TRAIN]))

@@ -10,7 +10,7 @@ from labs.implement import get_task
 from labs.implement.checks import backprop_spirals as checks
 from labs.implement.remote import Learner
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import by_id, grade_source, scaffold_source, solution_source, with_mistake, write
+from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, scaffold_source, solution_source, with_mistake, write
 
 LAB = "backprop-spirals"
 
@@ -54,17 +54,7 @@ MISTAKES = [
 
 @pytest.mark.parametrize("line, wrong, broken, words", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
 def test_a_classic_mistake_costs_exactly_its_check(tmp_path, line, wrong, broken, words):
-    result = grade_source(tmp_path, LAB, with_mistake(LAB, line, wrong))
-    checks = by_id(result)
-    assert result.status == "failed"
-    assert checks[broken].status == "failed" and checks[broken].points == 0
-    for word in words:
-        assert word in checks[broken].message, checks[broken].message
-    others = [c for c in checks.values() if c.id not in (broken, TRAIN)]
-    assert all(c.status == "passed" for c in others), [(c.id, c.message) for c in others if c.status != "passed"]
-    assert checks[TRAIN].status == "skipped" and broken in checks[TRAIN].message
-    task = get_task(LAB)
-    assert result.grade.score == pytest.approx(100 - task.check(broken).points - task.check(TRAIN).points)
+    assert_costs_exactly(grade_source(tmp_path, LAB, with_mistake(LAB, line, wrong)), LAB, {broken: words})
 
 
 def test_training_reports_its_curve_step_by_step(tmp_path):

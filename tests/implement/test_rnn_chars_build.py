@@ -19,7 +19,7 @@ from labs.implement.checks import charlm
 from labs.implement.checks import rnn_chars as checks
 from labs.implement.solutions import rnn_chars as ref
 from labs.implement.tasks import TRAIN
-from tests.implement.helpers import by_id, grade_source, solution_source
+from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, solution_source
 
 LAB = "rnn-chars"
 SAMPLE = """    scaled = logits / temperature
@@ -68,18 +68,7 @@ def mutated(edits: list[tuple[str, str]]) -> str:
 
 @pytest.mark.parametrize("what, edits, broken, words", MISTAKES, ids=[m[0] for m in MISTAKES])
 def test_a_classic_mistake_costs_exactly_its_check(tmp_path, what, edits, broken, words):
-    result = grade_source(tmp_path, LAB, mutated(edits))
-    checks_ = by_id(result)
-    assert result.status == "failed"
-    assert checks_[broken].status == "failed" and checks_[broken].points == 0
-    for word in words:
-        assert word in checks_[broken].message, checks_[broken].message
-    others = [c for c in checks_.values() if c.id not in (broken, TRAIN)]
-    assert all(c.status == "passed" and c.points == c.max_points for c in others), [c.id for c in others
-                                                                                     if c.status != "passed"]
-    assert checks_[TRAIN].status == "skipped" and broken in checks_[TRAIN].message
-    task = get_task(LAB)
-    assert result.grade.score == pytest.approx(100 - task.check(broken).points - task.check(TRAIN).points)
+    assert_costs_exactly(grade_source(tmp_path, LAB, mutated(edits)), LAB, {broken: words})
 
 
 def test_points_add_to_100_and_the_new_pieces_have_their_checks():

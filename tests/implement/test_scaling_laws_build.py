@@ -13,7 +13,7 @@ from labs.implement import get_task
 from labs.implement.checks import scaling_laws as checks
 from labs.implement.solutions import scaling_laws as ref
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import by_id, grade_source, scaffold_source, solution_source, with_mistake
+from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, scaffold_source, solution_source, with_mistake
 
 LAB = "scaling-laws"
 
@@ -68,16 +68,7 @@ MISTAKES = [
 @pytest.mark.parametrize("what, line, wrong, lost, words", MISTAKES, ids=[m[0] for m in MISTAKES])
 def test_a_classic_mistake_costs_exactly_its_checks(tmp_path, what, line, wrong, lost, words):
     result = grade_source(tmp_path, LAB, with_mistake(LAB, line, wrong))
-    got = by_id(result)
-    assert result.status == "failed"
-    assert {c.id for c in got.values() if c.status == "failed"} == lost
-    for check_id, parts in words.items():
-        for part in parts:
-            assert part in got[check_id].message, got[check_id].message
-    assert all(c.points == c.max_points for c in got.values() if c.id not in lost | {TRAIN})
-    assert got[TRAIN].status == "skipped"
-    task = get_task(LAB)
-    assert result.grade.score == pytest.approx(100 - sum(task.check(c).points for c in lost | {TRAIN}))
+    assert_costs_exactly(result, LAB, {check_id: list(words.get(check_id, ())) for check_id in lost})
 
 
 def test_the_measured_runs_are_the_labs_models_at_its_defaults():

@@ -17,7 +17,7 @@ from labs.implement import get_task
 from labs.implement.checks import transformer_chars as checks
 from labs.implement.solutions import transformer_chars as ref
 from labs.implement.tasks import TRAIN
-from tests.implement.helpers import by_id, grade_source, solution_source
+from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, solution_source
 
 LAB = "transformer-chars"
 FORWARD = """    o = _attention_heads(_layer_norm(x), Wq, Wk, Wv, n_heads)[3]
@@ -73,20 +73,7 @@ MISTAKES = [
 def test_a_classic_mistake_costs_its_checks(tmp_path, what, line, wrong, broken):
     source = solution_source(LAB)
     assert source.count(line) == 1, f"{line!r} should appear exactly once in the {LAB} solution"
-    result = grade_source(tmp_path, LAB, source.replace(line, wrong))
-    checks_ = by_id(result)
-    assert result.status == "failed"
-    for check_id, words in broken.items():
-        assert checks_[check_id].status == "failed" and checks_[check_id].points == 0, check_id
-        for word in words:
-            assert word in checks_[check_id].message, checks_[check_id].message
-    others = [c for c in checks_.values() if c.id not in broken and c.id != TRAIN]
-    assert all(c.status == "passed" and c.points == c.max_points for c in others), [c.id for c in others
-                                                                                     if c.status != "passed"]
-    assert checks_[TRAIN].status == "skipped"
-    task = get_task(LAB)
-    lost = sum(task.check(c).points for c in broken) + task.check(TRAIN).points
-    assert result.grade.score == pytest.approx(100 - lost)
+    assert_costs_exactly(grade_source(tmp_path, LAB, source.replace(line, wrong)), LAB, broken)
 
 
 def test_points_add_to_100_and_the_new_pieces_have_their_checks():
