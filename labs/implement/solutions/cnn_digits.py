@@ -36,10 +36,11 @@ def conv2d_forward(x, W, b, pad=1):
 def conv2d_backward(dout, x, W, pad=1):
     """Gradients of conv2d_forward, given dout = dL/dout (N, F, Ho, Wo). Returns (dx, dW, db).
 
-    db[f] = sum over n, i, j of dout[n, f, i, j];
-    dW[f, c, u, v] = sum over n, i, j of xp[n, c, i + u, j + v] * dout[n, f, i, j];
-    dx: each input pixel receives dout times the filter weight that touched it, summed over every
-    output position it contributed to (then the padding is cut off). Shapes: those of x, W and (F,).
+    Differentiate conv2d_forward's sum above with the chain rule (lesson "Backpropagation", "The chain
+    rule on a graph"; the convolution itself: lesson "Convolutional networks", "Convolution" and "Padding
+    and stride"). A weight and a bias are shared by every output position of every image, and an input
+    pixel feeds many output positions; the gradient with respect to x has x's shape, without the padding.
+    Shapes: dx like x (N, C, H, W), dW like W (F, C, K, K), db (F,).
     """
     k = W.shape[2]
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))

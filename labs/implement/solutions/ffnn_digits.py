@@ -35,8 +35,8 @@ def linear_forward(x, W, b):
 def linear_backward(dout, x, W):
     """Gradients of linear_forward, given dout = dL/dout (N, D_out).
 
-    By the chain rule, dL/dx[n, i] = sum_j dout[n, j] * W[i, j], dL/dW[i, j] = sum_n x[n, i] * dout[n, j]
-    and dL/db[j] = sum_n dout[n, j]: every sample contributes to the shared W and b.
+    Apply the chain rule to linear_forward's sum (lesson "Backpropagation", "The chain rule on a graph";
+    the shapes: "Shapes, in batch form"); every sample of the batch uses the same W and b.
     Returns (dx, dW, db) with the shapes of x (N, D_in), W (D_in, D_out) and b (D_out,).
     """
     dx = dout @ W.T
@@ -53,7 +53,8 @@ def relu_forward(x):
 def relu_backward(dout, x):
     """Gradient of relu_forward at its input x, given dout = dL/dout (same shape as x).
 
-    d max(x, 0)/dx is 1 where x > 0 and 0 elsewhere, so dx = dout where x > 0 and 0 where x <= 0.
+    The rectifier's local derivative times dout (lesson "Backpropagation"); at x == 0 take the
+    derivative as 0. Returns dx with the shape of x.
     """
     return dout * (x > 0)
 
@@ -61,9 +62,10 @@ def relu_backward(dout, x):
 def softmax_cross_entropy(logits, y):
     """Mean cross-entropy of a softmax over classes, and its gradient with respect to the logits.
 
-    logits (N, C) floats, y (N,) integer labels in [0, C). With p = softmax(logits) along axis 1,
-    loss = -(1/N) * sum_n log p[n, y[n]]    and    dlogits = (p - onehot(y)) / N   (N, C).
-    Subtract each row's maximum before exp(): the softmax is unchanged and exp() cannot overflow.
+    logits (N, C) floats, y (N,) integer labels in [0, C); the softmax is taken along axis 1 and the
+    loss is the MEAN over the N samples of -log of the true class's probability. The gradient is the
+    lesson's "softmax and cross-entropy together" (lesson "Backpropagation"), for a mean: dlogits (N, C).
+    Keep exp() from overflowing on large logits without changing the softmax.
     Returns (loss, dlogits) with loss a Python float.
     """
     shifted = logits - logits.max(axis=1, keepdims=True)

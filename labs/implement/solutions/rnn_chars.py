@@ -34,8 +34,9 @@ def rnn_step_forward(x, h_prev, Wx, Wh, b):
 def rnn_step_backward(dh, x, h_prev, h, Wx, Wh):
     """Gradients of one step, given dh = dL/dh (N, H) and the step's output h (N, H).
 
-    With a = x @ Wx + h_prev @ Wh + b and h = tanh(a), dL/da = dh * (1 - h**2); from there it is the
-    affine map's gradient twice (once for x, once for h_prev).
+    Differentiate rnn_step_forward by the chain rule (lesson "Recurrent networks", "Back-propagation
+    through time"; the chain rule: lesson "Backpropagation"): first through the tanh, whose derivative
+    can be written with h alone, then through the affine map, which x and h_prev both enter.
     Returns (dx, dh_prev, dWx, dWh, db) with the shapes of x, h_prev, Wx, Wh and b.
     """
     da = dh * (1.0 - h**2)

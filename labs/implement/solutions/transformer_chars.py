@@ -47,11 +47,13 @@ def attention_forward(q, k, v):
 
 
 def attention_backward(dout, q, k, v):
-    """Gradients of attention_forward, given dout = dL/dout (N, T, d). Returns (dq, dk, dv).
+    """The backward pass of attention_forward: given dout = dL/dout (N, T, d) and the same q, k, v
+    (N, T, d), return (dq, dk, dv), each (N, T, d) like its input.
 
-    Recompute P. Then dv = P^T @ dout and dP = dout @ v^T. Through the softmax of each row,
-    dS = P * (dP - sum(dP * P along the row)); masked entries have P = 0 and so get no gradient.
-    Finally S = q k^T / sqrt(d) gives dq = dS @ k / sqrt(d) and dk = dS^T @ q / sqrt(d).
+    Differentiate the three lines S, P, out of the module docstring (lesson "Attention", "Scaled dot-product
+    attention" and "The causal mask") with the chain rule of lesson "Backpropagation", from the output
+    back to the scores; the softmax is taken row by row. A masked (future) position must receive no
+    gradient. Batched matrix products, no loops; recompute what you need from q and k.
     """
     weights = _causal_weights(q, k)
     dv = weights.transpose(0, 2, 1) @ dout
