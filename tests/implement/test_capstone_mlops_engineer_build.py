@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from labs.implement import get_task
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import by_id, grade_source, scaffold_source, solution_source, with_mistake
+from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, scaffold_source, solution_source, with_mistake
 
 LAB = "capstone-mlops-engineer"
 
@@ -67,14 +66,4 @@ MISTAKES = [
 
 @pytest.mark.parametrize("text, wrong, broken, words", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
 def test_a_classic_mistake_costs_exactly_its_check(tmp_path, text, wrong, broken, words):
-    result = grade_source(tmp_path, LAB, with_mistake(LAB, text, wrong))
-    checks = by_id(result)
-    assert result.status == "failed"
-    assert checks[broken].status == "failed" and checks[broken].points == 0
-    for word in words:
-        assert word in checks[broken].message, checks[broken].message
-    others = [c for c in checks.values() if c.id not in (broken, TRAIN)]
-    assert all(c.status == "passed" for c in others), [(c.id, c.message) for c in others if c.status != "passed"]
-    assert checks[TRAIN].status == "skipped" and broken in checks[TRAIN].message
-    task = get_task(LAB)
-    assert result.grade.score == pytest.approx(100 - task.check(broken).points - task.check(TRAIN).points)
+    assert_costs_exactly(grade_source(tmp_path, LAB, with_mistake(LAB, text, wrong)), LAB, {broken: words})

@@ -9,7 +9,7 @@ import pytest
 
 from labs.implement import get_task
 from labs.implement.tasks import TRAIN
-from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, solution_source, with_mistake
+from tests.implement.helpers import assert_costs_exactly, grade_source, solution_source, with_mistake
 
 LAB = "cnn-digits"
 

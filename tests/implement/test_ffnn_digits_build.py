@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from labs.implement import get_task
 from labs.implement.tasks import STRUCTURE, TRAIN
 from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, scaffold_source, solution_source, with_mistake
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from labs.events import Progress
-from labs.implement import get_task
 from labs.implement.checks import model_size as checks
 from labs.implement.tasks import STRUCTURE, TRAIN
 from labs.nn import TinyGPT

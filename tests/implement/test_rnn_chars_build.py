@@ -18,8 +18,7 @@ from labs.implement import get_task
 from labs.implement.checks import charlm
 from labs.implement.checks import rnn_chars as checks
 from labs.implement.solutions import rnn_chars as ref
-from labs.implement.tasks import TRAIN
-from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, solution_source
+from tests.implement.helpers import assert_costs_exactly, grade_source, solution_source
 
 LAB = "rnn-chars"
 SAMPLE = """    scaled = logits / temperature

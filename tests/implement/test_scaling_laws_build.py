@@ -9,7 +9,6 @@ import pytest
 
 from labs.catalog.scaling_laws import Params, fit_power_law, non_embedding_parameters
 from labs.events import Progress
-from labs.implement import get_task
 from labs.implement.checks import scaling_laws as checks
 from labs.implement.solutions import scaling_laws as ref
 from labs.implement.tasks import STRUCTURE, TRAIN

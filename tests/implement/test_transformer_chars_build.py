@@ -16,8 +16,7 @@ import pytest
 from labs.implement import get_task
 from labs.implement.checks import transformer_chars as checks
 from labs.implement.solutions import transformer_chars as ref
-from labs.implement.tasks import TRAIN
-from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, solution_source
+from tests.implement.helpers import assert_costs_exactly, grade_source, solution_source
 
 LAB = "transformer-chars"
 FORWARD = """    o = _attention_heads(_layer_norm(x), Wq, Wk, Wv, n_heads)[3]
