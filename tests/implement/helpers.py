@@ -29,7 +29,8 @@ def by_id(result: ImplementGrade) -> dict:
     return {c.id: c for c in result.grade.checks}
 
 
-__all__ = ["assert_costs_exactly", "by_id", "grade_source", "scaffold_source", "solution_source", "with_mistake", "write"]
+__all__ = ["assert_costs_exactly", "by_id", "grade_source", "scaffold_source", "solution_source", "train_reports",
+           "with_mistake", "write"]
 
 
 def assert_costs_exactly(result: ImplementGrade, lab_id: str, lost: dict[str, list[str]]) -> None:
@@ -54,3 +55,22 @@ def assert_costs_exactly(result: ImplementGrade, lab_id: str, lost: dict[str, li
     assert all(check_id in checks[TRAIN].message for check_id in lost), checks[TRAIN].message
     task = get_task(lab_id)
     assert result.grade.score == pytest.approx(100 - sum(task.check(c).points for c in [*lost, TRAIN]))
+
+
+def train_reports(folder: Path, lab_id: str, checks, budget_s: float = 60.0) -> tuple[float, list]:
+    """Train the reference solution through the task's `checks.train` with a `report` that keeps every
+    call: (the share of the training points, [(step, total, metrics), ...]), after asserting the steps
+    rise to at most their total, as the app's live chart draws them."""
+    from labs.implement.remote import Learner
+
+    path = write(folder, lab_id, solution_source(lab_id))
+    learner = Learner.start(path, memory_mb=1024, cpu_s=int(budget_s), scratch=str(folder))
+    seen: list = []
+    try:
+        learner.load({fn.name: fn.params for fn in get_task(lab_id).functions})
+        fraction, _, _ = checks.train(learner, budget_s, report=lambda step, total, m: seen.append((step, total, m)))
+    finally:
+        learner.close()
+    steps = [step for step, _, _ in seen]
+    assert len(seen) >= 5 and steps == sorted(set(steps)) and all(step <= total for step, total, _ in seen)
+    return fraction, seen

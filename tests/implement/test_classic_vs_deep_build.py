@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from labs.implement import get_task
 from labs.implement.checks import classic_vs_deep as checks
-from labs.implement.remote import Learner
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, scaffold_source, solution_source, with_mistake, write
+from tests.implement.helpers import assert_costs_exactly, train_reports, by_id, grade_source, scaffold_source, solution_source, with_mistake, write
 
 LAB = "classic-vs-deep"
 STABLE_SIGMOID = ("e = np.exp(-np.abs(z))  # at most 1, never overflows\n"
@@ -62,16 +60,7 @@ def test_a_classic_mistake_costs_exactly_its_check(tmp_path, line, wrong, broken
 def test_training_reports_its_curve_step_by_step(tmp_path):
     """What the app's live chart will draw once the checker passes `report` on (without it, as now, the
     grade is the same): the steps in order up to the total, each with the training loss."""
-    path = write(tmp_path, LAB, solution_source(LAB))
-    learner = Learner.start(path, memory_mb=1024, cpu_s=60, scratch=str(tmp_path))
-    seen = []
-    try:
-        learner.load({fn.name: fn.params for fn in get_task(LAB).functions})
-        fraction, _, _ = checks.train(learner, 60.0, report=lambda step, total, m: seen.append((step, total, m)))
-    finally:
-        learner.close()
+    fraction, seen = train_reports(tmp_path, LAB, checks)
     assert fraction == 1.0
-    steps = [step for step, _, _ in seen]
-    assert len(seen) >= 5 and steps == sorted(set(steps)) and all(step <= total for step, total, _ in seen)
     keys = [next(iter(m)) for _, _, m in seen]
     assert keys[0] == "train_loss" and keys[-1] == "spirals_train_loss"  # the clouds, then the spiral arms

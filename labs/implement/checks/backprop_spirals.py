@@ -12,7 +12,7 @@ import numpy as np
 from labs.catalog._spirals import spirals
 from labs.catalog.backprop_spirals import TARGET_ACCURACY
 from labs.grading import partial_credit
-from labs.implement.checks.common import CheckFailed, call, expect_array, expect_gradients, unpack
+from labs.implement.checks.common import CheckFailed, call, expect_array, expect_gradients, expect_scalar, unpack
 from labs.implement.remote import Learner, Ref
 from labs.implement.solutions import backprop_spirals as ref
 
@@ -41,14 +41,6 @@ def _net() -> tuple[np.ndarray, ...]:
             r.standard_normal((H, C)), 0.5 * r.standard_normal(C), r.integers(0, C, N))
 
 
-def _scalar(name: str, value: object) -> float:
-    if isinstance(value, (int, float, np.floating, np.integer, np.ndarray)) and not isinstance(value, bool) \
-            and np.ndim(value) == 0 and np.isrealobj(value):
-        return float(value)
-    raise CheckFailed(f"{name} should return one number (a Python float), got {type(value).__name__}"
-                      + (f" of shape {np.shape(value)}" if isinstance(value, np.ndarray) else ""))
-
-
 def check_forward(m: Learner) -> str:
     X, W1, b1, W2, b2, _ = _net()
     h, logits = unpack("forward", call(m, "forward", X, W1, b1, W2, b2), ("h", "logits"))
@@ -67,11 +59,11 @@ def check_forward(m: Learner) -> str:
 def check_loss(m: Learner) -> str:
     X, W1, b1, W2, b2, y = _net()
     logits = 3.0 * ref.forward(X, W1, b1, W2, b2)[1]
-    got = _scalar("loss", call(m, "loss", logits, y))
+    got = expect_scalar("loss", call(m, "loss", logits, y))
     want = ref.loss(logits, y)
     expect_array("loss", np.asarray(got), np.asarray(want), batch=N,
                  mistakes={"the loss is the SUM over the batch; take the mean": np.asarray(want * N)})
-    big = _scalar("loss", call(m, "loss", logits + 1000.0, y))  # same softmax; exp() overflows unshifted
+    big = expect_scalar("loss", call(m, "loss", logits + 1000.0, y))  # same softmax; exp() overflows unshifted
     if not np.isfinite(big) or not np.isclose(big, want, rtol=1e-6):
         raise CheckFailed(f"loss is wrong for large logits (logits + 1000 gave {big:.4g}, expected {want:.4g}): "
                           "subtract each row's max before exp()")
@@ -135,7 +127,7 @@ def _learner_check(m: Learner, x: np.ndarray, analytic: np.ndarray, eps: float) 
     x_there = s.call("numpy.array", x)  # their own copy, so what grad_check leaves in it comes back
     error = s.grad_check(Function(KNOWN), x_there, analytic, eps)
     value, x_after = s.run(error, x_there)
-    return _scalar("grad_check", value), np.asarray(x_after)
+    return expect_scalar("grad_check", value), np.asarray(x_after)
 
 
 def check_grad_check(m: Learner) -> str:
@@ -211,7 +203,7 @@ def train(m: Learner, budget_s: float, report: Report | None = None) -> tuple[fl
         out = s.forward(X, W1, b1, W2, b2)
         back = s.backward(X, y, out[0], out[1], W2)
         value, logits, *grads = s.run(s.loss(out[1], y), out[1], *(back[i] for i in range(4)))
-        value = _scalar("loss", value)
+        value = expect_scalar("loss", value)
         if not np.isfinite(value):
             raise CheckFailed(f"training diverged: the loss became {value} at step {step}")
         for p, v, g in zip(params, velocity, grads):

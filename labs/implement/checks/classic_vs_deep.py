@@ -14,7 +14,7 @@ from labs.catalog._spirals import DATA_SEED, NOISE, POINTS_PER_ARM, train_full_b
 from labs.catalog._training import accuracy as model_accuracy
 from labs.datasets import make_spirals
 from labs.grading import partial_credit
-from labs.implement.checks.common import CheckFailed, call, expect_array, expect_gradients, unpack
+from labs.implement.checks.common import CheckFailed, call, expect_array, expect_gradients, expect_scalar, unpack
 from labs.implement.remote import Learner
 from labs.implement.solutions import classic_vs_deep as ref
 from labs.nn import MLP
@@ -30,14 +30,6 @@ def _rng() -> np.random.Generator:
 def _problem() -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     r = _rng()
     return r.standard_normal((N, 2)), r.integers(0, 2, N), r.standard_normal(2), 0.3
-
-
-def _scalar(name: str, value: object) -> float:
-    if isinstance(value, (int, float, np.floating, np.integer, np.ndarray)) and not isinstance(value, bool) \
-            and np.ndim(value) == 0 and np.isrealobj(value):
-        return float(value)
-    raise CheckFailed(f"{name} should be one number (a Python float), got {type(value).__name__}"
-                      + (f" of shape {np.shape(value)}" if isinstance(value, np.ndarray) else ""))
 
 
 def check_sigmoid(m: Learner) -> str:
@@ -63,7 +55,7 @@ def check_predict_proba(m: Learner) -> str:
 
 def _loss(m: Learner, X, y, w, b) -> tuple[float, object, object]:
     loss, dw, db = unpack("bce_loss", call(m, "bce_loss", X, y, w, b), ("loss", "dw", "db"))
-    return _scalar("bce_loss's loss", loss), dw, db
+    return expect_scalar("bce_loss's loss", loss), dw, db
 
 
 def check_bce_loss(m: Learner) -> str:
@@ -90,7 +82,7 @@ def check_bce_loss(m: Learner) -> str:
 def check_bce_gradient(m: Learner) -> str:
     X, y, w, b = _problem()
     _, dw, db = _loss(m, X, y, w, b)
-    db = np.asarray(_scalar("bce_loss's db", db))
+    db = np.asarray(expect_scalar("bce_loss's db", db))
     _, want_dw, want_db = ref.bce_loss(X, y, w, b)
     p = ref.predict_proba(X, w, b)
     squared = 2.0 * (p - y) * p * (1.0 - p) / N  # d/dz of mean((p - y)^2)
@@ -187,7 +179,7 @@ def train(m: Learner, budget_s: float, report: Report | None = None) -> tuple[fl
             if time.perf_counter() - start > budget_s:
                 raise CheckFailed(f"training took longer than {budget_s:.0f} s: use whole-batch matrix "
                                   "products, no loop over samples")
-            return loss, np.asarray(dw, dtype=np.float64), _scalar("bce_loss's db", db)
+            return loss, np.asarray(dw, dtype=np.float64), expect_scalar("bce_loss's db", db)
 
         def on_step(step: int, loss: float) -> None:
             if report is not None and (step % EVERY == 0 or step == STEPS):

@@ -163,3 +163,13 @@ def finite_difference_errors(loss: Callable[..., float], inputs: dict[str, np.nd
 
     report = gradcheck_fn(loss_fn, backward_fn, {k: params[k] for k in analytic}, max_entries=None)
     return {e.name: e.normwise for e in report.entries}
+
+
+def expect_scalar(name: str, value: object) -> float:
+    """`value` as one real number, or a CheckFailed saying what came back instead (a bool, a shaped
+    array, a complex number are the learner's mistakes, not numbers)."""
+    if isinstance(value, (int, float, np.floating, np.integer, np.ndarray)) and not isinstance(value, bool) \
+            and np.ndim(value) == 0 and np.isrealobj(value):
+        return float(value)
+    raise CheckFailed(f"{name} should be one number (a Python float), got {type(value).__name__}"
+                      + (f" of shape {np.shape(value)}" if isinstance(value, np.ndarray) else ""))

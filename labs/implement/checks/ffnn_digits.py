@@ -15,7 +15,7 @@ import numpy as np
 
 from labs.datasets import load_digits
 from labs.grading import partial_credit
-from labs.implement.checks.common import CheckFailed, call, expect_array, expect_gradients, unpack
+from labs.implement.checks.common import CheckFailed, call, expect_array, expect_gradients, expect_scalar, unpack
 from labs.implement.checks.digits import FLOOR, TARGET
 from labs.implement.remote import Learner, LearnerRaised
 from labs.implement.solutions import ffnn_digits as ref
@@ -113,14 +113,6 @@ def check_softmax_gradient(m: Learner) -> str:
 
 
 # -- the pipeline: initialisation, minibatches, optimisers, the epoch loop, evaluation ------------------
-def _scalar(name: str, value: object) -> float:
-    if isinstance(value, (int, float, np.floating, np.integer, np.ndarray)) and not isinstance(value, bool) \
-            and np.ndim(value) == 0 and np.isrealobj(value):
-        return float(value)
-    raise CheckFailed(f"{name} should be one number (a Python float), got {type(value).__name__}"
-                      + (f" of shape {np.shape(value)}" if isinstance(value, np.ndarray) else ""))
-
-
 def check_he_init(m: Learner) -> str:
     fan_in, fan_out = 6, 3  # unequal, so fan_in, fan_out and their sum give three different scales
     draws = _rng().standard_normal((fan_in, fan_out))
@@ -299,7 +291,7 @@ def check_accuracy(m: Learner) -> str:
     logits, y = r.standard_normal((7, 4)), r.integers(0, 4, 7)
     y[:3] = logits[:3].argmax(axis=1)  # at least three right, so the accuracy is neither 0 nor 1 by chance
     want = ref.accuracy(logits, y)
-    got = _scalar("accuracy", call(m, "accuracy", logits, y))
+    got = expect_scalar("accuracy", call(m, "accuracy", logits, y))
     expect_array("accuracy", np.asarray(got), np.asarray(want), mistakes={
         "it is the number of right rows; the accuracy is their share (divide by N)": np.asarray(want * len(y)),
         "it is the error rate, 1 - accuracy": np.asarray(1 - want),
@@ -318,7 +310,7 @@ def check_evaluate(m: Learner) -> str:
     logits = lambda x: ref.linear_forward(ref.relu_forward(ref.linear_forward(x, *params[:2])), *params[2:])  # noqa
     y_train = logits(x_train).argmax(axis=1)  # all right on the training data, not on the held-out data
     y_test = (logits(x_test).argmax(axis=1) + (np.arange(9) % 3 > 0)) % D_OUT  # a third right
-    train_acc, test_acc = (_scalar(f"evaluate's {n}", v) for n, v in zip(
+    train_acc, test_acc = (expect_scalar(f"evaluate's {n}", v) for n, v in zip(
         ("train_accuracy", "test_accuracy"),
         unpack("evaluate", call(m, "evaluate", params, x_train, y_train, x_test, y_test),
                ("train_accuracy", "test_accuracy"))))
@@ -326,7 +318,7 @@ def check_evaluate(m: Learner) -> str:
     s = m.batch()
     scores = [s.accuracy(s.linear_forward(s.relu_forward(s.linear_forward(x, *params[:2])), *params[2:]), labels)
               for x, labels in ((x_train, y_train), (x_test, y_test))]
-    want_train, want_test = (_scalar("accuracy", a) for a in s.run(*scores))
+    want_train, want_test = (expect_scalar("accuracy", a) for a in s.run(*scores))
     if np.isclose(train_acc, want_test) and np.isclose(test_acc, want_train):
         raise CheckFailed("evaluate returned (test_accuracy, train_accuracy): the first is the training data's")
     expect_array("evaluate's train_accuracy", np.asarray(train_acc), np.asarray(want_train))
@@ -382,7 +374,7 @@ def _learner_epoch(m: Learner, params, x, y, perm, state, when: str) -> tuple:
                               f"{type(got).__name__} {np.shape(got) if isinstance(got, np.ndarray) else ''}")
     if not (isinstance(got_state, (list, tuple)) and len(got_state) == 3):
         raise CheckFailed(f"train_epoch ({when}): state should come back as (m, v, t)")
-    return list(got_params), tuple(got_state), _scalar("train_epoch's mean_loss", loss)
+    return list(got_params), tuple(got_state), expect_scalar("train_epoch's mean_loss", loss)
 
 
 def _epoch_mismatch(got: tuple, want: tuple) -> str | None:
@@ -520,10 +512,10 @@ def train(m: Learner, budget_s: float, report=None) -> tuple[float, str, dict[st
         s = m.batch()
         out = s.train_epoch(params, x, y, BATCH, rng.permutation(len(y)), LR, state)
         done, accs = s.run(out, s.evaluate(out[0], x, y, x_test, y_test))
-        params, state, loss = list(done[0]), done[1], _scalar("train_epoch's mean_loss", done[2])
+        params, state, loss = list(done[0]), done[1], expect_scalar("train_epoch's mean_loss", done[2])
         if not np.isfinite(loss):
             raise CheckFailed(f"training diverged: the mean loss became {loss} in epoch {epoch}")
-        accs = tuple(_scalar("evaluate's accuracy", a) for a in accs)
+        accs = tuple(expect_scalar("evaluate's accuracy", a) for a in accs)
         if report is not None:
             report(epoch, EPOCHS, {"train_loss": loss, "train_accuracy": accs[0], "test_accuracy": accs[1]})
         if time.perf_counter() - start > budget_s:

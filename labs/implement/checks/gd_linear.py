@@ -11,7 +11,7 @@ import numpy as np
 from labs.catalog.gd_linear import DATA_SEED, least_squares
 from labs.datasets import make_linear
 from labs.grading import partial_credit
-from labs.implement.checks.common import CheckFailed, call, expect_array, expect_gradients, unpack
+from labs.implement.checks.common import CheckFailed, call, expect_array, expect_gradients, expect_scalar, unpack
 from labs.implement.remote import Learner
 from labs.implement.solutions import gd_linear as ref
 
@@ -26,17 +26,9 @@ def _problem(n: int = N, d: int = D, seed: int = 1234) -> tuple[np.ndarray, np.n
     return X, X @ r.standard_normal(d) + 0.3 * r.standard_normal(n), r.standard_normal(d), 0.5
 
 
-def _scalar(name: str, value: object) -> float:
-    if isinstance(value, (int, float, np.floating, np.integer, np.ndarray)) and not isinstance(value, bool) \
-            and np.ndim(value) == 0 and np.isrealobj(value):
-        return float(value)
-    raise CheckFailed(f"{name} should be one number (a Python float), got {type(value).__name__}"
-                      + (f" of shape {np.shape(value)}" if isinstance(value, np.ndarray) else ""))
-
-
 def check_mse_loss(m: Learner) -> str:
     X, y, w, b = _problem()
-    got = _scalar("mse_loss", call(m, "mse_loss", X, y, w, b))
+    got = expect_scalar("mse_loss", call(m, "mse_loss", X, y, w, b))
     want = ref.mse_loss(X, y, w, b)
     r = X @ w + b - y
     expect_array("mse_loss", np.asarray(got), np.asarray(want), batch=N,
@@ -63,7 +55,7 @@ def _gradient_mistakes(X: np.ndarray, r: np.ndarray, n: int) -> dict[str, dict[s
 def check_mse_gradient(m: Learner) -> str:
     def judge(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> str:
         dw, db = unpack("mse_gradient", call(m, "mse_gradient", X, y, w, b), ("dw", "db"))
-        db = np.asarray(_scalar("mse_gradient's db", db))
+        db = np.asarray(expect_scalar("mse_gradient's db", db))
         want_dw, want_db = ref.mse_gradient(X, y, w, b)
         r = X @ w + b - y
         mistakes = _gradient_mistakes(X, r, len(y))
@@ -91,7 +83,7 @@ def check_gd_step(m: Learner) -> str:
     want_w, want_b = ref.gd_step(w, b, dw, db, lr)
     up = "the step goes UP the gradient: gradient descent subtracts lr * grad"
     expect_array("gd_step's w", w_new, want_w, mistakes={up: w + lr * dw})
-    expect_array("gd_step's b", np.asarray(_scalar("gd_step's b", b_new)), np.asarray(want_b),
+    expect_array("gd_step's b", np.asarray(expect_scalar("gd_step's b", b_new)), np.asarray(want_b),
                  mistakes={up: np.asarray(b + lr * db)})
     return "the step moves against the gradient, scaled by lr"
 
@@ -111,19 +103,19 @@ def _run_gd(m: Learner, X, y, w, b, lr: float, tol: float, steps: int) -> tuple[
     if not np.isclose(losses[0], start, rtol=1e-6):
         raise CheckFailed(f"gradient_descent: losses[0] is {losses[0]:.6g}, expected the loss at the starting "
                           f"point, {start:.6g}")
-    return np.asarray(w_out), _scalar("gradient_descent's b", b_out), losses, reason
+    return np.asarray(w_out), expect_scalar("gradient_descent's b", b_out), losses, reason
 
 
 def _rule(m: Learner, X, y, w, b, lr: float, tol: float, steps: int) -> tuple[np.ndarray, float, np.ndarray, str]:
     """What the stopping rule gives when it drives the LEARNER's loss, gradient and step (one round trip per
     step): the loop is judged on its own logic, so a mistake in a piece costs that piece's check only."""
-    losses = [_scalar("mse_loss", call(m, "mse_loss", X, y, w, b))]
+    losses = [expect_scalar("mse_loss", call(m, "mse_loss", X, y, w, b))]
     for _ in range(steps):
         s = m.batch()
         grad = s.mse_gradient(X, y, w, b)
         moved = s.gd_step(w, b, grad[0], grad[1], lr)
         w, b, loss = s.run(moved[0], moved[1], s.mse_loss(X, y, moved[0], moved[1]))
-        losses.append(_scalar("mse_loss", loss))
+        losses.append(expect_scalar("mse_loss", loss))
         if not np.isfinite(losses[-1]) or losses[-1] > ref.BLOW_UP * losses[0]:
             return np.asarray(w), float(b), np.array(losses), "diverged"
         if abs(losses[-1] - losses[-2]) < tol:
