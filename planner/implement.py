@@ -213,7 +213,7 @@ class _Grading:
 
 
 def grade_and_record(service: Service, learner: Learner, lab_id: str, node_id: str,
-                     workspace: Path | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+                     workspace: Path | None = None, *, timeout_s: float | None = None,
                      on_event: Callable[[Event], None] | None = None,
                      cancel: threading.Event | None = None) -> Graded:
     """Grade the learner's file in the sandbox and record it as an implement-mode attempt (the code's
@@ -224,7 +224,9 @@ def grade_and_record(service: Service, learner: Learner, lab_id: str, node_id: s
     path = learner_file(lab_id, workspace_of(service, learner, workspace))
     code_hash = hashlib.sha256(read_code(path, lab_id)).hexdigest()
     before = service.progress(learner)
-    run = _Grading(lab_id, path, timeout_s, dataset_hash(get_task(lab_id).dataset), cancel or threading.Event())
+    task = get_task(lab_id)
+    timeout_s = timeout_s or task.timeout_s or DEFAULT_TIMEOUT_S  # None: the task's own, else the grader's
+    run = _Grading(lab_id, path, timeout_s, dataset_hash(task.dataset), cancel or threading.Event())
     session = LabSession(service, learner, lab_id, node_id, {"file": str(path)}, None, run, before,
                          mode="implement", test_out=False, code_hash=code_hash)
     run.start()

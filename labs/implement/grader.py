@@ -120,14 +120,16 @@ class _States:
         return taken
 
 
-def grade_file(lab_id: str, path: Path | str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+def grade_file(lab_id: str, path: Path | str, *, timeout_s: float | None = None,
                memory_mb: int = DEFAULT_MEMORY_MB, train_budget_s: float = 30.0,
                without: tuple[str, ...] = (), on_event: Callable[[Event], None] | None = None,
                cancel: threading.Event | None = None) -> ImplementGrade:
     """Grade the learner's file for `lab_id` (KeyError for a lab without implement mode). `without`
     names confinements not to attempt ("namespaces", "landlock"), to test a kernel that lacks them;
-    `on_event` hears the training check's Started and Progress events; `cancel` stops grading."""
+    `on_event` hears the training check's Started and Progress events; `cancel` stops grading.
+    `timeout_s` None: the task's own (Task.timeout_s), else DEFAULT_TIMEOUT_S."""
     task = get_task(lab_id)
+    timeout_s = timeout_s or task.timeout_s or DEFAULT_TIMEOUT_S
     path = Path(path).resolve()
     start = time.perf_counter()
     # the learner's private folder is made in here, so it is deleted even if the checker was killed

@@ -48,6 +48,9 @@ class Task(BaseModel):
     uses: str = ""
     """what the lab's experiments train, in the lab screen's words: "library Linear and ReLU, the same maths
     you wrote in Feed-forward networks" ('' : the screen says the library's network, and names your build)"""
+    timeout_s: float | None = None
+    """seconds the grader allows this task when the caller names none (None: grader.DEFAULT_TIMEOUT_S); a
+    build whose training is the library's full-size network needs more than the default"""
 
     def check(self, check_id: str) -> CheckSpec:
         for spec in self.checks:
@@ -357,6 +360,25 @@ TASKS: dict[str, Task] = {
             ),
             uses="library TinyGPT, built and counted, never trained; your size, cost, memory and latency "
                  "estimates",
+        ),
+        Task(
+            lab_id="capstone-llm-engineer", filename="capstone_llm_engineer.py", module="capstone_llm_engineer",
+            dataset="text",
+            functions=(
+                _fn("windows", "ids", "starts", "seq_len"),
+                _fn("lr_at", "step", "total_steps", "base_lr", "warmup_steps", "final_lr"),
+                _fn("loss_report", "char_nats"),
+                _fn("sample_next", "logits", "temperature", "top_k", "u"),
+            ),
+            checks=_checks(
+                forward={"windows": 15, "lr_at": 15, "loss_report": 15, "sample_next": 15},
+                gradient={}, structure=10, train=30,
+                train_title="the library's TinyGPT, trained on your windows at your rates, reaches the capstone's "
+                            "validation loss of 1.75 nats per character, as your loss_report reports it",
+            ),
+            uses="library TinyGPT and AdamW, the attention block you built in Attention, stacked; your windows, "
+                 "schedule, loss report and sampling",
+            timeout_s=240.0,  # the capstone's own limit (its 180 s training budget plus evaluation)
         ),
     )
 }

@@ -86,11 +86,11 @@ def _note_if_locked(app: AppContext, lab_id: str, name: str | None) -> None:
 @DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (keys in the README).")
 @click.option("--watch", is_flag=True, help="Grade again whenever the file changes (Ctrl-C to stop).")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 3600), default=DEFAULT_TIMEOUT_S,
-              show_default=True, help="Seconds before grading is stopped.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 3600), default=None,
+              help=f"Seconds before grading is stopped [default: the task's own, else {DEFAULT_TIMEOUT_S:g}].")
 @pass_app
 def grade_cmd(app: AppContext, lab_id: str, name: str | None, workspace: Path | None, as_json: bool,
-              watch: bool, timeout_s: float) -> None:
+              watch: bool, timeout_s: float | None) -> None:
     """Grade your LAB file in a sandbox: structure, values, gradients, then training."""
     from planner.implement import learner_file, workspace_of
 

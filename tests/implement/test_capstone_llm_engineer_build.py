@@ -1,0 +1,96 @@
+"""The capstone-llm-engineer build through the real grader: the reference pipeline earns 100 (the library's
+TinyGPT, trained on the learner's windows at the learner's rates, reaches the capstone's 1.75 nats per
+character), the scaffold 0, and each classic mistake (targets not shifted or off by one, a warm-up from 0
+or a cosine over the wrong span, bits in nats, perplexity from the sum, top-k keeping k+1 on a tie,
+sampling unnormalised exponentials) costs exactly its check, named.
+The checker's recipe and its calibration over three seeds: checks/capstone_llm_engineer.py (STEPS...)."""
+
+from __future__ import annotations
+
+import pytest
+
+from labs.implement import get_task
+from labs.implement.grader import DEFAULT_TIMEOUT_S
+from labs.implement.tasks import STRUCTURE, TRAIN
+from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, scaffold_source, solution_source, \
+    with_mistake
+
+LAB = "capstone-llm-engineer"
+
+
+def test_reference_earns_100_and_reaches_the_capstone_target(tmp_path):
+    # no timeout given: the task's own (240 s) applies, far above the ~30-60 s measured on a loaded 2-core
+    # machine; the library's GPT trains for real here
+    result = grade_source(tmp_path, LAB, solution_source(LAB))
+    assert result.status == "passed", result.feedback
+    assert result.grade.score == 100
+    assert result.metrics["val_loss"] <= 1.75
+    assert result.metrics["bits_per_char"] == pytest.approx(result.metrics["val_loss"] / 0.6931471805599453)
+    assert "your sample:" in by_id(result)[TRAIN].message
+
+
+def test_the_task_timeout_is_used_when_none_is_given(tmp_path, monkeypatch):
+    # a task's own timeout replaces the grader's default: a 1 s task stops an endless loop after ~1 s
+    from labs.implement import grader
+
+    task = get_task(LAB)
+    assert task.timeout_s is not None and task.timeout_s > DEFAULT_TIMEOUT_S
+    monkeypatch.setitem(grader.get_task.__globals__["TASKS"], LAB, task.model_copy(update={"timeout_s": 1.0}))
+    source = solution_source(LAB).replace('    offsets = starts[:, None] + np.arange(seq_len)\n',
+                                          '    while True:\n        pass\n')
+    result = grade_source(tmp_path, LAB, source)
+    assert "stopped after 1 s" in result.feedback, result.feedback
+    assert result.duration_s < DEFAULT_TIMEOUT_S / 2
+
+
+def test_untouched_scaffold_scores_zero(tmp_path):
+    result = grade_source(tmp_path, LAB, scaffold_source(LAB))
+    checks = by_id(result)
+    assert result.grade.score == 0
+    assert "start with windows" in checks[STRUCTURE].message
+    assert checks["forward:sample_next"].message == "sample_next is not written yet"
+    assert checks[TRAIN].status == "skipped"
+
+
+SCHEDULE = "progress = (step - warmup_steps) / (total_steps - warmup_steps)"
+MISTAKES = [
+    # (name, text in the reference, the mistake, check it breaks, words the message must contain)
+    ("targets not shifted", "return ids[offsets], ids[offsets + 1]", "return ids[offsets], ids[offsets]",
+     "forward:windows", ["windows' y", "the targets are not shifted"]),
+    ("targets two ahead", "return ids[offsets], ids[offsets + 1]", "return ids[offsets], ids[offsets + 2]",
+     "forward:windows", ["two characters ahead (off by one)"]),
+    ("inputs one late", "return ids[offsets], ids[offsets + 1]", "return ids[offsets + 1], ids[offsets + 1]",
+     "forward:windows", ["windows' x", "x starts one character late"]),
+    ("warm-up starts at zero", "return base_lr * (step + 1) / warmup_steps", "return base_lr * step / warmup_steps",
+     "forward:lr_at", ["warmup_steps=5", "the warm-up starts at rate 0", "off by one step"]),
+    ("cosine reaches final_lr on the last step", SCHEDULE,
+     "progress = (step - warmup_steps + 1) / (total_steps - warmup_steps)", "forward:lr_at",
+     ["the cosine is off by one step", "ON the last step"]),
+    ("cosine span one short", SCHEDULE, "progress = (step - warmup_steps) / (total_steps - warmup_steps - 1)",
+     "forward:lr_at", ["the cosine's span is one step short"]),
+    ("cosine ignores the warm-up", SCHEDULE, "progress = step / total_steps", "forward:lr_at",
+     ["as if there were no warm-up"]),
+    ("cosine to zero", "return float(final_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (base_lr - final_lr))",
+     "return float(0.5 * (1.0 + math.cos(math.pi * progress)) * base_lr)", "forward:lr_at",
+     ["falls to 0, not to final_lr"]),
+    ("bits still in nats", "return mean / math.log(2), math.exp(mean)", "return mean, math.exp(mean)",
+     "forward:loss_report", ["bits_per_char", "still in nats", "divide the natural-log loss by ln 2"]),
+    ("perplexity from the sum", "return mean / math.log(2), math.exp(mean)",
+     "return mean / math.log(2), math.exp(float(np.sum(char_nats)))", "forward:loss_report",
+     ["perplexity", "from the SUM of the losses"]),
+    ("perplexity as 2 ** nats", "return mean / math.log(2), math.exp(mean)", "return mean / math.log(2), 2 ** mean",
+     "forward:loss_report", ["2 ** loss only for a loss in bits"]),
+    ("top-k keeps k+1 on a tie",
+     "        keep = np.argsort(-z, kind=\"stable\")[:top_k]\n        z = np.where(np.isin(np.arange(len(z)), keep), z, -np.inf)",
+     "        z = np.where(z >= np.sort(z)[-top_k], z, -np.inf)", "forward:sample_next",
+     ["keeps k+1 ids when two logits tie"]),
+    ("unnormalised sampling", "    p /= p.sum()\n", "", "forward:sample_next", ["unnormalised exp(logits)"]),
+    ("temperature multiplies", "z = logits.astype(np.float64) / temperature",
+     "z = logits.astype(np.float64) * temperature", "forward:sample_next", ["MULTIPLIED by the temperature"]),
+]
+
+
+@pytest.mark.parametrize("text, wrong, broken, words", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
+def test_a_classic_mistake_costs_exactly_its_check(tmp_path, text, wrong, broken, words):
+    result = grade_source(tmp_path, LAB, with_mistake(LAB, text, wrong))
+    assert_costs_exactly(result, LAB, {broken: words})
