@@ -42,8 +42,8 @@ palette: every action below, plus themes and the key panel.
 |---|---|
 | `1` `2` `3` | the lesson, quiz and lab tabs |
 | `s` | start the quiz |
-| `r` | open the lab |
-| `w` | write it yourself (labs with implement mode) |
+| `r` | open the lab: an experiment with the library's network |
+| `w` | the build: write the node's pieces yourself (this completes the node, with its quiz) |
 
 ## Quiz
 | key | does |
@@ -52,7 +52,7 @@ palette: every action below, plus themes and the key panel.
 | `enter` | answer (each option is then marked right or wrong, with why), then go to the next question |
 | `escape` | leave the quiz (once you have answered, asks first: a quiz left half done is not recorded) |
 
-## Lab
+## Lab (experiment)
 | key | does |
 |---|---|
 | `tab` | move through the hyperparameters; each is checked as you type |
@@ -60,7 +60,7 @@ palette: every action below, plus themes and the key panel.
 | `ctrl+x` | cancel the run |
 | `ctrl+d` | reset every value to its default |
 
-## Write it yourself (implement mode)
+## Build (write it yourself)
 | key | does |
 |---|---|
 | `w` | write the scaffold into your workspace (asks before replacing your file; the old one is kept as .bak) |
