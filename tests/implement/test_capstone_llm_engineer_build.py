@@ -81,7 +81,8 @@ MISTAKES = [
     ("perplexity as 2 ** nats", "return mean / math.log(2), math.exp(mean)", "return mean / math.log(2), 2 ** mean",
      "forward:loss_report", ["2 ** loss only for a loss in bits"]),
     ("top-k keeps k+1 on a tie",
-     "        keep = np.argsort(-z, kind=\"stable\")[:top_k]\n        z = np.where(np.isin(np.arange(len(z)), keep), z, -np.inf)",
+     "        keep = np.argsort(-z, kind=\"stable\")[:top_k]\n"
+     "        z = np.where(np.isin(np.arange(len(z)), keep), z, -np.inf)",
      "        z = np.where(z >= np.sort(z)[-top_k], z, -np.inf)", "forward:sample_next",
      ["keeps k+1 ids when two logits tie"]),
     ("unnormalised sampling", "    p /= p.sum()\n", "", "forward:sample_next", ["unnormalised exp(logits)"]),
