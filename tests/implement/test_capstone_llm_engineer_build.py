@@ -95,3 +95,28 @@ MISTAKES = [
 def test_a_classic_mistake_costs_exactly_its_check(tmp_path, text, wrong, broken, words):
     result = grade_source(tmp_path, LAB, with_mistake(LAB, text, wrong))
     assert_costs_exactly(result, LAB, {broken: words})
+
+
+def test_grade_and_record_gives_the_grader_the_task_timeout(tmp_path, monkeypatch):
+    # the door the CLI and the app share: with no timeout named, the task's own reaches grade_file
+    from planner import implement
+    from planner.curriculum import load_curriculum
+    from planner.service import Service
+    from planner.store import Store
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / get_task(LAB).filename).write_text(scaffold_source(LAB))
+    seen, real_grade_file = [], implement.grade_file
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["timeout_s"])
+        return real_grade_file(*args, **kwargs)
+
+    monkeypatch.setattr(implement, "grade_file", spy)
+    with Store.open(tmp_path / "pathlab.sqlite") as store:
+        learner = store.add_learner("Ada", target_role=None, hours_per_week=None)
+        implement.grade_and_record(Service(store, load_curriculum()), learner, LAB, "llm-engineer", workspace)
+        implement.grade_and_record(Service(store, load_curriculum()), learner, LAB, "llm-engineer", workspace,
+                                   timeout_s=7.0)
+    assert seen == [get_task(LAB).timeout_s, 7.0]
