@@ -74,3 +74,19 @@ def train_reports(folder: Path, lab_id: str, checks, budget_s: float = 60.0) -> 
     steps = [step for step, _, _ in seen]
     assert len(seen) >= 5 and steps == sorted(set(steps)) and all(step <= total for step, total, _ in seen)
     return fraction, seen
+
+
+_REFERENCE_GRADES: dict[str, ImplementGrade] = {}
+
+
+def graded_reference(lab_id: str) -> ImplementGrade:
+    """The reference solution's grade through the real grader, graded once per test session: the shared
+    test over every task and the task's own test file both read it (a capstone trains for half a
+    minute). No timeout is named where the task has its own; elsewhere 170 s, for a loaded machine."""
+    import tempfile
+
+    if lab_id not in _REFERENCE_GRADES:
+        folder = Path(tempfile.mkdtemp(prefix=f"reference-{lab_id}-"))
+        limits = {} if get_task(lab_id).timeout_s else {"timeout_s": 170}
+        _REFERENCE_GRADES[lab_id] = grade_source(folder, lab_id, solution_source(lab_id), **limits)
+    return _REFERENCE_GRADES[lab_id]

@@ -8,13 +8,13 @@ import pytest
 
 from labs.implement.checks import backprop_spirals as checks
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import assert_costs_exactly, train_reports, by_id, grade_source, scaffold_source, solution_source, with_mistake, write
+from tests.implement.helpers import graded_reference, assert_costs_exactly, train_reports, by_id, grade_source, scaffold_source, with_mistake
 
 LAB = "backprop-spirals"
 
 
 def test_reference_earns_100_and_trains_to_the_labs_accuracy(tmp_path):
-    result = grade_source(tmp_path, LAB, solution_source(LAB))
+    result = graded_reference(LAB)
     assert result.status == "passed", result.feedback
     assert result.grade.score == 100
     assert result.metrics["train_accuracy"] >= 0.95

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, scaffold_source, solution_source, with_mistake
+from tests.implement.helpers import graded_reference, assert_costs_exactly, by_id, grade_source, scaffold_source, with_mistake
 
 LAB = "capstone-cv-engineer"
 
@@ -18,7 +18,7 @@ LAB = "capstone-cv-engineer"
 def test_reference_earns_100_and_survives_shifted_digits(tmp_path):
     # the checker's training has its own 75 s wall-clock budget (50 ConvNet epochs, 9 s measured at load 3);
     # the wider timeout only keeps a loaded shared machine from killing the run
-    result = grade_source(tmp_path, LAB, solution_source(LAB), timeout_s=170)
+    result = graded_reference(LAB)
     assert result.status == "passed", result.feedback
     assert result.grade.score == 100
     assert result.metrics["test_accuracy"] >= 0.975 and result.metrics["shifted_accuracy"] >= 0.90

@@ -12,7 +12,7 @@ import pytest
 from labs.implement import get_task
 from labs.implement.grader import DEFAULT_TIMEOUT_S
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, scaffold_source, solution_source, \
+from tests.implement.helpers import graded_reference, assert_costs_exactly, by_id, grade_source, scaffold_source, solution_source, \
     with_mistake
 
 LAB = "capstone-llm-engineer"
@@ -21,7 +21,7 @@ LAB = "capstone-llm-engineer"
 def test_reference_earns_100_and_reaches_the_capstone_target(tmp_path):
     # no timeout given: the task's own (240 s) applies, far above the ~30-60 s measured on a loaded 2-core
     # machine; the library's GPT trains for real here
-    result = grade_source(tmp_path, LAB, solution_source(LAB))
+    result = graded_reference(LAB)
     assert result.status == "passed", result.feedback
     assert result.grade.score == 100
     assert result.metrics["val_loss"] <= 1.75

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, scaffold_source, solution_source, with_mistake
+from tests.implement.helpers import graded_reference, assert_costs_exactly, by_id, grade_source, scaffold_source, with_mistake
 
 LAB = "capstone-ml-engineer"
 
@@ -16,7 +16,7 @@ LAB = "capstone-ml-engineer"
 def test_reference_earns_100_and_reaches_the_capstone_target(tmp_path):
     # the checker's training has its own 60 s wall-clock budget (the capstone's), far above the ~15-20 s
     # measured on a loaded 2-core machine; the timeout only keeps a shared CI box from killing the run
-    result = grade_source(tmp_path, LAB, solution_source(LAB), timeout_s=170)
+    result = graded_reference(LAB)
     assert result.status == "passed", result.feedback
     assert result.grade.score == 100
     assert result.metrics["test_accuracy"] >= 0.98

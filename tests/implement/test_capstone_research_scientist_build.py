@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import assert_costs_exactly, by_id, grade_source, scaffold_source, solution_source, with_mistake
+from tests.implement.helpers import graded_reference, assert_costs_exactly, by_id, grade_source, scaffold_source, with_mistake
 
 LAB = "capstone-research-scientist"
 
 
 def test_reference_earns_100_with_a_replicated_resolved_ablation(tmp_path):
-    result = grade_source(tmp_path, LAB, solution_source(LAB))
+    result = graded_reference(LAB)
     assert result.status == "passed", result.feedback
     assert result.grade.score == 100
     assert result.metrics["seeds"] >= 3

@@ -8,7 +8,7 @@ import pytest
 
 from labs.implement.checks import classic_vs_deep as checks
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import assert_costs_exactly, train_reports, by_id, grade_source, scaffold_source, solution_source, with_mistake, write
+from tests.implement.helpers import graded_reference, assert_costs_exactly, train_reports, by_id, grade_source, scaffold_source, with_mistake
 
 LAB = "classic-vs-deep"
 STABLE_SIGMOID = ("e = np.exp(-np.abs(z))  # at most 1, never overflows\n"
@@ -16,7 +16,7 @@ STABLE_SIGMOID = ("e = np.exp(-np.abs(z))  # at most 1, never overflows\n"
 
 
 def test_reference_earns_100_and_a_linear_model_stays_below_the_network_on_spirals(tmp_path):
-    result = grade_source(tmp_path, LAB, solution_source(LAB))
+    result = graded_reference(LAB)
     assert result.status == "passed", result.feedback
     assert result.grade.score == 100
     m = result.metrics

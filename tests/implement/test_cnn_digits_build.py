@@ -9,13 +9,13 @@ import pytest
 
 from labs.implement import get_task
 from labs.implement.tasks import TRAIN
-from tests.implement.helpers import assert_costs_exactly, grade_source, solution_source, with_mistake
+from tests.implement.helpers import graded_reference, assert_costs_exactly, grade_source, with_mistake
 
 LAB = "cnn-digits"
 
 
 def test_reference_trains_through_the_learners_head(tmp_path):
-    result = grade_source(tmp_path, LAB, solution_source(LAB))
+    result = graded_reference(LAB)
     assert result.status == "passed" and result.grade.score == 100, result.feedback
     assert result.metrics["test_accuracy"] >= 0.90
     assert "flatten and head" in get_task(LAB).check(TRAIN).title

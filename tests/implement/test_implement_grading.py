@@ -8,12 +8,12 @@ import pytest
 
 from labs.implement import TASKS, get_task
 from labs.implement.tasks import STRUCTURE, TRAIN
-from tests.implement.helpers import by_id, grade_source, scaffold_source, solution_source, with_mistake
+from tests.implement.helpers import graded_reference, by_id, grade_source, scaffold_source, solution_source, with_mistake
 
 
 @pytest.mark.parametrize("lab_id", list(TASKS))
 def test_reference_solution_earns_full_marks_and_trains_to_target(tmp_path, lab_id):
-    result = grade_source(tmp_path, lab_id, solution_source(lab_id))
+    result = graded_reference(lab_id)
     assert result.status == "passed", result.feedback
     assert result.grade.score == 100
     assert all(c.status == "passed" for c in result.grade.checks)
