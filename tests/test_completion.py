@@ -7,6 +7,8 @@ while build tasks are added: they assert the rule for whichever nodes have one.
 
 from __future__ import annotations
 
+import time
+
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -259,3 +261,27 @@ def test_plan_for_a_fresh_start_names_a_next_action_too(run_cli):
         assert data["next_action"] == {"node_id": "large-models", "kind": "experiment",
                                        "text": "run the lab: pathlab lab run model-size",
                                        "command": "pathlab lab run model-size"}
+
+
+def test_every_reference_build_plus_its_quiz_completes_the_whole_path_and_every_role(service, store, real):
+    """The path walked only by building: each node's reference solution graded for real (the session's
+    one grading of it, shared with tests/implement) and recorded as the node's build, its quiz passed;
+    then every node and every role is completed, and no experiment was ever run."""
+    from tests.implement.helpers import graded_reference
+
+    ada = store.add_learner("Ada")
+    for node_id in real.topological_order():  # quiz first, then the build: each completes after the last
+        node = real.nodes[node_id]
+        if node_id in real.quizzes:
+            pass_quiz(service, ada, node_id)
+        if node.lab:
+            assert node.lab in TASKS, f"{node.lab} has no build task"
+            graded = graded_reference(node.lab)
+            assert graded.status == "passed" and graded.grade.passed, (node.lab, graded.feedback)
+            time.sleep(0.15)  # record_run's attempt takes 3 s: it ends 0.1 s ago, after what came before
+            record_run(store, ada, node, mode="implement", checks=list(graded.grade.checks),
+                       when=datetime.now(UTC) - timedelta(seconds=3.1))
+    progress = service.progress(ada)
+    assert {n: p.state for n, p in progress.items() if p.state != "completed"} == {}
+    assert [n for n, p in progress.items() if p.test_out] == []
+    assert all(a.mode == "implement" for a in store.attempts(ada.id))
