@@ -7,9 +7,8 @@ while build tasks are added: they assert the rule for whichever nodes have one.
 
 from __future__ import annotations
 
-import time
-
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
