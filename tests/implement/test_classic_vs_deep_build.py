@@ -58,8 +58,8 @@ def test_a_classic_mistake_costs_exactly_its_check(tmp_path, line, wrong, broken
 
 
 def test_training_reports_its_curve_step_by_step(tmp_path):
-    """What the app's live chart will draw once the checker passes `report` on (without it, as now, the
-    grade is the same): the steps in order up to the total, each with the training loss."""
+    """What the app's live chart draws while the build trains: the steps in order up to the total, each
+    with the training loss."""
     fraction, seen = train_reports(tmp_path, LAB, checks)
     assert fraction == 1.0
     keys = [next(iter(m)) for _, _, m in seen]
