@@ -274,6 +274,6 @@ def dataset_hash(dataset: str) -> str:
 
 def _feedback(result: Grade) -> str:
     if result.passed:
-        return f"every check passed: {result.score:g}/100. This network is yours."
+        return f"every check passed: {result.score:g}/100. This work is yours."
     first = result.checks[0]
     return f"score {result.score:g}/100. First to fix: {first.title}: {first.message}"

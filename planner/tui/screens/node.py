@@ -58,7 +58,7 @@ class NodeScreen(PathLabScreen[None]):
         Binding("3", "tab('lab')", "Lab", show=False),
         Binding("s", "start_quiz", "Start quiz"),
         Binding("r", "open_lab", "Open lab"),
-        Binding("w", "implement", "Write it yourself"),
+        Binding("w", "implement", "Build"),
     ]
 
     def __init__(self, node_id: str) -> None:
@@ -92,7 +92,7 @@ class NodeScreen(PathLabScreen[None]):
                     with Horizontal(classes="actions"):
                         yield Button("Open lab (r)", id="open-lab", variant="primary", disabled=node.lab is None)
                         if self.has_implement:
-                            yield Button("Write it yourself (w)", id="implement")
+                            yield Button("Build it yourself (w)", id="implement")
         yield Footer()
 
     def on_mount(self) -> None:
