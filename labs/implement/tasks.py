@@ -389,4 +389,4 @@ def get_task(lab_id: str) -> Task:
     try:
         return TASKS[lab_id]
     except KeyError:
-        raise KeyError(f"lab {lab_id!r} has no implement mode; labs that do: {', '.join(TASKS)}") from None
+        raise KeyError(f"lab {lab_id!r} has no build task; labs that do: {', '.join(TASKS)}") from None
