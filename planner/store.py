@@ -240,8 +240,31 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     db["attempts"].create_index(["learner_id", "lab_id", "mode", "started_at"], index_name="idx_attempts_lab_mode")
 
 
+# RESERVED-SLOTS (this session): each helper fills its own function's body and docstring; the
+# integrator removes any slot left empty and renumbers before the session's last commit.
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """RESERVED: experiment diagnosis answers (issue 14 §1)."""
+
+
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """RESERVED: study time (issue 14 §4)."""
+
+
+def _migration_7(db: sqlite_utils.Database) -> None:
+    """RESERVED: review queue (issue 14 §7)."""
+
+
+def _migration_8(db: sqlite_utils.Database) -> None:
+    """RESERVED: checkpoints (issue 15, models that last)."""
+
+
+def _migration_9(db: sqlite_utils.Database) -> None:
+    """RESERVED: labs and nodes tables for Datasette (issue 19)."""
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3,
-                                                              _migration_4]
+                                                              _migration_4, _migration_5, _migration_6,
+                                                              _migration_7, _migration_8, _migration_9]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
