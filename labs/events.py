@@ -55,6 +55,8 @@ class Finished(BaseModel):
                                    "the grade is on what was trained (the feedback says how far it got)")
     stopped_at_step: int | None = Field(None, description="steps (or epochs, Started.unit) trained when the "
                                         "clock stopped it; None when it trained every planned one")
+    diagnosis: str | None = Field(None, description="the id of the lab's failure mode (Lab.failure_modes) that "
+                                  "explains this failed run, from its evidence; None when it passed or none applies")
 
 
 class Failed(BaseModel):

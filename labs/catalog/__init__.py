@@ -17,9 +17,9 @@ import pkgutil
 from functools import cache
 from pathlib import Path
 
-from labs.catalog.base import Lab, LabParams, Outcome, ParamError, RunContext, SeedError, validate_seed
+from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, ParamError, RunContext, SeedError, validate_seed
 
-__all__ = ["Lab", "LabParams", "Outcome", "ParamError", "RunContext", "SeedError", "all_labs", "get_lab",
+__all__ = ["FailureMode", "Lab", "LabParams", "Outcome", "ParamError", "RunContext", "SeedError", "all_labs", "get_lab",
            "lab_ids", "load_lab_ref", "validate_seed"]
 
 

@@ -29,6 +29,11 @@ train_loss, val_loss, val_accuracy, test_accuracy, ... Progress is emitted at mo
 samples, a report), `ctx.rng` is the run's seeded generator. Code shared by several labs lives in
 `_`-prefixed modules of the package, which the catalogue does not scan for labs.
 
+Judgement (issue 14): an experiment's DEFAULT Params are a named beginner's mistake (`naive`) that fails
+one check; `good_settings` pass; `failure_modes` (`FailureMode`: id, label, explanation) are the options
+of "what went wrong?", and `diagnose(params, finished)` names the one this failed run shows, from its
+evidence (metrics, checks, `diverged_at_step`). `train` stores it in `Finished.diagnosis`.
+
 `Lab.validate_params(raw)` turns `--set key=value` strings (or JSON values) into `Params`, raising
 `ParamError` with a message that names the key, the value and the allowed range. It is the one home of
 that rule: `planner.service` calls it once for the app and hands the `Params` to the runner as they are;
@@ -108,6 +113,17 @@ class Diverged(Exception):
         what = f"grew to {value:.3g}" if math.isfinite(value) else f"became {value}"
         super().__init__(f"{name} {what} at step {step}")
         self.step, self.name, self.value = step, name, value
+
+
+class FailureMode(BaseModel):
+    """A way an experiment can fail that its lesson teaches: the learner picks `label` when asked "what
+    went wrong?" after a failed run, and sees `explanation` once answered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description='a slug, e.g. "lr-too-large"')
+    label: str = Field(description='the option the learner picks: "the rate is too large: each step overshoots"')
+    explanation: str = Field(description="why, in the lesson's terms, and what to change")
 
 
 class Outcome(BaseModel):
@@ -262,6 +278,12 @@ class Lab(ABC):
     pass_mark: ClassVar[float] = 70.0
     time_limit_s: ClassVar[float] = 120.0  # wall clock: training stops before it and is graded (RunContext)
     unit: ClassVar[Literal["step", "epoch"]] = "epoch"
+    # Judgement (issue 14): an experiment's DEFAULT Params are `naive`, a plausible beginner's mistake that
+    # fails one check on every calibrated seed; `good_settings` (a point of the documented good region,
+    # merged over the defaults) pass on >= 9 of 10; `failure_modes` are the answers to "what went wrong?".
+    naive: ClassVar[str] = ""  # the defaults' name, shown in the lab form: "a rate too large for this data"
+    failure_modes: ClassVar[tuple[FailureMode, ...]] = ()
+    good_settings: ClassVar[dict[str, Any]] = {}
 
     @abstractmethod
     def run(self, params: Any, ctx: RunContext) -> Outcome:
@@ -277,18 +299,47 @@ class Lab(ABC):
         except Diverged as d:
             if not ctx.started:
                 ctx.start(total_steps=0)
-            return ctx.finish(self._diverged_outcome(params, d))
-        return ctx.finish(outcome)
+            finished = ctx.finish(self._diverged_outcome(params, d))
+        else:
+            finished = ctx.finish(outcome)
+        return self._with_diagnosis(params, finished)
+
+    def diagnose(self, params: Any, finished: Finished) -> str | None:
+        """The id of the failure mode (one of `failure_modes`) that explains this FAILED run, read from
+        its evidence (metrics such as `diverged_at_step`, the checks' results) before its params; None
+        when it passed or no mode applies. Default: None."""
+        return None
+
+    def failure_mode(self, mode_id: str) -> FailureMode:
+        for mode in self.failure_modes:
+            if mode.id == mode_id:
+                return mode
+        raise KeyError(f"lab {self.id} declares no failure mode {mode_id!r}; "
+                       f"it has {[m.id for m in self.failure_modes]}")
+
+    def _with_diagnosis(self, params: LabParams, finished: Finished) -> Finished:
+        """`finished` with `diagnosis` set from `diagnose` when it failed (an id the lab declares, else None)."""
+        if finished.status == "passed":
+            return finished
+        mode = self.diagnose(params, finished)
+        known = {m.id for m in self.failure_modes}
+        return finished.model_copy(update={"diagnosis": mode if mode in known else None})
+
+    def good_params(self) -> LabParams:
+        """The defaults with `good_settings` applied: a point of the region that passes."""
+        return self.validate_params(self.good_settings)
 
     def stable_lr(self, params: LabParams) -> tuple[float, str] | None:
         """A learning rate known to train this lab stably, and why it is known, for the divergence advice.
 
-        By default the lab's default rate, which passes on at least 9 of 10 seeds in
-        benchmarks/CALIBRATION.md; a lab whose default is not such a rate, or that can derive the bound
-        from its data (gd-linear), overrides this. None when the lab has no `lr`."""
+        By default the rate of `good_settings` (else the default rate), which passes on at least 9 of 10
+        seeds in benchmarks/CALIBRATION.md; a lab that can derive the bound from its data (gd-linear)
+        overrides this. None when the lab has no `lr`."""
         field = self.Params.model_fields.get("lr")
         if field is None or not isinstance(field.default, float):
             return None
+        if "lr" in self.good_settings:
+            return float(self.good_settings["lr"]), "the lab's good settings, calibrated stable on every seed"
         return field.default, "the lab's default, which trains stably on every calibrated seed"
 
     def _diverged_outcome(self, params: LabParams, d: Diverged) -> Outcome:
