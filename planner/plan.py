@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from planner.errors import UnknownName
+
 if TYPE_CHECKING:
     from planner.curriculum import Curriculum, Node
     from planner.progress import NodeProgress
@@ -35,7 +37,7 @@ MIN_CREDIBLE_PACE = 0.25
 READY_STATES = ("available", "in_progress")
 
 
-class UnknownRoleError(ValueError):
+class UnknownRoleError(UnknownName):
     """A role id that is not in the curriculum; the message lists the roles that are."""
 
 

@@ -575,7 +575,9 @@ class Store:
                        hours_per_week: float | None = _UNSET, new_name: str | None = None) -> Learner:
         learner = self.get_learner(name)
         if learner is None:
-            raise ValueError(f"no learner named {name!r}")
+            from planner.errors import UnknownName  # the CLI's exit code 2: a name that is not there
+
+            raise UnknownName(f"no learner named {name!r}")
         changes: dict[str, Any] = {}
         if target_role is not _UNSET:
             changes["target_role"] = target_role

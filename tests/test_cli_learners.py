@@ -43,12 +43,12 @@ def test_duplicate_and_non_ascii_names(run_cli):
 
 def test_unknown_role_lists_the_roles(run_cli):
     result = run_cli("learner", "add", "Ada", "--role", "astronaut")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a name that is not there: a usage error, like an unknown lab
     assert "unknown role 'astronaut'; choose one of: ml-engineer" in result.stderr
     run_cli("learner", "add", "Ada")
-    assert run_cli("learner", "set", "Ada", "--role", "astronaut").exit_code == 1
+    assert run_cli("learner", "set", "Ada", "--role", "astronaut").exit_code == 2
     assert run_cli("learner", "set", "Ada").exit_code == 2  # nothing to change is a usage error
-    assert run_cli("learner", "set", "Nobody", "--hours-per-week", "3").exit_code == 1
+    assert run_cli("learner", "set", "Nobody", "--hours-per-week", "3").exit_code == 2
 
 
 def _assert_refused(result, path, words):

@@ -48,14 +48,14 @@ def test_a_recorded_pass_unlocks_in_the_output(run_cli, db_path):
 
 def test_learner_resolution_messages(run_cli):
     none = run_cli("nodes")
-    assert none.exit_code == 1 and "pathlab learner add NAME" in none.stderr
+    assert none.exit_code == 1 and "pathlab learner add NAME" in none.stderr  # the state, not the command line
     run_cli("learner", "add", "Ada")
     run_cli("learner", "add", "Bob")
     several = run_cli("nodes")
-    assert several.exit_code == 1 and "several learners (Ada, Bob)" in several.stderr
+    assert several.exit_code == 2 and "several learners (Ada, Bob)" in several.stderr
     assert run_cli("nodes", "--learner", "Bob").exit_code == 0
     unknown = run_cli("nodes", "--learner", "Cy")
-    assert unknown.exit_code == 1 and "no learner named 'Cy' (learners: Ada, Bob)" in unknown.stderr
+    assert unknown.exit_code == 2 and "no learner named 'Cy' (learners: Ada, Bob)" in unknown.stderr
 
 
 def test_no_tui_prints_status(run_cli):

@@ -185,7 +185,7 @@ def test_plan_json_for_a_learner_with_a_role_and_hours(run_cli):
 
 def test_plan_with_an_unknown_role_is_a_clean_error(run_cli):
     result = run_cli("plan", "--role", "astronaut", data=REAL_ROOT)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown role 'astronaut'" in result.stderr and "ml-engineer" in result.stderr
     assert "Traceback" not in result.output
 

@@ -15,7 +15,9 @@ Commands receive `AppContext` as `ctx.obj` (use the `pass_app` decorator):
     echo_json(data)                every --json document: UTF-8, not ASCII-escaped (compact=True: one line)
 
 StoreError, CurriculumError and ValueError raised by a command become `Error: <message>` on stderr and
-exit code 1; click's usage errors become one `Error: <message> (try '... --help')` line, exit code 2.
+exit code 1, `planner.errors.UnknownName` (a lab, node, role or learner that is not there) exit code 2;
+click's usage errors become one `Error: <message> (try '... --help')` line, exit code 2. The README's
+"Exit codes" table is the rule.
 
 Registering a command group (one line at the bottom of this file, imported only when used, so
 `pathlab --help` stays fast):
@@ -88,18 +90,20 @@ class AppContext:
         return load_curriculum(self.data_root)
 
     def resolve_learner(self, name: str | None) -> "Learner":
+        from planner.errors import UnknownName
+
         learners = self.service.learners()
         names = ", ".join(l.name for l in learners)
         if name is not None:
             learner = self.service.get_learner(name)
             if learner is None:
                 hint = f"learners: {names}" if learners else "add one with: pathlab learner add NAME"
-                raise ValueError(f"no learner named {name!r} ({hint})")
+                raise UnknownName(f"no learner named {name!r} ({hint})")
             return learner
         if not learners:
             raise ValueError("no learner yet; add one with: pathlab learner add NAME")
         if len(learners) > 1:
-            raise ValueError(f"several learners ({names}); choose one with --learner NAME")
+            raise UnknownName(f"several learners ({names}); choose one with --learner NAME")
         return learners[0]
 
     def progress(self, learner: "Learner") -> dict[str, "NodeProgress"]:
@@ -205,7 +209,12 @@ class LazyGroup(click.Group):
             raise
         except Exception as exc:
             if isinstance(exc, _user_errors()):
-                raise click.ClickException(str(exc)) from None
+                from planner.errors import UnknownName
+
+                error = click.ClickException(str(exc))
+                if isinstance(exc, UnknownName):  # the command line named something that is not there
+                    error.exit_code = 2
+                raise error from None
             if isinstance(exc, sqlite3.Error):  # a damaged or unreadable database file: say so, no traceback
                 raise click.ClickException(f"database problem ({type(exc).__name__}): {exc}") from None
             if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):

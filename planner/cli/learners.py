@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from planner.cli import AppContext, echo_json, pass_app
+from planner.errors import UnknownName
 
 
 def _check_role(app: AppContext, role: str | None) -> None:
@@ -13,7 +14,7 @@ def _check_role(app: AppContext, role: str | None) -> None:
         return
     roles = [r.id for r in app.curriculum.roles]
     if role not in roles:
-        raise ValueError(f"unknown role {role!r}; choose one of: {', '.join(roles)}")
+        raise UnknownName(f"unknown role {role!r}; choose one of: {', '.join(roles)}")
 
 
 def _describe(learner) -> str:

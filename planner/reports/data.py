@@ -26,7 +26,7 @@ from planner.graph_layout import depths  # the skill map's rows; tests import it
 from planner.progress import NodeProgress, node_progress
 from planner.records import Attempt as AttemptRecord
 from planner.records import Learner
-from planner.reports.errors import ReportError
+from planner.reports.errors import ReportError, UnknownReportName
 from planner.reports.models import (
     BestAttempt, BuildEvidence, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep,
     QuizRow, ReportAttempt, ReportData, Series, TrackReport,
@@ -100,7 +100,7 @@ def _resolve(store: Store, learner: Learner | str) -> Learner:
     found = store.get_learner(learner)
     if found is None:
         names = ", ".join(l.name for l in store.list_learners()) or "none yet"
-        raise ReportError(f"no learner named {learner!r} (learners: {names})")
+        raise UnknownReportName(f"no learner named {learner!r} (learners: {names})")
     return found
 
 
@@ -205,7 +205,7 @@ def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | s
     `with_code` attaches each passing build's file (read from where it was graded, if unchanged)."""
     learner = _resolve(store, learner)
     if node_id is not None and node_id not in curriculum.nodes:
-        raise ReportError(f"unknown node {node_id!r}; try one of: {', '.join(curriculum.nodes)}")
+        raise UnknownReportName(f"unknown node {node_id!r}; try one of: {', '.join(curriculum.nodes)}")
     today = today or datetime.now(UTC).date()
     records = store.attempts(learner.id)
     quiz_records = store.quiz_attempts(learner.id)

@@ -45,11 +45,11 @@ def test_report_json_and_csv_from_the_cli(db):
 
 
 def test_user_mistakes_are_one_line_errors(db, tmp_path):
-    for args, message in [(["report", "--learner", "Bob"], "no learner named 'Bob'"),
-                          (["report", "--node", "nope"], "unknown node 'nope'"),
-                          (["report", "-o", str(tmp_path / "no" / "r.md")], "does not exist")]:
+    for args, message, code in [(["report", "--learner", "Bob"], "no learner named 'Bob'", 2),
+                                (["report", "--node", "nope"], "unknown node 'nope'", 2),
+                                (["report", "-o", str(tmp_path / "no" / "r.md")], "does not exist", 1)]:
         result = CliRunner().invoke(main, ["--db", str(db), *args])
-        assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+        assert result.exit_code == code and message in result.output and "Traceback" not in result.output
 
 
 def test_export_then_import_elsewhere(db, tmp_path):
