@@ -195,6 +195,17 @@ class Service:
 
         return recover_at_start(self.store)
 
+    def delete_learner(self, name: str) -> dict[str, int]:
+        """Delete learner `name` and every row of theirs (rows per table); UnknownName when there is
+        none. Their build files (`<db>.workspaces/<id>/`) stay: they are the learner's own code."""
+        from planner.errors import UnknownName
+
+        learner = self.store.get_learner(name)
+        if learner is None:
+            names = ", ".join(l.name for l in self.store.list_learners()) or "none yet"
+            raise UnknownName(f"no learner named {name!r} (learners: {names})")
+        return self.store.delete_learner(learner.id)
+
     def forget_learner(self, name: str) -> bool:
         """Remove the learner named `name` and all their history; False when there is none."""
         learner = self.store.get_learner(name)

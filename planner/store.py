@@ -8,7 +8,7 @@ Learners (names are stripped, NFC-normalised, 1..80 characters of any script; ba
     get_learner(name) -> Learner | None;  learner_by_id(id) -> Learner | None;  list_learners() -> list[Learner]
     update_learner(name, *, target_role=..., hours_per_week=..., new_name=...) -> Learner  (omitted = unchanged)
     touch_learner(id)                                       last_active_at = now
-    delete_learner(id)                                      the learner and every row of theirs
+    delete_learner(id) -> {table: rows}                     the learner and every row of theirs (by foreign keys)
 Lab attempts:
     start_attempt(learner_id, lab_id, node_id, *, mode, params, seed, pid, app_version, dataset_hash="",
                   code_hash=None, test_out=False, started_at=None) -> int    a `running` row
@@ -598,19 +598,39 @@ class Store:
         with self.transaction():
             self.db.execute("UPDATE learners SET last_active_at = ? WHERE id = ?", [now(), learner_id])
 
-    def delete_learner(self, learner_id: int) -> None:
-        """Remove a learner and every row of theirs, in one transaction (the demo's --rebuild: a file
-        another process may hold open is never unlinked, see `_check_path`)."""
-        attempts = "SELECT id FROM attempts WHERE learner_id = ?"
-        quizzes = "SELECT id FROM quiz_attempts WHERE learner_id = ?"
+    def delete_learner(self, learner_id: int) -> dict[str, int]:
+        """Remove a learner and every row of theirs, in one transaction; returns rows deleted per table
+        (`pathlab learner delete`, the app's delete, the demo's --rebuild; a file another process may
+        hold open is never unlinked, see `_check_path`).
+
+        "Every row of theirs" is read from the schema's foreign keys, not listed here: each table whose
+        column points at learners.id, then each table pointing at one of those, leaves first, so a table
+        a later migration adds is covered as soon as it declares its foreign key."""
+        owned = self._rows_owned_by_learner()
+        deleted: dict[str, int] = {}
         with self.transaction():
-            for table in ("attempt_checks", "attempt_metrics", "attempt_samples"):
-                self.db.execute(f"DELETE FROM {table} WHERE attempt_id IN ({attempts})", [learner_id])
-            self.db.execute(f"DELETE FROM quiz_answers WHERE quiz_attempt_id IN ({quizzes})", [learner_id])
-            self.db.execute("DELETE FROM attempts WHERE learner_id = ?", [learner_id])
-            self.db.execute("DELETE FROM quiz_attempts WHERE learner_id = ?", [learner_id])
-            self.db.execute("DELETE FROM help_views WHERE learner_id = ?", [learner_id])
-            self.db.execute("DELETE FROM learners WHERE id = ?", [learner_id])
+            for table, where in owned:
+                cursor = self.db.execute(f"DELETE FROM [{table}] WHERE {where}", [learner_id])
+                deleted[table] = max(cursor.rowcount, 0)
+            self.db.execute("DELETE FROM app_state WHERE key LIKE ?", [f"learner:{learner_id}:%"])
+            deleted["learners"] = self.db.execute("DELETE FROM learners WHERE id = ?", [learner_id]).rowcount
+        return deleted
+
+    def _rows_owned_by_learner(self) -> list[tuple[str, str]]:
+        """(table, SQL condition on `?` = the learner's id), children before their parents."""
+        conditions: dict[str, str] = {}
+        frontier = {"learners": "?"}  # table -> a subquery (or `?`) giving its owned ids
+        while frontier:
+            found: dict[str, str] = {}
+            for table in self.db.table_names():
+                for fk in self.db[table].foreign_keys:
+                    if fk.other_table in frontier and fk.other_column == "id" and table not in conditions:
+                        ids = frontier[fk.other_table]
+                        found[table] = f"[{fk.column}] = ?" if ids == "?" else f"[{fk.column}] IN ({ids})"
+            conditions.update(found)
+            frontier = {t: f"SELECT id FROM [{t}] WHERE {c}" for t, c in found.items()}
+        order = list(conditions)  # parents were found before their children: delete in reverse
+        return [(t, conditions[t]) for t in reversed(order)]
 
     # -- lab attempts --------------------------------------------------------------------------
     def start_attempt(self, learner_id: int, lab_id: str, node_id: str, *, mode: str,

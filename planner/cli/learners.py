@@ -1,6 +1,8 @@
-"""`pathlab learner add | list | set`: who is learning, toward which role, how many hours a week."""
+"""`pathlab learner add | list | set | delete`: who is learning, toward which role, how many hours a week."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -74,3 +76,38 @@ def set_(app: AppContext, name: str, role: str | None, hours_per_week: float | N
         changes["hours_per_week"] = hours_per_week
     updated = app.service.update_learner(name, new_name=new_name, **changes)
     click.echo(f"Updated learner {_describe(updated)}.")
+
+
+@learner.command("delete")
+@click.argument("name")
+@click.option("--export", "export_to", type=click.Path(path_type=Path, dir_okay=False),
+              help="Save their whole history to this file first (as export-progress does).")
+@click.option("--yes", is_flag=True, help="Do not ask (needed without a terminal).")
+@pass_app
+def delete(app: AppContext, name: str, export_to: Path | None, yes: bool) -> None:
+    """Delete learner NAME and their whole history (offering an export first)."""
+    import sys
+
+    from planner.reports import write_atomic
+
+    learner = app.resolve_learner(name)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError(f"deleting {learner.name} cannot be undone; add --yes to confirm "
+                                   "(and --export FILE to keep a copy)")
+        if export_to is None:
+            answer = click.prompt(f"Export {learner.name}'s history first? File name, or empty for no",
+                                  default="", show_default=False).strip()
+            export_to = Path(answer) if answer else None
+    if export_to is not None:
+        data = app.service.export_progress(learner)
+        app.service.check_output_path(export_to)
+        write_atomic(export_to, data.model_dump_json(indent=2) + "\n")
+        click.echo(f"Exported {learner.name} to {export_to}.")
+    if not yes and not click.confirm(f"Delete {learner.name} and all their history? This cannot be undone"):
+        click.echo("Nothing deleted.")
+        return
+    deleted = app.service.delete_learner(learner.name)
+    rows = sum(n for table, n in deleted.items() if table != "learners")
+    click.echo(f"Deleted {learner.name} ({rows} rows of history); their build files, if any, stay in the "
+               "workspace folder beside the database.")
