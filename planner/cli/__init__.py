@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sqlite3
 from functools import cached_property
 from pathlib import Path
@@ -177,7 +178,12 @@ class LazyGroup(click.Group):
         if name in self._lazy and name not in self.commands:
             module_name, attr = self._lazy[name][0].split(":")
             self.add_command(getattr(importlib.import_module(module_name), attr), name)
-        return super().get_command(ctx, name)
+        command = super().get_command(ctx, name)
+        if command is not None and "_PATHLAB_COMPLETE" in os.environ:
+            from planner.cli import complete  # a Tab press: give LAB, NODE, --role, --learner their values
+
+            complete.attach(command)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List commands without importing the lazy ones (their help text is registered with them)."""
@@ -289,3 +295,4 @@ main.add_lazy_command("lab", "planner.cli.labs:lab", "Graded labs: list, show, r
 main.add_lazy_command("demo", "planner.cli.demo:demo", "Open the app on a sample learner's real runs.")
 main.add_lazy_command("quiz", "planner.cli.quiz:quiz", "Take a node's quiz: prompts, or --answers FILE.")
 main.add_lazy_command("serve", "planner.cli.serve:serve", "The app in a browser tab (textual-serve, localhost).")
+main.add_lazy_command("completion", "planner.cli.complete:completion", "Print the shell completion script (bash, zsh, fish).")
