@@ -1,20 +1,30 @@
-"""Calibrate every lab: at good settings it must pass in >= 9 of 10 seeds; clearly bad settings must fail.
+"""Calibrate every lab: its defaults (a named beginner's mistake) fail on every seed, its good settings
+pass on >= 9 of 10, and clearly bad settings fail (issue 14).
 
     python benchmarks/calibrate_labs.py                      # all labs, 10 seeds, writes CALIBRATION.md
     python benchmarks/calibrate_labs.py --labs gd-linear cnn-digits --seeds 3 --out /tmp/cal.md
     python benchmarks/calibrate_labs.py --labs gd-linear --update   # re-run some labs, keep the other rows
+    python benchmarks/calibrate_labs.py --labs rnn-chars --cache /tmp/runs.jsonl   # record (and reuse) runs
 
 Runs go through `labs.runner.run_lab`, i.e. a worker process per run, exactly as a learner's do, one at a
-time (the machine's cores are shared). "Good settings" are a lab's defaults, except for the estimation
-labs, whose defaults are deliberately empty answers: they get the correct estimates. "Bad settings" are
-a rate at the top of its range (diverges), a rate too small to learn, and the fewest epochs/steps;
-each is tried on two seeds and must fail on both. Labs other than this file knows (the language labs)
-get the same generic bad settings from their parameter bounds.
+time (the machine's cores are shared). Per lab: the DEFAULTS over --seeds seeds (an experiment's `naive`
+configuration, or an estimation lab's blank answers) must fail on every one; the table names the checks
+they fail and the diagnosis (`Finished.diagnosis`) the lab gives. The GOOD settings (`Lab.good_settings`
+over the defaults; the estimation labs get the correct estimates) must pass on >= 90 % of seeds. The BAD
+settings, each over the good settings on two seeds, must fail on both: a rate at the top of its range
+(diverges), a rate a thousand times below the good one, and the fewest epochs/steps, unless this file
+knows better ones for the lab (BAD).
+
+`--cache FILE...` records every run (the lab, its full validated params and the seed) as a JSON line in
+the first file and replays any run already recorded in them, so long labs can be calibrated in several
+background jobs and the table written once from their records. Rows of labs not run are kept from --out
+(another helper's lab, or one calibrated earlier); `--update` also keeps its earlier provenance lines.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -27,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from labs.catalog import Lab, all_labs, get_lab  # noqa: E402
-from labs.events import Finished  # noqa: E402
+from labs.events import Failed, Finished, dump_event, parse_event  # noqa: E402
 from labs.nn.language_models import TinyGPT  # noqa: E402
 from labs.runner import run_lab  # noqa: E402
 
@@ -49,26 +59,66 @@ BAD = {  # settings known to be bad for the labs whose meaning this file knows
 
 
 def generic_bad(lab: Lab) -> list[dict]:
-    """A diverging rate, a rate too small to learn, and the fewest epochs/steps, from the Params bounds."""
+    """A diverging rate, a rate too small to learn, and the fewest epochs/steps, from the Params bounds and
+    the good settings' rate (each applied over the good settings)."""
     specs = {s.name: s for s in lab.param_specs()}
+    good = lab.good_params()
     bad = []
     if "lr" in specs:
         top = specs["lr"].le or specs["lr"].lt
         if top:
             bad.append({"lr": top})
-        bad.append({"lr": float(specs["lr"].default) / 1000})
+        bad.append({"lr": float(good.lr) / 1000})
     for name in ("epochs", "steps"):
         if name in specs and specs[name].ge is not None:
             bad.append({name: int(specs[name].ge)})
     return bad
 
 
+def good_settings(lab: Lab) -> dict:
+    return dict(GOOD.get(lab.id, lab.good_settings))
+
+
+def _cache_key(lab_id: str, params: dict, seed: int) -> str:
+    """The run's identity: the lab, its full validated params (defaults filled in) and the seed."""
+    return json.dumps([lab_id, get_lab(lab_id).validate_params(params).model_dump(mode="json"), seed],
+                      sort_keys=True)
+
+
+def _load_cache(paths: list[Path]) -> dict[str, tuple[Finished | Failed, float]]:
+    runs: dict = {}
+    for path in paths:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    runs[row["key"]] = (parse_event(json.dumps(row["event"])), row["seconds"])
+    return runs
+
+
+CACHE: dict[str, tuple] = {}
+CACHE_PATH: Path | None = None
+
+
+def run_once(lab_id: str, params: dict, seed: int) -> tuple[Finished | Failed, float]:
+    """One run in a worker, or the same run (lab, full params, seed) recorded in --cache by an earlier call."""
+    key = _cache_key(lab_id, params, seed)
+    if key in CACHE:
+        return CACHE[key]
+    t0 = time.perf_counter()
+    r = run_lab(lab_id, params, seed)
+    CACHE[key] = (r, time.perf_counter() - t0)
+    if CACHE_PATH is not None:
+        with CACHE_PATH.open("a") as fh:
+            fh.write(json.dumps({"key": key, "event": json.loads(dump_event(r)), "seconds": CACHE[key][1]}) + "\n")
+    return CACHE[key]
+
+
 def run_many(lab_id: str, params: dict, seeds: range) -> list:
     results = []
     for seed in seeds:
-        t0 = time.perf_counter()
-        r = run_lab(lab_id, params, seed)
-        results.append((r, time.perf_counter() - t0))
+        results.append(run_once(lab_id, params, seed))
+        r = results[-1][0]
         print(f"  {lab_id} {params or 'defaults'} seed {seed}: "
               f"{r.status if isinstance(r, Finished) else 'error ' + r.message} ({results[-1][1]:.1f} s)", flush=True)
     return results
@@ -84,27 +134,55 @@ def headline(results: list) -> str:
     return "—"
 
 
-def calibrate(lab: Lab, n_seeds: int) -> tuple[str, list[str], bool]:
-    good = GOOD.get(lab.id, {})
-    results = run_many(lab.id, good, range(n_seeds))
-    passes = sum(isinstance(r, Finished) and r.status == "passed" for r, _ in results)
+def _passed(r) -> bool:
+    return isinstance(r, Finished) and r.status == "passed"
+
+
+def _tally(values: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return ", ".join(f"{v} ({n})" if len(counts) > 1 else v for v, n in sorted(counts.items(), key=lambda x: -x[1]))
+
+
+def _seconds(results: list) -> str:
     seconds = [s for _, s in results]
-    ok = passes >= PASSES_NEEDED * n_seeds
-    row = (f"| {lab.id} | {'answers' if good else 'defaults'} | {passes}/{n_seeds} | {headline(results)} | "
-           f"{statistics.median(seconds):.1f} / {max(seconds):.1f} |")
+    return f"{statistics.median(seconds):.1f} / {max(seconds):.1f}"
+
+
+def calibrate(lab: Lab, n_seeds: int) -> tuple[str, str, list[str], bool]:
+    """(defaults row, good row, bad rows, calibrated?) for one lab."""
+    naive = run_many(lab.id, {}, range(n_seeds))
+    fails = sum(not _passed(r) for r, _ in naive)
+    checks = _tally([", ".join(c.id for c in r.grade.checks if c.status != "passed") if isinstance(r, Finished)
+                     else r.kind for r, _ in naive])
+    diagnoses = _tally([(r.diagnosis or "none") if isinstance(r, Finished) else "none" for r, _ in naive])
+    name = lab.naive or ("blank answers" if lab.id in GOOD else "defaults")
+    default_row = (f"| {lab.id} | {name} | {fails}/{n_seeds} | {checks} | {diagnoses} | {headline(naive)} | "
+                   f"{_seconds(naive)} |")
+    ok = fails == n_seeds
+    good = good_settings(lab)
+    results = run_many(lab.id, good, range(n_seeds))
+    passes = sum(_passed(r) for r, _ in results)
+    ok &= passes >= PASSES_NEEDED * n_seeds
+    shown = "answers" if lab.id in GOOD else f"`{good}`" if good else "defaults"
+    good_row = f"| {lab.id} | {shown} | {passes}/{n_seeds} | {headline(results)} | {_seconds(results)} |"
     bad_rows = []
     for params in BAD.get(lab.id) or generic_bad(lab):
-        bad = run_many(lab.id, params, range(2))
-        failed = all(not (isinstance(r, Finished) and r.status == "passed") for r, _ in bad)
+        bad = run_many(lab.id, {**good, **params}, range(2))
+        failed = not any(_passed(r) for r, _ in bad)
         ok &= failed
         scores = ", ".join(f"{r.grade.score:g}" if isinstance(r, Finished) else r.kind for r, _ in bad)
         bad_rows.append(f"| {lab.id} | `{params}` | {'fails' if failed else '**PASSES**'} ({scores}) |")
-    return row, bad_rows, ok
+    return default_row, good_row, bad_rows, ok
 
 
+NAIVE_HEAD = ["| lab | defaults (the naive mistake) | failed | checks not passed | diagnosis | headline metric, "
+              "mean ± std (min–max) | seconds median / max |", "|---|---|---|---|---|---|---|"]
 GOOD_HEAD = ["| lab | settings | passed | headline metric, mean ± std (min–max) | seconds median / max |",
              "|---|---|---|---|---|"]
-BAD_HEAD = ["| lab | settings | outcome |", "|---|---|---|"]
+BAD_HEAD = ["| lab | settings (over the good ones) | outcome |", "|---|---|---|"]
+_OLD_BAD_HEAD = ["| lab | settings | outcome |"]
 
 
 def provenance(command: str, load: tuple, seconds: float, verb: str = "Made") -> str:
@@ -114,27 +192,32 @@ def provenance(command: str, load: tuple, seconds: float, verb: str = "Made") ->
             f"the cores, so times are upper bounds; total {seconds / 60:.1f} min).")
 
 
-def render(rows: list[str], bad_rows: list[str], runs: list[str]) -> str:
+def render(naive_rows: list[str], rows: list[str], bad_rows: list[str], runs: list[str]) -> str:
     return "\n".join([
         "# Lab calibration", "", *runs, "",
         "Each run is a worker process (`labs.runner.run_lab`), BLAS single-threaded. A lab is calibrated when "
-        f"its good settings pass in at least {PASSES_NEEDED:.0%} of seeds and every bad setting fails on both "
-        "seeds tried.", "",
+        "its defaults (a named beginner's mistake; an estimation lab's blank answers) fail on every seed, its "
+        f"good settings pass in at least {PASSES_NEEDED:.0%} of seeds, and every bad setting fails on both "
+        "seeds tried. The diagnosis is the failure mode the lab names from the run's evidence "
+        "(`Finished.diagnosis`, the right answer to the app's \"what went wrong?\").", "",
+        "## Defaults: the naive mistake", "", *NAIVE_HEAD, *naive_rows, "",
         "## Good settings", "", *GOOD_HEAD, *rows, "",
         "## Bad settings (seeds 0 and 1; scores in brackets)", "", *BAD_HEAD, *bad_rows, "",
     ])
 
 
-def parse(text: str) -> tuple[list[str], list[str], list[str]]:
-    """(provenance lines, good rows, bad rows) of an existing CALIBRATION.md."""
-    runs, good, bad, section = [], [], [], None
+def parse(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(provenance lines, defaults rows, good rows, bad rows) of an existing CALIBRATION.md."""
+    runs, naive, good, bad, section = [], [], [], [], None
     for line in text.splitlines():
         if line.startswith(("Made by ", "Updated by ")):
             runs.append(line)
-        section = "good" if line.startswith("## Good") else "bad" if line.startswith("## Bad") else section
-        if line.startswith("| ") and line not in GOOD_HEAD + BAD_HEAD:
-            (good if section == "good" else bad).append(line)
-    return runs, good, bad
+        if line.startswith("## "):
+            section = "naive" if line.startswith("## Defaults") else "good" if line.startswith("## Good") \
+                else "bad" if line.startswith("## Bad") else None
+        if line.startswith("| ") and line not in NAIVE_HEAD + GOOD_HEAD + BAD_HEAD + _OLD_BAD_HEAD:
+            {"naive": naive, "good": good, "bad": bad}.get(section, []).append(line)
+    return runs, naive, good, bad
 
 
 def row_lab(row: str) -> str:
@@ -142,29 +225,44 @@ def row_lab(row: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global CACHE_PATH
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labs", nargs="*", help="lab ids (default: every lab)")
+    parser.add_argument("--skip", nargs="*", default=[], help="lab ids to leave out (their rows are kept)")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("CALIBRATION.md"))
-    parser.add_argument("--update", action="store_true", help="replace only the re-run labs' rows in --out")
+    parser.add_argument("--update", action="store_true", help="also keep --out's earlier provenance lines")
+    parser.add_argument("--cache", type=Path, nargs="*", default=[],
+                        help="JSON-lines files of recorded runs: replayed when present, new runs appended to the first")
     args = parser.parse_args(argv)
     labs = [get_lab(i) for i in args.labs] if args.labs else all_labs()
+    labs = [lab for lab in labs if lab.id not in set(args.skip)]
+    CACHE.update(_load_cache(args.cache))
+    CACHE_PATH = args.cache[0] if args.cache else None
+    replayed = len(CACHE)
     load, t0 = os.getloadavg(), time.perf_counter()
-    rows, bad_rows, all_ok = [], [], True
+    naive_rows, rows, bad_rows, all_ok = [], [], [], True
     for lab in labs:
-        row, bad, ok = calibrate(lab, args.seeds)
+        naive, row, bad, ok = calibrate(lab, args.seeds)
+        naive_rows.append(naive)
         rows.append(row)
         bad_rows.extend(bad)
         all_ok &= ok
     command = "python benchmarks/calibrate_labs.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    runs = [provenance(command.strip(), load, time.perf_counter() - t0)]
-    if args.update and args.out.exists():  # keep the rows of labs not re-run, and the earlier provenance
+    line = provenance(command.strip(), load, time.perf_counter() - t0)
+    if replayed:
+        line += (f" Runs recorded earlier in {', '.join(map(str, args.cache))} by the same script (`--cache`) "
+                 "were replayed, so their seconds are from when they ran.")
+    runs = [line]
+    if args.out.exists():  # keep the rows of labs not run (another helper's, or calibrated earlier)
         rerun = {lab.id for lab in labs}
-        old_runs, old_good, old_bad = parse(args.out.read_text())
-        runs = old_runs + [runs[0].replace("Made by ", "Updated by ", 1)]
+        old_runs, old_naive, old_good, old_bad = parse(args.out.read_text())
+        if args.update:
+            runs = old_runs + [runs[0].replace("Made by ", "Updated by ", 1)]
+        naive_rows = sorted([r for r in old_naive if row_lab(r) not in rerun] + naive_rows, key=row_lab)
         rows = sorted([r for r in old_good if row_lab(r) not in rerun] + rows, key=row_lab)
         bad_rows = sorted([r for r in old_bad if row_lab(r) not in rerun] + bad_rows, key=row_lab)
-    args.out.write_text(render(rows, bad_rows, runs))
+    args.out.write_text(render(naive_rows, rows, bad_rows, runs))
     print(f"wrote {args.out}; {'all labs calibrated' if all_ok else 'SOME LABS ARE NOT CALIBRATED'}")
     return 0 if all_ok else 1
 

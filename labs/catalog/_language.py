@@ -110,7 +110,10 @@ def sample_text(model: Layer, corpus: TextCorpus, rng: np.random.Generator, n: i
 def train_language_model(model: Layer, corpus: TextCorpus, cfg: LoopConfig, ctx: RunContext, *,
                          step_offset: int = 0, emit_samples: bool = True) -> LoopResult:
     """Train on corpus.train, reporting train/val loss every `eval_every` steps (numbered from
-    step_offset + 1, so several models can share one run's chart); returns the final figures."""
+    step_offset + 1, so several models can share one run's chart); returns the final figures.
+
+    A loss that blows up (above BLOW_UP_LOSS, or non-finite) stops the run with `Diverged`, after the
+    mean of the interval's finite losses is emitted at that step: the curve runs up to the stop."""
     params = model.parameters()
     opt = AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = WarmupCosine(lr=cfg.lr, total_steps=cfg.steps, warmup_steps=min(cfg.warmup, cfg.steps - 1),
@@ -129,6 +132,10 @@ def train_language_model(model: Layer, corpus: TextCorpus, cfg: LoopConfig, ctx:
         x, y = random_windows(corpus.train, cfg.batch, cfg.seq_len, rng)
         opt.zero_grad()
         loss = loss_fn.forward(model.forward(x), y)
+        if not loss <= BLOW_UP_LOSS:  # diverging (nan fails <= too): draw the curve up to this step first
+            finite = [v for v in (*interval_losses, loss) if np.isfinite(v)]
+            if finite:
+                ctx.progress(step_offset + step, {"train_loss": float(np.mean(finite))}, split="train")
         ctx.guard(step_offset + step, "train_loss", loss, blow_up=BLOW_UP_LOSS)
         model.backward(loss_fn.backward())
         clip_grad_norm(params, cfg.clip)

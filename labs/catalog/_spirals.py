@@ -38,9 +38,14 @@ def linear_classifier(rng: np.random.Generator) -> Layer:
 
 
 def train_full_batch(model: Layer, x: np.ndarray, y: np.ndarray, *, lr: float, steps: int,
-                     ctx: RunContext | None, prefix: str = "", step_offset: int = 0) -> float:
+                     ctx: RunContext | None, prefix: str = "", step_offset: int = 0,
+                     trace: list[float] | None = None) -> float:
     """Gradient descent with momentum 0.9 on the whole set for `steps` steps; emits `{prefix}train_loss`
-    and `{prefix}train_accuracy` about 50 times, and stops early at ctx's deadline. Returns the final loss."""
+    and `{prefix}train_accuracy` about 50 times, and stops early at ctx's deadline. Returns the final loss.
+
+    A loss that blows up is emitted at the step it blew up (when finite) before `Diverged` stops the
+    run, so the curve runs to the stop. `trace`, when given, receives the loss of every step: the
+    evidence a diagnosis reads (still falling at the end, or flat)."""
     loss_fn = SoftmaxCrossEntropy()
     opt = make_optimizer("momentum", model, lr)
     every = max(1, steps // 50)
@@ -48,7 +53,11 @@ def train_full_batch(model: Layer, x: np.ndarray, y: np.ndarray, *, lr: float, s
     for step in range(1, steps + 1):
         opt.zero_grad()
         loss = loss_fn.forward(model.forward(x), y)
+        if trace is not None:
+            trace.append(float(loss))
         if ctx is not None:
+            if not loss <= BLOW_UP_LOSS and np.isfinite(loss):  # diverging: draw the point it stopped at
+                ctx.progress(step_offset + step, {f"{prefix}train_loss": loss})
             ctx.guard(step_offset + step, f"{prefix}train_loss", loss, blow_up=BLOW_UP_LOSS)
         model.backward(loss_fn.backward())
         opt.step()

@@ -12,7 +12,8 @@ import numpy as np
 from pydantic import Field
 
 from labs.catalog._counting import judge_estimate, relative_error
-from labs.catalog.base import Lab, LabParams, Outcome, RunContext
+from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
+from labs.events import Finished
 from labs.grading import CheckSpec
 from labs.nn.language_models import TinyGPT
 
@@ -49,6 +50,21 @@ class CapstoneAiProductManagerLab(Lab):
         f"optimiser state (each within {COST_TOL:.0%})."
     )
     Params = Params
+    naive = "no estimate yet (every answer 0)"
+    failure_modes = (
+        FailureMode(id="no-estimate", label="no estimate was entered", explanation="Every answer was 0: "
+                    "enter your estimates as parameters (parameters=..., train_flops=..., train_memory_mb=...)."),
+        FailureMode(id="parameters-off", label="the parameter count is off: a block or the embeddings miscounted",
+                    explanation="Per block: attention has 4 dim^2 weights (query, key, value, output), the "
+                    "MLP 8 dim^2 (dim -> 4 dim -> dim), so about 12 dim^2; then add the token and position "
+                    "embeddings and the output layer (vocabulary x dim each, context x dim)."),
+        FailureMode(id="forward-only-flops", label="the compute counted the forward pass only",
+                    explanation="Training costs about 6 FLOPs per parameter per token: 2 for the forward "
+                    "pass and 4 for the backward pass (a gradient for the inputs and one for the weights)."),
+        FailureMode(id="weights-only-memory", label="the memory counted the weights only",
+                    explanation="Training with Adam keeps four float32 numbers per parameter: the weight, "
+                    "its gradient and Adam's two moment estimates: 16 bytes per parameter."),
+    )
     checks = (
         CheckSpec(id="parameters", title=f"Parameters within {PARAM_TOL:.0%}", points=40, required=True),
         CheckSpec(id="train_flops", title=f"Training FLOPs within {COST_TOL:.0%}", points=30),
@@ -70,6 +86,23 @@ class CapstoneAiProductManagerLab(Lab):
         errors = {f"{k}_error": relative_error(guess[k], truth[k]) for k in guess}
         ctx.progress(1, errors)
         return Outcome(results=results, metrics=errors)
+
+
+    def diagnose(self, params: Params, finished: Finished) -> str | None:
+        """The estimates are the evidence: the first one outside its tolerance names the slip, with the
+        two classic ones (forward-only compute, weights-only memory) recognised by their value."""
+        if finished.status == "passed":
+            return None
+        if not (params.parameters or params.train_flops or params.train_memory_mb):
+            return "no-estimate"
+        n = TinyGPT(VOCAB, CONTEXT, n_layer=LAYERS, n_head=HEADS, dim=DIM, rng=np.random.default_rng(0)).num_parameters()
+        if relative_error(params.parameters, n) > PARAM_TOL:
+            return "parameters-off"
+        if relative_error(params.train_flops, 6.0 * n * TOKENS) > COST_TOL:
+            return "forward-only-flops"
+        if relative_error(params.train_memory_mb, n * BYTES_PER_PARAM / 1e6) > COST_TOL:
+            return "weights-only-memory"
+        return None
 
 
 LAB = CapstoneAiProductManagerLab()

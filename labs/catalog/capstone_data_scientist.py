@@ -14,7 +14,9 @@ from pydantic import Field
 
 from labs.catalog._spirals import SpiralActivation, linear_classifier, spirals, train_full_batch, two_layer_net
 from labs.catalog._training import accuracy
-from labs.catalog.base import Lab, LabParams, Outcome, RunContext
+from labs.catalog._judgement import diverged, failed
+from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
+from labs.events import Finished
 from labs.datasets import shuffle_split
 from labs.grading import CheckSpec
 
@@ -25,7 +27,7 @@ MAX_WIDTH = 0.15  # a wider interval says the validation set is too small to con
 
 class Params(LabParams):
     n_per_arm: int = Field(300, ge=10, le=1000, description="points generated per spiral arm")
-    val_fraction: float = Field(0.3, gt=0, lt=1, description="share of the points held out for validation")
+    val_fraction: float = Field(0.03, gt=0, lt=1, description="share of the points held out for validation")
     hidden: int = Field(32, ge=1, le=256, description="hidden units of the network")
     activation: SpiralActivation = Field("tanh", description="the network's non-linearity")
     lr: float = Field(0.3, gt=0, le=10, description="learning rate of both models (momentum GD, full batch)")
@@ -55,6 +57,20 @@ class CapstoneDataScientistLab(Lab):
         f"{MIN_LOWER_BOUND}, and the two intervals do not overlap."
     )
     Params = Params
+    naive = "holding out 3 % of the points, to train on as many as possible"
+    good_settings = {"val_fraction": 0.3}
+    failure_modes = (
+        FailureMode(id="validation-too-small", label="too few held-out points: the intervals are too wide",
+                    explanation="An accuracy measured on n points is uncertain by about 1/sqrt(n): 27 points "
+                    "give an interval some 0.3 wide, too wide to tell the models apart. Hold out more (a "
+                    "quarter to a third) or generate more data."),
+        FailureMode(id="undertrained", label="the network did not learn the spirals well enough",
+                    explanation="The intervals are narrow but the network's lies low: it needs more steps, "
+                    "more hidden units or a better rate before it can be compared."),
+        FailureMode(id="lr-too-large", label="the rate is too large: the loss blew up",
+                    explanation="Both models share the rate; one too large blows the loss up. Lower it "
+                    "(0.1-1 for momentum GD here)."),
+    )
     checks = (
         CheckSpec(id="precise", title=f"Both intervals narrower than {MAX_WIDTH}", points=30, required=True),
         CheckSpec(id="network_good", title=f"The network's interval lies above {MIN_LOWER_BOUND}", points=40),
@@ -94,6 +110,16 @@ class CapstoneDataScientistLab(Lab):
             ctx.check("separated", net_lo > lin_hi,
                       f"network [{net_lo:.3f}, {net_hi:.3f}] vs logistic regression [{lin_lo:.3f}, {lin_hi:.3f}]."),
         ]
+
+
+    def diagnose(self, params: Params, finished: Finished) -> str | None:
+        """Diverged: too large a rate. Intervals too wide: too few held-out points. Else the network's
+        interval too low (or not above the linear model's): undertrained."""
+        if finished.status == "passed":
+            return None
+        if diverged(finished):
+            return "lr-too-large"
+        return "validation-too-small" if failed(finished, "precise") else "undertrained"
 
 
 def _metrics(intervals: dict) -> dict[str, float]:

@@ -15,7 +15,9 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from labs.catalog._digits import MLPParams, build_mlp, train_on_digits
-from labs.catalog.base import Lab, LabParams, Outcome, RunContext
+from labs.catalog._judgement import failed
+from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
+from labs.events import Finished
 from labs.datasets import load_digits
 from labs.grading import CheckSpec, partial_credit
 
@@ -26,7 +28,7 @@ ARMS = {"dropout": ({"dropout": 0.3}, {"dropout": 0.0}), "width": ({"width": 128
 class Params(LabParams):
     factor: Literal["dropout", "width"] = Field("dropout", description="what to ablate: dropout 0.3 vs none, "
                                                                        "or 128 vs 16 hidden units")
-    seeds: int = Field(3, ge=1, le=10, description="independent runs per arm")
+    seeds: int = Field(1, ge=1, le=10, description="independent runs per arm")
     epochs: int = Field(15, ge=1, le=100, description="training epochs of every run (MLP, Adam)")
 
 
@@ -73,6 +75,20 @@ class CapstoneResearchScientistLab(Lab):
         f"standard error of the effect below {MAX_STD_ERROR}."
     )
     Params = Params
+    naive = "one run per arm, the way a quick comparison is often made"
+    good_settings = {"seeds": 3}
+    failure_modes = (
+        FailureMode(id="one-seed", label="too few seeds: one run per arm shows no spread",
+                    explanation="Two runs that differ only in their seed already differ in accuracy; with "
+                    "one run per arm that noise and the effect are indistinguishable. Run each arm with "
+                    "several seeds (3 or more) and compare the difference with its standard error."),
+        FailureMode(id="undertrained", label="the arms did not train properly",
+                    explanation="A comparison of models that have not learned says nothing about the "
+                    "factor; train more epochs so both arms reach 0.93."),
+        FailureMode(id="too-noisy", label="the standard error of the effect is too large",
+                    explanation="The spread between seeds is large next to their number: add seeds (the "
+                    "standard error falls as 1/sqrt(seeds))."),
+    )
     checks = (
         CheckSpec(id="replicated", title=f"At least {MIN_SEEDS} seeds per arm", points=40, required=True),
         CheckSpec(id="trained", title=f"Both arms reach {MIN_ACCURACY} on average", points=30, required=True),
@@ -114,6 +130,14 @@ class CapstoneResearchScientistLab(Lab):
         metrics = {"effect": effect, "effect_std_error": se, "on_mean": on.mean, "off_mean": off.mean,
                    "on_std": on.std, "off_std": off.std}
         return Outcome(results=results, metrics=metrics, feedback=text)
+
+    def diagnose(self, params: Params, finished: Finished) -> str | None:
+        """The first required check that failed names it: replicated, trained, else resolution."""
+        if finished.status == "passed":
+            return None
+        if failed(finished, "replicated"):
+            return "one-seed"
+        return "undertrained" if failed(finished, "trained") else "too-noisy"
 
     @staticmethod
     def _one_run(data, cfg: dict, epochs: int, seed: tuple[int, int]) -> float:

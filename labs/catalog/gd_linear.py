@@ -12,7 +12,9 @@ import math
 import numpy as np
 from pydantic import Field
 
-from labs.catalog.base import Lab, LabParams, Outcome, RunContext
+from labs.catalog._judgement import diverged, failed, metric
+from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
+from labs.events import Finished
 from labs.datasets import make_linear
 from labs.grading import CheckSpec, partial_credit
 
@@ -21,7 +23,7 @@ BLOW_UP = 1e6  # a loss this many times its starting value has diverged, even be
 
 
 class Params(LabParams):
-    lr: float = Field(0.05, gt=0, le=10, description="learning rate: how far each step moves the weights")
+    lr: float = Field(0.5, gt=0, le=10, description="learning rate: how far each step moves the weights")
     steps: int = Field(300, ge=1, le=20000, description="number of full-batch gradient-descent steps")
 
 
@@ -63,9 +65,24 @@ class GdLinearLab(Lab):
     dataset = "linear"
     description = (
         "Fit `y = x·w + b` to 200 noisy points by **batch gradient descent**: every step moves the "
-        "weights against the gradient of the mean squared error. Choose the learning rate and the number "
-        "of steps. Too small a rate barely moves; too large a rate overshoots and the loss explodes. "
-        "You pass when the final loss is within 1 % of the exact least-squares optimum."
+        "weights against the gradient of the mean squared error. The learning rate and the number of "
+        "steps are yours. You pass when the final loss is within 1 % of the exact least-squares optimum "
+        "and falls at every step."
+    )
+    naive = "a learning rate of 0.5, which looks small"
+    good_settings = {"lr": 0.05, "steps": 300}
+    failure_modes = (
+        FailureMode(id="lr-too-large", label="the rate is too large: each step overshoots and the loss grows",
+                    explanation="Along the Hessian's steepest direction each step multiplies the error by "
+                    "(1 - lr·lambda_max); once lr > 2/lambda_max that factor is larger than 1 in size and the "
+                    "error grows every step. For this data 2/lambda_max is about 0.11: pick a rate below it."),
+        FailureMode(id="lr-too-small", label="the rate is too small: the loss falls, but too slowly to arrive",
+                    explanation="Each step moves the weights by lr times the gradient; with a tiny rate the "
+                    "curve is still sloping down when the steps run out. Raise the rate towards (not past) "
+                    "the stable bound 2/lambda_max."),
+        FailureMode(id="too-few-steps", label="too few steps: training stopped before the loss flattened",
+                    explanation="Gradient descent closes a fixed share of the gap to the optimum each step; "
+                    "with too few steps the curve ends while still falling. Train for more steps."),
     )
     Params = Params
     checks = (
@@ -106,6 +123,17 @@ class GdLinearLab(Lab):
                 losses = losses[: step + 1]  # graded on the steps taken
                 break
         return self._grade(ctx, losses, best, w - w_opt, w_opt, params)
+
+    def diagnose(self, params: Params, finished: Finished) -> str | None:
+        """Diverged, or rose on some step: too large. Short of the optimum while still falling: the rate
+        (below a tenth of the stable bound) or else the steps were too few."""
+        if finished.status == "passed":
+            return None
+        if diverged(finished) or failed(finished, "descent"):
+            return "lr-too-large"
+        if metric(finished, "loss_gap", 0.0) > 0.01:
+            return "lr-too-small" if params.lr < 0.1 * self.stable_lr(params)[0] else "too-few-steps"
+        return None
 
     def stable_lr(self, params: LabParams) -> tuple[float, str]:
         """From the data: 0.9 of the bound 2 / lambda_max, rounded down to 2 significant figures."""

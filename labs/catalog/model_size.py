@@ -11,7 +11,8 @@ import numpy as np
 from pydantic import Field
 
 from labs.catalog._counting import forward_macs, judge_estimate, relative_error, weight_bytes
-from labs.catalog.base import Lab, LabParams, Outcome, RunContext
+from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
+from labs.events import Finished
 from labs.grading import CheckSpec
 from labs.nn import MLP
 
@@ -44,6 +45,20 @@ class ModelSizeLab(Lab):
         f"network and counts: within {PARAM_TOL:.0%} on parameters and {COST_TOL:.0%} on the others passes."
     )
     Params = Params
+    naive = "no estimate yet (every answer 0)"
+    failure_modes = (
+        FailureMode(id="no-estimate", label="no estimate was entered", explanation="Every answer was 0: "
+                    "enter your three estimates as parameters (parameters=..., flops=..., memory_kb=...)."),
+        FailureMode(id="forgot-biases", label="the parameter count left out the biases",
+                    explanation="A fully connected layer from n to m units has n x m weights AND m biases, "
+                    "one per output: add them for every layer."),
+        FailureMode(id="macs-not-flops", label="a multiply-add was counted as one FLOP, not two",
+                    explanation="Each weight is used once per image in a multiply and an add: two FLOPs. "
+                    "Counting multiply-adds (or parameters) gives half the FLOPs."),
+        FailureMode(id="wrong-bytes", label="the memory used the wrong size per number or per kB",
+                    explanation="float32 is 4 bytes per parameter, and here 1 kB is 1000 bytes: memory is "
+                    "parameters x 4 / 1000 kB (not x 8, the float64 size, nor the count itself)."),
+    )
     checks = (
         CheckSpec(id="parameters", title=f"Parameter count within {PARAM_TOL:.0%}", points=50, required=True),
         CheckSpec(id="flops", title=f"FLOPs within {COST_TOL:.0%}", points=25),
@@ -64,9 +79,30 @@ class ModelSizeLab(Lab):
         ctx.progress(1, errors)
         return Outcome(results=results, metrics=errors)
 
+    def diagnose(self, params: Params, finished: Finished) -> str | None:
+        """The estimates are the evidence: each classic slip gives a predictable wrong number."""
+        if finished.status == "passed":
+            return None
+        if not (params.parameters or params.flops or params.memory_kb):
+            return "no-estimate"
+        model = MLP(list(SIZES), rng=np.random.default_rng(0))
+        n = model.num_parameters()
+        weights, macs = n - sum(SIZES[1:]), forward_macs(model, (SIZES[0],))
+        if relative_error(params.parameters, n) > PARAM_TOL and _near(params.parameters, weights):
+            return "forgot-biases"
+        if relative_error(params.flops, 2 * macs) > COST_TOL and (_near(params.flops, macs) or _near(params.flops, n)):
+            return "macs-not-flops"
+        if relative_error(params.memory_kb, weight_bytes(model) / 1000) > COST_TOL:
+            return "wrong-bytes"
+        return None
+
     @staticmethod
     def _judge(ctx: RunContext, name: str, guess: float, truth: float):
         return judge_estimate(ctx, "memory" if name == "memory_kb" else name, guess, truth, hint=HINTS[name],
                               tolerance=PARAM_TOL if name == "parameters" else COST_TOL, zero_at=ZERO_AT)
+
+def _near(guess: float, value: float) -> bool:
+    return relative_error(guess, value) <= 0.02
+
 
 LAB = ModelSizeLab()
