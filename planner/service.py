@@ -181,6 +181,28 @@ class Service:
                 checks = {c.id: c.status for c in self.store.attempt_checks(latest)}
         return next_action(node, progress[node_id], task, checks)
 
+    def sync_catalog(self) -> bool:
+        """Keep the database's `nodes` and `labs` tables in step with the curriculum (titles for every id
+        the other tables name); True when they were written. An unchanged curriculum costs one read; a
+        changed one also imports the lab catalogue, for the labs' own titles."""
+        import hashlib
+        import json
+
+        nodes = [{"id": n.id, "title": n.title, "kind": n.kind, "track": n.track, "hours": n.hours,
+                  "lab_id": n.lab} for n in self.curriculum.nodes.values()]
+        version = hashlib.sha256(json.dumps(nodes, sort_keys=True).encode()).hexdigest()[:16]
+        if self.store.get_state(self.store.CATALOG_KEY) == version:
+            return False
+        from labs.catalog import all_labs
+        from labs.implement.tasks import TASKS
+
+        node_of = {n["lab_id"]: n["id"] for n in nodes if n["lab_id"]}
+        labs = [{"id": lab.id, "title": lab.title, "node_id": node_of.get(lab.id, lab.node_id),
+                 "has_build": int(lab.id in TASKS), "in_curriculum": int(lab.id in node_of)}
+                for lab in all_labs()]
+        self.store.sync_catalog(version, nodes, labs)
+        return True
+
     def recover_interrupted(self, *, at_start: bool = False) -> int:
         """Mark `running` attempts whose recording process is gone as `interrupted`; returns how many.
 

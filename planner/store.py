@@ -259,7 +259,16 @@ def _migration_8(db: sqlite_utils.Database) -> None:
 
 
 def _migration_9(db: sqlite_utils.Database) -> None:
-    """RESERVED: labs and nodes tables for Datasette (issue 19)."""
+    """`nodes` and `labs`: the curriculum's ids with their titles, so every `node_id` and `lab_id` slug in
+    the other tables joins to a name (a stranger reading the file in Datasette; issue 19). Rows are
+    written by `sync_catalog` when the curriculum changes and never deleted: an id that left the
+    curriculum keeps its title, with `in_curriculum` 0, for the attempts that name it. No foreign keys
+    point here (foreign keys are on, and a plugin lab or an imported history may name an id this
+    curriculum lacks)."""
+    db["nodes"].create({"id": str, "title": str, "kind": str, "track": str, "hours": float, "lab_id": str,
+                        "in_curriculum": int}, pk="id", not_null=["title", "kind"])
+    db["labs"].create({"id": str, "title": str, "node_id": str, "has_build": int, "in_curriculum": int},
+                      pk="id", not_null=["title"])
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3,
@@ -888,6 +897,19 @@ class Store:
         return [HelpView.model_validate(r) for r in self.db.query(sql + " ORDER BY viewed_at, id", params)]
 
     # -- app state -----------------------------------------------------------------------------
+    # -- the curriculum's names (migration 9) -------------------------------------------------------
+    CATALOG_KEY = "catalog:version"
+
+    def sync_catalog(self, version: str, nodes: list[dict[str, Any]], labs: list[dict[str, Any]]) -> None:
+        """Make the `nodes` and `labs` tables say what this curriculum says (ids that left it stay, with
+        in_curriculum 0), and remember `version` so an unchanged curriculum costs one read."""
+        with self.transaction():
+            self.db.execute("UPDATE nodes SET in_curriculum = 0")
+            self.db.execute("UPDATE labs SET in_curriculum = 0")
+            self.db["nodes"].upsert_all([{**n, "in_curriculum": 1} for n in nodes], pk="id")
+            self.db["labs"].upsert_all([{"in_curriculum": 1, **l} for l in labs], pk="id")
+            self.db["app_state"].upsert({"key": self.CATALOG_KEY, "value": version}, pk="key")
+
     def get_state(self, key: str) -> str | None:
         row = self._one("SELECT value FROM app_state WHERE key = ?", [key])
         return None if row is None else row["value"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_plan import REAL_ROOT
+from tests.conftest import FIXTURE_CURRICULUM as ROOT  # small and stable: the fixture curriculum
 
 UNKNOWN_NAMES = [  # (args, words of the one-line message)
     (["lab", "show", "nope"], "unknown lab 'nope'"),
@@ -39,10 +39,10 @@ BAD_COMMAND_LINES = [
 
 @pytest.fixture
 def cli(run_cli):
-    run_cli("learner", "add", "Ada", data=REAL_ROOT)
+    run_cli("learner", "add", "Ada", data=ROOT)
 
     def run(*args: str):
-        return run_cli(*args, data=REAL_ROOT)
+        return run_cli(*args, data=ROOT)
 
     return run
 
@@ -64,11 +64,11 @@ def test_a_wrong_command_line_exits_2(cli, args):
 
 
 def test_several_learners_without_a_choice_is_a_usage_error_and_no_learner_yet_is_not(run_cli):
-    none = run_cli("nodes", data=REAL_ROOT)
+    none = run_cli("nodes", data=ROOT)
     assert none.exit_code == 1 and "pathlab learner add NAME" in none.stderr  # the state, not the line
-    run_cli("learner", "add", "Ada", data=REAL_ROOT)
-    run_cli("learner", "add", "Bob", data=REAL_ROOT)
-    several = run_cli("plan", data=REAL_ROOT)
+    run_cli("learner", "add", "Ada", data=ROOT)
+    run_cli("learner", "add", "Bob", data=ROOT)
+    several = run_cli("plan", data=ROOT)
     assert several.exit_code == 2 and "choose one with --learner NAME" in several.stderr
 
 

@@ -77,6 +77,19 @@ class AppContext:
             recover_at_start(store)
         except StoreError:
             pass
+        self._sync_catalog(store)
+
+    def _sync_catalog(self, store: "Store") -> None:
+        """The database's `nodes`/`labs` tables follow the curriculum (one read when it is unchanged);
+        a busy database or a broken curriculum folder is left for a later command to sync."""
+        from planner.curriculum import CurriculumError
+        from planner.service import Service
+        from planner.store import StoreError
+
+        try:
+            Service(store, lambda: self.curriculum).sync_catalog()
+        except (StoreError, CurriculumError, sqlite3.Error):
+            pass
 
     @cached_property
     def service(self) -> "Service":
@@ -295,4 +308,5 @@ main.add_lazy_command("lab", "planner.cli.labs:lab", "Graded labs: list, show, r
 main.add_lazy_command("demo", "planner.cli.demo:demo", "Open the app on a sample learner's real runs.")
 main.add_lazy_command("quiz", "planner.cli.quiz:quiz", "Take a node's quiz: prompts, or --answers FILE.")
 main.add_lazy_command("serve", "planner.cli.serve:serve", "The app in a browser tab (textual-serve, localhost).")
+main.add_lazy_command("db", "planner.cli.db:db", "Where the database is; explore it in Datasette.")
 main.add_lazy_command("completion", "planner.cli.complete:completion", "Print the shell completion script (bash, zsh, fish).")

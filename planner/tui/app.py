@@ -170,11 +170,25 @@ class PathLabApp(App[None]):
         self.set_interval(0.25, self._refresh_run_views)
         if self.prewarm_labs:  # a worker that has imported NumPy and the labs waits for the first run
             self.call_after_refresh(self._prewarm)
+            self.call_after_refresh(lambda: self.run_worker(self._sync_catalog, thread=True,
+                                                            group="catalog", exit_on_error=False))
 
     def _prewarm(self) -> None:
         from labs.runner import prewarm
 
         prewarm()
+
+    def _sync_catalog(self) -> None:
+        """The database's `nodes`/`labs` tables follow the curriculum (Service.sync_catalog), on a thread
+        with its own connection: a changed curriculum imports the lab catalogue, which the first screen
+        must not wait for. A busy database is left for the next start."""
+        service = self.service.on_own_connection()
+        try:
+            service.sync_catalog()
+        except Exception:  # never worth a notification: the next start or command tries again
+            pass
+        finally:
+            service.close()
 
     def _recover(self) -> None:
         try:
