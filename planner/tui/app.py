@@ -84,14 +84,14 @@ class PathLabApp(App[None]):
     COMMANDS = App.COMMANDS | {PathLabCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        Binding("m", "dashboard", "Map"),
-        Binding("p", "plan", "Plan"),
-        Binding("h", "history", "History"),
-        Binding("e", "export", "Export"),
-        Binding("l", "learners", "Learner"),
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+x", "cancel_run", "Cancel run", show=False),  # from any screen, as the help says
+        Binding("m", "dashboard", "Map", id="app.dashboard"),
+        Binding("p", "plan", "Plan", id="app.plan"),
+        Binding("h", "history", "History", id="app.history"),
+        Binding("e", "export", "Export", id="app.export"),
+        Binding("l", "learners", "Learner", id="app.learners"),
+        Binding("question_mark,f1", "help", "Help", key_display="?", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+x", "cancel_run", "Cancel run", show=False, id="app.cancel-run"),  # from any screen, as the help says
     ]
     PALETTE = [
         ("Skill map (dashboard)", "dashboard", "Tracks, nodes, next up and readiness"),

@@ -35,7 +35,7 @@ def attempt_markup(attempt: Attempt, checks: list[CheckResult], samples: list[Sa
 
 
 class AttemptScreen(PathLabScreen[None]):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="attempt.back")]
 
     def __init__(self, attempt_id: int) -> None:
         super().__init__()

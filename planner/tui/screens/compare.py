@@ -33,7 +33,7 @@ def compare_markup(a: Attempt, b: Attempt) -> str:
 
 
 class CompareScreen(PathLabScreen[None]):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="compare.back")]
 
     def __init__(self, first: int, second: int) -> None:
         super().__init__()

@@ -11,7 +11,7 @@ from textual.widgets import Button, Footer, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [Binding("escape,n", "dismiss(False)", "No"), Binding("y", "dismiss(True)", "Yes")]
+    BINDINGS = [Binding("escape,n", "dismiss(False)", "No", id="confirm.no"), Binding("y", "dismiss(True)", "Yes", id="confirm.yes")]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
         super().__init__()

@@ -63,9 +63,9 @@ def role_text(curriculum: Curriculum, progress: dict[str, NodeProgress], learner
 
 class DashboardScreen(PathLabScreen[None]):
     BINDINGS = [
-        Binding("enter", "open_node", "Open node", show=True),
-        Binding("n", "next_up", "Next up"),
-        Binding("v", "toggle_view", "Graph/list"),
+        Binding("enter", "open_node", "Open node", show=True, id="map.open-node"),
+        Binding("n", "next_up", "Next up", id="map.next-up"),
+        Binding("v", "toggle_view", "Graph/list", id="map.toggle-view"),
     ]
 
     def __init__(self) -> None:

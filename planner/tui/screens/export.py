@@ -26,7 +26,7 @@ def default_path(learner_name: str, fmt: str, folder: Path | None = None) -> Pat
 
 
 class ExportScreen(PathLabModal[Path | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close", id="export.close")]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):

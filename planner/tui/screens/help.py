@@ -82,7 +82,7 @@ palette: every action below, plus themes and the key panel.
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", key_display="esc")]
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", key_display="esc", id="help.close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):

@@ -51,10 +51,11 @@ def row_id(row_key: RowKey) -> int:
 
 class HistoryScreen(PathLabScreen[None]):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("space", "mark", "Mark"),
-        Binding("c", "compare", "Compare 2"),
-        *[Binding(key, f"sort('{column}')", f"Sort {column}", show=False) for key, column in SORT_KEYS.items()],
+        Binding("escape", "app.pop_screen", "Back", id="history.back"),
+        Binding("space", "mark", "Mark", id="history.mark"),
+        Binding("c", "compare", "Compare 2", id="history.compare"),
+        *[Binding(key, f"sort('{column}')", f"Sort {column}", show=False, id=f"history.sort-{column}")
+          for key, column in SORT_KEYS.items()],
     ]
 
     def __init__(self) -> None:

@@ -90,14 +90,14 @@ class ImplementScreen(Screen[None]):
     #impl-bar { margin: 0 1; }
     """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("w", "write", "Write scaffold"),
-        Binding("o", "edit", "Edit"),
-        Binding("g", "grade", "Grade"),
-        Binding("n", "hint", "Hint"),
-        Binding("t", "watch", "Watch"),
-        Binding("s", "solution", "Solution"),
-        Binding("ctrl+x", "cancel_grading", "Cancel", priority=True),
+        Binding("escape", "app.pop_screen", "Back", id="build.back"),
+        Binding("w", "write", "Write scaffold", id="build.write"),
+        Binding("o", "edit", "Edit", id="build.edit"),
+        Binding("g", "grade", "Grade", id="build.grade"),
+        Binding("n", "hint", "Hint", id="build.hint"),
+        Binding("t", "watch", "Watch", id="build.watch"),
+        Binding("s", "solution", "Solution", id="build.solution"),
+        Binding("ctrl+x", "cancel_grading", "Cancel", priority=True, id="build.cancel-grading"),
     ]
 
     def __init__(self, lab_id: str, node_id: str) -> None:
@@ -391,7 +391,7 @@ class ImplementScreen(Screen[None]):
 class SolutionScreen(ModalScreen[None]):
     """The reference solution, highlighted and scrollable, to compare with the learner's own."""
 
-    BINDINGS = [Binding("escape,q", "dismiss", "Close", key_display="esc")]
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", key_display="esc", id="solution.close")]
 
     def __init__(self, lab_id: str, source: str) -> None:
         super().__init__()

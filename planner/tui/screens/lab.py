@@ -85,10 +85,10 @@ def _build_tasks() -> set[str]:
 
 class LabScreen(PathLabScreen[None]):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("ctrl+r", "run", "Run", priority=True),
-        Binding("ctrl+x", "app.cancel_run", "Cancel run", priority=True),
-        Binding("ctrl+d", "defaults", "Defaults", priority=True),
+        Binding("escape", "app.pop_screen", "Back", id="lab.back"),
+        Binding("ctrl+r", "run", "Run", priority=True, id="lab.run"),
+        Binding("ctrl+x", "app.cancel_run", "Cancel run", priority=True, id="lab.cancel-run"),
+        Binding("ctrl+d", "defaults", "Defaults", priority=True, id="lab.defaults"),
     ]
 
     def __init__(self, lab_id: str, node_id: str | None = None, seed: int | None = None) -> None:

@@ -17,7 +17,7 @@ NEW = "__new__"
 
 
 class LearnersScreen(PathLabModal[None]):
-    BINDINGS = [Binding("escape", "dismiss", "Close")]
+    BINDINGS = [Binding("escape", "dismiss", "Close", id="learners.close")]
 
     def compose(self) -> ComposeResult:
         app = self.app

@@ -52,13 +52,13 @@ def lab_summary(lab: Lab, attempts: list[Attempt]) -> str:
 
 class NodeScreen(PathLabScreen[None]):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("1", "tab('lesson')", "Lesson", show=False),  # the tab titles show these keys
-        Binding("2", "tab('quiz')", "Quiz", show=False),
-        Binding("3", "tab('lab')", "Lab", show=False),
-        Binding("s", "start_quiz", "Start quiz"),
-        Binding("r", "open_lab", "Open lab"),
-        Binding("w", "implement", "Build"),
+        Binding("escape", "app.pop_screen", "Back", id="node.back"),
+        Binding("1", "tab('lesson')", "Lesson", show=False, id="node.tab-lesson"),  # the tab titles show these keys
+        Binding("2", "tab('quiz')", "Quiz", show=False, id="node.tab-quiz"),
+        Binding("3", "tab('lab')", "Lab", show=False, id="node.tab-lab"),
+        Binding("s", "start_quiz", "Start quiz", id="node.start-quiz"),
+        Binding("r", "open_lab", "Open lab", id="node.open-lab"),
+        Binding("w", "implement", "Build", id="node.implement"),
     ]
 
     def __init__(self, node_id: str) -> None:

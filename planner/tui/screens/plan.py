@@ -47,7 +47,7 @@ def path_markup(curriculum: Curriculum, progress: dict[str, NodeProgress], learn
 
 
 class PlanScreen(PathLabScreen[None]):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("ctrl+s", "save", "Save", priority=True)]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="plan.back"), Binding("ctrl+s", "save", "Save", priority=True, id="plan.save")]
 
     def compose(self) -> ComposeResult:
         app = self.app

@@ -48,7 +48,7 @@ def _now() -> datetime:
 class Checklist(SelectionList[int]):
     """A SelectionList where space ticks and enter submits the ticked set."""
 
-    BINDINGS = [Binding("enter", "submit", "Answer")]
+    BINDINGS = [Binding("enter", "submit", "Answer", id="quiz.submit")]
 
     class Submitted(Message):
         def __init__(self, values: list[int]) -> None:
@@ -99,12 +99,13 @@ def feedback_markup(result: AnswerResult, order: list[int] | None = None) -> str
 
 class QuizScreen(PathLabScreen[None]):
     BINDINGS = [
-        Binding("escape", "leave('back')", "Leave quiz"),
+        Binding("escape", "leave('back')", "Leave quiz", id="quiz.leave"),
         # A priority binding runs in the app's key queue before the next key is delivered, so keys typed
         # right after enter wait until the next question's answer box has focus (the button's own
         # enter ran later, and the `e` of 1.2e18 reached the app's export key first).
-        Binding("enter", "next", "Next", show=False, priority=True),
-        *[Binding(b.key, f"leave({b.action!r})", b.description, show=False, key_display=b.key_display)
+        Binding("enter", "next", "Next", show=False, priority=True, id="quiz.next"),
+        *[Binding(b.key, f"leave({b.action!r})", b.description, show=False, key_display=b.key_display,
+                  id=b.id)  # the app's id: a keymap that moves "Map" moves this copy with it
           for b in PathLabApp.BINDINGS if isinstance(b, Binding) and b.action in LEAVING_ACTIONS],
     ]
 

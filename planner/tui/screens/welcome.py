@@ -33,7 +33,7 @@ def parse_hours(text: str) -> float:
 
 
 class WelcomeScreen(PathLabScreen[None]):
-    BINDINGS = [Binding("ctrl+s", "create", "Start learning")]
+    BINDINGS = [Binding("ctrl+s", "create", "Start learning", id="welcome.create")]
 
     def __init__(self, can_go_back: bool = False) -> None:
         super().__init__()

@@ -37,11 +37,11 @@ class SkillGraph(ScrollView, can_focus=True):
     """The prerequisite graph; `highlighted_node` is the id under the cursor."""
 
     BINDINGS = [
-        Binding("up", "move('up')", "Prerequisite", show=False),
-        Binding("down", "move('down')", "Dependent", show=False),
-        Binding("left", "move('left')", "In layer", show=False),
-        Binding("right", "move('right')", "In layer", show=False),
-        Binding("enter", "select", "Open node", show=False),
+        Binding("up", "move('up')", "Prerequisite", show=False, id="graph.move-up"),
+        Binding("down", "move('down')", "Dependent", show=False, id="graph.move-down"),
+        Binding("left", "move('left')", "In layer", show=False, id="graph.move-left"),
+        Binding("right", "move('right')", "In layer", show=False, id="graph.move-right"),
+        Binding("enter", "select", "Open node", show=False, id="graph.select"),
     ]
     COMPONENT_CLASSES = {"skill-graph--edge", "skill-graph--edge-lit", "skill-graph--header"}
     DEFAULT_CSS = """
