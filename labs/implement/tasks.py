@@ -253,6 +253,25 @@ TASKS: dict[str, Task] = {
             ),
         ),
         Task(
+            lab_id="optimisers", filename="optimisers.py", module="optimisers", dataset="none",
+            functions=(
+                _fn("sgd_step", "p", "g", "lr"),
+                _fn("momentum_step", "p", "g", "v", "lr", "mu"),
+                _fn("nesterov_step", "p", "g", "v", "lr", "mu"),
+                _fn("rmsprop_step", "p", "g", "s", "lr", "alpha", "eps"),
+                _fn("adam_step", "p", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps"),
+                _fn("adamw_step", "p", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps", "wd"),
+                _fn("lr_schedule", "step", "total_steps", "base_lr", "warmup_steps"),
+            ),
+            checks=_checks(
+                forward={"sgd_step": 5, "momentum_step": 10, "nesterov_step": 10, "rmsprop_step": 10,
+                         "adam_step": 15, "adamw_step": 10, "lr_schedule": 10},
+                gradient={}, structure=10, train=20,
+                train_title="your rules race on a quadratic of condition number 100: plain SGD needs the most "
+                            "steps to the tolerance, Nesterov no more than momentum, as the lesson's theory says",
+            ),
+        ),
+        Task(
             lab_id="capstone-ml-engineer", filename="capstone_ml_engineer.py", module="capstone_ml_engineer",
             dataset="digits",
             functions=(
@@ -379,6 +398,41 @@ TASKS: dict[str, Task] = {
             uses="library TinyGPT and AdamW, the attention block you built in Attention, stacked; your windows, "
                  "schedule, loss report and sampling",
             timeout_s=240.0,  # the capstone's own limit (its 180 s training budget plus evaluation)
+        ),
+        Task(
+            lab_id="bpe-tokens", filename="bpe_tokens.py", module="bpe_tokens", dataset="text",
+            functions=(
+                _fn("pair_counts", "ids", "word_ids"),
+                _fn("best_pair", "pairs", "counts", "flat", "offsets"),
+                _fn("merge_pair", "ids", "word_ids", "a", "b", "new_id"),
+                _fn("encode_word", "byte_ids", "merges"),
+                _fn("decode", "ids", "flat", "offsets"),
+            ),
+            checks=_checks(
+                forward={"pair_counts": 12, "best_pair": 12, "merge_pair": 12, "encode_word": 12, "decode": 12},
+                gradient={}, structure=10, train=30,
+                train_title="your pair counts, tie-break and merge train a tokenizer on Shakespeare with the "
+                            "library's merges; your encoder gives its ids on unseen text and your decoder the text back",
+            ),
+        ),
+        Task(
+            lab_id="decoding-sweep", filename="decoding_sweep.py", module="decoding_sweep", dataset="text",
+            functions=(
+                _fn("top_k_filter", "logits", "k"),
+                _fn("top_p_filter", "logits", "p"),
+                _fn("sample_token", "logits", "temperature", "top_k", "top_p", "u"),
+                _fn("rope_rotate", "x", "positions", "theta"),
+                _fn("cached_attention", "q", "k", "v", "k_cache", "v_cache"),
+                _fn("cached_step", "q", "k", "v", "k_cache", "v_cache", "theta"),
+            ),
+            checks=_checks(
+                forward={"top_k_filter": 10, "top_p_filter": 12, "sample_token": 8, "rope_rotate": 10,
+                         "cached_attention": 12, "cached_step": 8},
+                gradient={}, structure=10, train=30,
+                train_title="a small modern model, decoded through your cache in every layer, gives the full "
+                            "pass's logits at every position, and your sampling draws the lesson's tokens",
+            ),
+            uses="library ModernLM, trained in the lab; your filters, sampling, rotary positions and cached step",
         ),
     )
 }
