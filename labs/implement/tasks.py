@@ -399,41 +399,6 @@ TASKS: dict[str, Task] = {
                  "schedule, loss report and sampling",
             timeout_s=240.0,  # the capstone's own limit (its 180 s training budget plus evaluation)
         ),
-        Task(
-            lab_id="bpe-tokens", filename="bpe_tokens.py", module="bpe_tokens", dataset="text",
-            functions=(
-                _fn("pair_counts", "ids", "word_ids"),
-                _fn("best_pair", "pairs", "counts", "flat", "offsets"),
-                _fn("merge_pair", "ids", "word_ids", "a", "b", "new_id"),
-                _fn("encode_word", "byte_ids", "merges"),
-                _fn("decode", "ids", "flat", "offsets"),
-            ),
-            checks=_checks(
-                forward={"pair_counts": 12, "best_pair": 12, "merge_pair": 12, "encode_word": 12, "decode": 12},
-                gradient={}, structure=10, train=30,
-                train_title="your pair counts, tie-break and merge train a tokenizer on Shakespeare with the "
-                            "library's merges; your encoder gives its ids on unseen text and your decoder the text back",
-            ),
-        ),
-        Task(
-            lab_id="decoding-sweep", filename="decoding_sweep.py", module="decoding_sweep", dataset="text",
-            functions=(
-                _fn("top_k_filter", "logits", "k"),
-                _fn("top_p_filter", "logits", "p"),
-                _fn("sample_token", "logits", "temperature", "top_k", "top_p", "u"),
-                _fn("rope_rotate", "x", "positions", "theta"),
-                _fn("cached_attention", "q", "k", "v", "k_cache", "v_cache"),
-                _fn("cached_step", "q", "k", "v", "k_cache", "v_cache", "theta"),
-            ),
-            checks=_checks(
-                forward={"top_k_filter": 10, "top_p_filter": 12, "sample_token": 8, "rope_rotate": 10,
-                         "cached_attention": 12, "cached_step": 8},
-                gradient={}, structure=10, train=30,
-                train_title="a small modern model, decoded through your cache in every layer, gives the full "
-                            "pass's logits at every position, and your sampling draws the lesson's tokens",
-            ),
-            uses="library ModernLM, trained in the lab; your filters, sampling, rotary positions and cached step",
-        ),
     )
 }
 
