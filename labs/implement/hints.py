@@ -255,6 +255,21 @@ HINTS: dict[str, tuple[str, ...]] = {
         "temperature, softmax (subtract the max, exponentiate, divide by the sum), and search the cumulative "
         "sum for u.",
     ),
+    "bpe-tokens": (
+        "Everything is an int64 array: a position's token id and the pre-token it belongs to. A pair may be "
+        "merged only when both of its positions carry the same word id.",
+        "pair_counts: the pairs are ids[:-1] and ids[1:] side by side, kept where word_ids[:-1] == word_ids[1:]. "
+        "np.unique(..., axis=0, return_counts=True) sorts and counts the rows in one call.",
+        "best_pair: first find the highest count; only among the pairs that have it, compare the tuples "
+        "(bytes of a, bytes of b). Python's max over such tuples is the lexicographic comparison you want; "
+        "token t's bytes are bytes(flat[offsets[t]:offsets[t + 1]]).",
+        "merge_pair: walk the positions with an index i. Where (a, b) starts at i inside one word, write new_id "
+        "and jump by 2; otherwise copy ids[i] and step by 1. The jump is what makes a a a become new a.",
+        "encode_word: collect the adjacent pairs that are merges, take the one with the lowest rank r (its "
+        "row in merges), replace all its occurrences left to right by 256 + r, and repeat until none is left.",
+        "decode: b''.join the tokens' bytes first and call .decode('utf-8', errors='replace') once at the end; "
+        "a character split across two tokens is only valid when its bytes are together.",
+    ),
     "optimisers": (
         "Every rule is two or three lines straight from the lesson: update the state first, then the weight "
         "from the NEW state. Return new arrays; p - lr * g already is one.",
@@ -267,6 +282,35 @@ HINTS: dict[str, tuple[str, ...]] = {
         "never add wd * p to g.",
         "lr_schedule: below warmup_steps return base_lr * (step + 1) / warmup_steps; after it, count k from 0 "
         "at the end of the warm-up and run the cosine over the total_steps - warmup_steps that are left.",
+    ),
+    "deep-nets": (
+        "batchnorm_forward: x.mean(axis=0) and x.var(axis=0) are the batch's statistics per column; np.var "
+        "divides by N, which is the forward pass's biased variance. eps goes inside the square root.",
+        "The running statistics move a fraction momentum towards the batch's: (1 - momentum) * old + momentum * "
+        "new, and for the variance 'new' is the unbiased var * N / (N - 1). Return new arrays.",
+        "Evaluation mode (training=False) normalises with running_mean and running_var and returns them "
+        "unchanged: then a batch of one gives the same row as the whole batch.",
+        "batchnorm_backward: recompute x_hat and 1 / sqrt(var + eps) from x. dbeta sums dout over the batch, "
+        "dgamma sums dout * x_hat; dx is the lesson's formula with both sums, not gamma * dout / sigma alone.",
+        "residual_forward: keep the branch's pre-activation a = x @ W1 + b1 and the sum s = x + relu(a) @ W2 + "
+        "b2; both ReLU masks are needed in the backward pass.",
+        "residual_backward: ds = dout * (s > 0); the skip sends ds straight to x, and the branch's backward "
+        "(through W2, the mask a > 0 and W1) adds to it: dx = ds + ...",
+    ),
+    "decoding-sweep": (
+        "Every filter returns logits of the same shape with the excluded entries at -np.inf, never 0: "
+        "exp(0) is 1, so a zero would still be drawn.",
+        "top_k_filter: the k-th largest value of a row is np.sort(logits, axis=-1)[..., -k]; keep every logit "
+        ">= it (keepdims or [..., None] makes it broadcast). Ties at the cut are then kept together.",
+        "top_p_filter: softmax the row, then for each token add up the probabilities of the tokens STRICTLY "
+        "more likely than it. Keep it when that sum is below p: the token that crosses p is kept.",
+        "sample_token: temperature first (divide), then top-k, then top-p, then softmax and np.cumsum; the "
+        "token is the number of cumulative values below u. Temperature 0 returns np.argmax before any of it.",
+        "rope_rotate: the angles are positions[:, None] * theta ** (-np.arange(0, d, 2) / d), shape (T, d/2). "
+        "x[..., 0::2] and x[..., 1::2] are the pairs; write both outputs from the ORIGINAL x.",
+        "cached_attention: concatenate the cache and the new keys along axis 1, then mask with "
+        "key_position <= L + query_index. cached_step: the new positions are np.arange(L, L + Tn), never "
+        "np.arange(Tn).",
     ),
 }
 

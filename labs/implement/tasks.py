@@ -129,6 +129,31 @@ TASKS: dict[str, Task] = {
             ),
         ),
         Task(
+            lab_id="transfer-digits", filename="transfer_digits.py", module="transfer_digits", dataset="digits",
+            functions=(
+                _fn("shift_images", "images", "dx", "dy"),
+                _fn("rotate_images", "images", "degrees"),
+                _fn("add_noise", "images", "z", "sigma"),
+                _fn("augment_batch", "images", "labels", "permutation", "dx", "dy", "degrees", "z", "sigma"),
+                _fn("training_and_test", "train_images", "train_labels", "test_images", "test_labels",
+                    "permutation", "dx", "dy", "degrees", "z", "sigma"),
+                _fn("freeze_mask", "names", "head", "strategy"),
+                _fn("finetune_step", "params", "grads", "velocities", "trainable", "lr", "momentum",
+                    "weight_decay"),
+            ),
+            checks=_checks(
+                forward={"shift_images": 10, "rotate_images": 15, "add_noise": 5, "augment_batch": 10,
+                         "training_and_test": 5, "freeze_mask": 5, "finetune_step": 10},
+                gradient={}, structure=10, train=30,
+                train_title="the library's ConvNet, pretrained on 0-4 and fine-tuned on 50 labels of 5-9 through "
+                            "your mask, step and augmentation: frozen layers unchanged, beats training from "
+                            "scratch, and your augmentation lifts accuracy on shifted digits",
+            ),
+            uses="library ConvNet, pretrained on the digits 0-4, the network you built in Convolutional "
+                 "networks; your augmentation, data preparation, freeze mask and fine-tuning step",
+            timeout_s=240.0,  # the library's ConvNet pretrains and fine-tunes four times in the checker
+        ),
+        Task(
             lab_id="rnn-chars", filename="rnn_chars.py", module="rnn_chars", dataset="text",
             functions=(
                 _fn("rnn_step_forward", "x", "h_prev", "Wx", "Wh", "b"),
@@ -272,6 +297,23 @@ TASKS: dict[str, Task] = {
             ),
         ),
         Task(
+            lab_id="deep-nets", filename="deep_nets.py", module="deep_nets", dataset="digits",
+            functions=(
+                _fn("batchnorm_forward", "x", "gamma", "beta", "running_mean", "running_var", "training",
+                    "momentum", "eps"),
+                _fn("batchnorm_backward", "dout", "x", "gamma", "eps"),
+                _fn("residual_forward", "x", "W1", "b1", "W2", "b2"),
+                _fn("residual_backward", "dout", "x", "W1", "b1", "W2", "b2"),
+            ),
+            checks=_checks(
+                forward={"batchnorm_forward": 20, "residual_forward": 10},
+                gradient={"batchnorm_backward": 20, "residual_backward": 20},
+                structure=10, train=20,
+                train_title="a 20-layer network of your BatchNorm and nine of your residual blocks trains on the "
+                            "digits to 0.90 test accuracy, judged in evaluation mode",
+            ),
+        ),
+        Task(
             lab_id="capstone-ml-engineer", filename="capstone_ml_engineer.py", module="capstone_ml_engineer",
             dataset="digits",
             functions=(
@@ -398,6 +440,41 @@ TASKS: dict[str, Task] = {
             uses="library TinyGPT and AdamW, the attention block you built in Attention, stacked; your windows, "
                  "schedule, loss report and sampling",
             timeout_s=240.0,  # the capstone's own limit (its 180 s training budget plus evaluation)
+        ),
+        Task(
+            lab_id="bpe-tokens", filename="bpe_tokens.py", module="bpe_tokens", dataset="text",
+            functions=(
+                _fn("pair_counts", "ids", "word_ids"),
+                _fn("best_pair", "pairs", "counts", "flat", "offsets"),
+                _fn("merge_pair", "ids", "word_ids", "a", "b", "new_id"),
+                _fn("encode_word", "byte_ids", "merges"),
+                _fn("decode", "ids", "flat", "offsets"),
+            ),
+            checks=_checks(
+                forward={"pair_counts": 12, "best_pair": 12, "merge_pair": 12, "encode_word": 12, "decode": 12},
+                gradient={}, structure=10, train=30,
+                train_title="your pair counts, tie-break and merge train a tokenizer on Shakespeare with the "
+                            "library's merges; your encoder gives its ids on unseen text, your decoder the text",
+            ),
+        ),
+        Task(
+            lab_id="decoding-sweep", filename="decoding_sweep.py", module="decoding_sweep", dataset="text",
+            functions=(
+                _fn("top_k_filter", "logits", "k"),
+                _fn("top_p_filter", "logits", "p"),
+                _fn("sample_token", "logits", "temperature", "top_k", "top_p", "u"),
+                _fn("rope_rotate", "x", "positions", "theta"),
+                _fn("cached_attention", "q", "k", "v", "k_cache", "v_cache"),
+                _fn("cached_step", "q", "k", "v", "k_cache", "v_cache", "theta"),
+            ),
+            checks=_checks(
+                forward={"top_k_filter": 10, "top_p_filter": 12, "sample_token": 8, "rope_rotate": 10,
+                         "cached_attention": 12, "cached_step": 8},
+                gradient={}, structure=10, train=30,
+                train_title="a small modern model, decoded through your cache in every layer, gives the full "
+                            "pass's logits at every position, and your sampling draws the lesson's tokens",
+            ),
+            uses="library ModernLM, trained in the lab; your filters, sampling, rotary positions and cached step",
         ),
     )
 }
