@@ -347,6 +347,16 @@ class Service:
         if self.store.get_state(self.LAST_LEARNER_KEY) != str(learner.id):
             self.store.set_state(self.LAST_LEARNER_KEY, str(learner.id))
 
+    def learner_setting(self, learner: Learner, name: str) -> str | None:
+        """One of the learner's own settings (e.g. "theme"), kept in app_state as learner:<id>:<name>
+        (deleted with the learner)."""
+        return self.store.get_state(f"learner:{learner.id}:{name}")
+
+    def set_learner_setting(self, learner: Learner, name: str, value: str) -> None:
+        """Keep a setting of the learner's; no write when it is unchanged."""
+        if self.learner_setting(learner, name) != value:
+            self.store.set_state(f"learner:{learner.id}:{name}", value)
+
     def attempts(self, learner: Learner, lab_id: str | None = None, *, order: str | None = None,
                  descending: bool = True, limit: int = 200, offset: int = 0) -> list[Attempt]:
         """The learner's attempts, newest first; with `order` (a `Store.HISTORY_ORDER` column: the

@@ -32,7 +32,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.color import Color
-from textual.command import Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.filter import Monochrome
 from textual.worker import get_current_worker
 
@@ -65,8 +65,31 @@ class NullSafeMonochrome(Monochrome):
                               for segment in segments], background)
 
 
+def screenshot_folder() -> Path:
+    """Where screenshots go: $PATHLAB_SCREENSHOTS, else ~/Downloads when it exists and is writable, else
+    the current folder when writable, else the temporary folder (created if need be)."""
+    import os
+    import tempfile
+
+    if os.environ.get("PATHLAB_SCREENSHOTS"):
+        folder = Path(os.environ["PATHLAB_SCREENSHOTS"]).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    for folder in (Path.home() / "Downloads", Path.cwd()):
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return folder
+    return Path(tempfile.gettempdir())
+
+
 class PathLabCommands(Provider):
     """The app's actions in the command palette (ctrl+p), next to Textual's own (themes, keys, quit)."""
+
+    async def discover(self) -> Hits:
+        """What the palette lists as soon as it opens, before anything is typed: the app's own actions."""
+        app = self.app
+        assert isinstance(app, PathLabApp)
+        for title, action, help_text in app.PALETTE:
+            yield DiscoveryHit(title, partial(app.run_action, action), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -155,6 +178,8 @@ class PathLabApp(App[None]):
     # ---- start-up and learners -------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._load_keymap()
         self._recover()
         try:
             learner = self.service.last_learner()
@@ -172,6 +197,61 @@ class PathLabApp(App[None]):
             self.call_after_refresh(self._prewarm)
             self.call_after_refresh(lambda: self.run_worker(self._sync_catalog, thread=True,
                                                             group="catalog", exit_on_error=False))
+
+    DEFAULT_THEME = "textual-dark"
+
+    def _apply_learner_theme(self, learner: Learner) -> None:
+        """The theme this learner chose last (ctrl+p, "Change theme"), else the default; a theme that is no
+        longer available falls back to the default too."""
+        theme = None
+        with self.database_errors_shown("read the learner's theme"):
+            theme = self.service.learner_setting(learner, "theme")
+        self._theme_for = None  # not the learner's choice: applying it must not be saved as one
+        self.theme = theme if theme in self.available_themes else self.DEFAULT_THEME
+        self._theme_for = learner.id
+
+    def _theme_changed(self, theme: Any) -> None:
+        """A theme chosen while a learner is current is theirs (kept per learner, across restarts)."""
+        if self.learner is None or getattr(self, "_theme_for", None) != self.learner.id:
+            return
+        with self.database_errors_shown("remember the theme"):
+            self.service.set_learner_setting(self.learner, "theme", theme.name)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's "Screenshot": saved as SVG where the user can write, saying where (Textual's
+        default folder, ~/Downloads, may not exist). In a browser it is offered as a download, as Textual does."""
+        if self.is_web:
+            return super().deliver_screenshot(filename, path, time_format)
+        try:
+            saved = self.save_screenshot(filename, str(path or screenshot_folder()), time_format)
+        except OSError as exc:
+            self.notify(f"Could not save the screenshot: {exc}", severity="error", markup=False)
+            return None
+        self.notify(f"Screenshot saved to {saved}", title="Screenshot", markup=False)
+        return saved
+
+    def _load_keymap(self) -> None:
+        """The user's keymap file (planner.tui.keymap): good entries apply at once, each problem is one
+        notification naming the file and the field; ids are checked against every screen's bindings
+        after the first paint (that imports the screens, which the first screen does not need)."""
+        from planner.tui.keymap import keymap_path, read_keymap
+
+        path = keymap_path()
+        keymap, problems = read_keymap(path)
+        if keymap:
+            self.set_keymap(keymap)
+            self.call_after_refresh(lambda: self.run_worker(partial(self._check_keymap_ids, keymap, path),
+                                                            thread=True, group="keymap", exit_on_error=False))
+        for problem in problems:
+            self.notify(problem, title="Keymap", severity="warning", timeout=10, markup=False)
+
+    def _check_keymap_ids(self, keymap: dict[str, str], path: Path) -> None:
+        from planner.tui.keymap import unknown_ids
+
+        for problem in unknown_ids(keymap, path):
+            self.call_from_thread(self.notify, problem, title="Keymap", severity="warning", timeout=10,
+                                  markup=False)
 
     def _prewarm(self) -> None:
         from labs.runner import prewarm
@@ -213,6 +293,7 @@ class PathLabApp(App[None]):
         self.learner = self._with_known_role(learner)
         with self.database_errors_shown("remember the learner for next time"):  # a busy database
             self.service.remember_learner(learner)                                # costs only that
+        self._apply_learner_theme(learner)
         self.sub_title = learner.name
         self.invalidate_progress()
         while len(self.screen_stack) > 1:
