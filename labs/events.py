@@ -44,6 +44,16 @@ class Sample(BaseModel):
     text: str
 
 
+class SavedModel(BaseModel):
+    """A model the run stored (RunContext.save_model): the app records it as a checkpoint of the attempt."""
+
+    file: str = Field(description="where the worker left it: <models folder>/<sha256>.npz")
+    sha256: str
+    bytes: int
+    architecture: dict
+    tokenizer: dict | None = None
+
+
 class Finished(BaseModel):
     type: Literal["finished"] = "finished"
     status: Literal["passed", "failed"]
@@ -57,6 +67,7 @@ class Finished(BaseModel):
                                         "clock stopped it; None when it trained every planned one")
     diagnosis: str | None = Field(None, description="the id of the lab's failure mode (Lab.failure_modes) that "
                                   "explains this failed run, from its evidence; None when it passed or none applies")
+    model: SavedModel | None = Field(None, description="the trained model the run stored, if it stored one")
 
 
 class Failed(BaseModel):

@@ -188,9 +188,11 @@ class LabProcess:
 
     def __init__(self, lab_id: str, params: LabParams | Mapping[str, object] | None, seed: int, *,
                  time_limit_s: float | None = None, lab_ref: str | None = None,
-                 grace_s: float | None = None):
+                 grace_s: float | None = None, models_dir: str | None = None,
+                 your_model: Mapping[str, object] | None = None):
         """`params`: the lab's validated `Params` (used as they are) or raw values (validated here).
-        `time_limit_s` replaces the lab's limit; `grace_s` replaces `kill_grace_s(limit)`."""
+        `time_limit_s` replaces the lab's limit; `grace_s` replaces `kill_grace_s(limit)`; `models_dir`
+        is where the lab may store its trained model, `your_model` the stored one it is given (worker.py)."""
         from labs.catalog import get_lab, load_lab_ref, validate_seed
 
         lab = load_lab_ref(lab_ref) if lab_ref else get_lab(lab_id)
@@ -209,13 +211,15 @@ class LabProcess:
         self._readers: list[threading.Thread] = []
         self._timer: threading.Timer | None = None
         self.warm = False  # whether start() handed the job to a pre-started spare
+        self.models_dir = None if models_dir is None else str(models_dir)
+        self.your_model = None if your_model is None else dict(your_model)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> LabProcess:
         if self._proc is not None:
             raise RuntimeError("this LabProcess was already started")
         job = {"lab_id": self.lab_id, "lab_ref": self.lab_ref, "params": self.params, "seed": self.seed,
-               "time_limit_s": self.time_limit_s}
+               "time_limit_s": self.time_limit_s, "models_dir": self.models_dir, "your_model": self.your_model}
         env = child_env()
         spare = _take_spare(_spare_key(env)) if _warm_enabled() else None
         self.warm = spare is not None

@@ -4,7 +4,9 @@
 
 The parameters are validated again here with the same `Lab.validate_params` the parent used: not a
 second rule but the process boundary, where they arrive as JSON text. `time_limit_s` (optional, else
-the lab's) sets the run's deadline, at which training stops and what was trained is graded.
+the lab's) sets the run's deadline, at which training stops and what was trained is graded. Optional
+`models_dir` is the folder `ctx.save_model` writes the trained model into (as `<sha256>.npz`), and
+`your_model` the stored model chosen for the run (labs.catalog._models.YourModel), read by `ctx.load_model`.
 
 Stdout carries only event lines (labs.events, one JSON object per line, flushed as written); anything
 else the lab or a library prints goes to stderr, because file descriptor 1 is pointed at stderr before the
@@ -38,12 +40,13 @@ def _event_channel() -> TextIO:
     return channel
 
 
-def _read_job(stream: TextIO) -> tuple[str, str | None, dict, int, float | None]:
+def _read_job(stream: TextIO) -> tuple[str, str | None, dict, int, float | None, dict]:
     try:
         job = json.loads(stream.read())
         limit = job.get("time_limit_s")
+        models = {"models_dir": job.get("models_dir"), "your_model": job.get("your_model")}
         return (str(job.get("lab_id", "")), job.get("lab_ref"), dict(job.get("params") or {}), int(job["seed"]),
-                None if limit is None else float(limit))
+                None if limit is None else float(limit), models)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"the worker's job on stdin is not valid JSON with lab_id, params, seed: {exc}") from exc
 
@@ -76,10 +79,10 @@ def run_job(stdin: TextIO, channel: TextIO) -> int:
     try:
         from labs.catalog import load_lab_ref
 
-        lab_id, lab_ref, raw, seed, time_limit_s = _read_job(stdin)
+        lab_id, lab_ref, raw, seed, time_limit_s, models = _read_job(stdin)
         lab = load_lab_ref(lab_ref) if lab_ref else _lab(lab_id)
         params = lab.validate_params(raw)  # the boundary check: JSON in (see the module docstring)
-        emit(lab.train(params, seed, emit, time_limit_s=time_limit_s))
+        emit(lab.train(params, seed, emit, time_limit_s=time_limit_s, **models))
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent as an event
         if isinstance(exc, KeyboardInterrupt):

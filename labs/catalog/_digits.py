@@ -49,8 +49,20 @@ def build_mlp(p: MLPParams, rng: np.random.Generator) -> Layer:
 
 
 def build_cnn(p: CNNParams, rng: np.random.Generator) -> Layer:
-    filters = (p.filters1, p.filters2) if p.filters2 else (p.filters1,)
-    return ConvNet(rng=rng, filters=filters, kernel_size=p.kernel_size, pool=p.pool, hidden=p.hidden or None)
+    return ConvNet(rng=rng, **{k: v for k, v in cnn_architecture(p).items() if k != "kind"})
+
+
+def mlp_architecture(p: MLPParams) -> dict:
+    """build_mlp's network as a stored model's architecture (labs.catalog._models.build_model)."""
+    return {"kind": "mlp", "sizes": [64, *[p.width] * p.hidden_layers, 10], "activation": p.activation,
+            "dropout": p.dropout}
+
+
+def cnn_architecture(p: CNNParams) -> dict:
+    """build_cnn's network as a stored model's architecture."""
+    filters = [p.filters1, p.filters2] if p.filters2 else [p.filters1]
+    return {"kind": "convnet", "filters": filters, "kernel_size": p.kernel_size, "pool": p.pool,
+            "hidden": p.hidden or None}
 
 
 class DigitsResult(BaseModel):

@@ -159,6 +159,11 @@ def train_language_model(model: Layer, corpus: TextCorpus, cfg: LoopConfig, ctx:
     return LoopResult(train_loss, val_loss, step, stopped_early, sample)
 
 
+def chars_tokenizer(corpus: TextCorpus) -> dict:
+    """A character model's tokenizer as a stored model records it: id i is corpus.chars[i]."""
+    return {"kind": "chars", "vocab_size": corpus.vocab_size, "chars": corpus.chars}
+
+
 def generalisation_check(ctx: RunContext, result: LoopResult, max_gap: float, remedy: str) -> CheckResult:
     """The `generalises` check every language lab scores: full credit while validation exceeds training
     loss by at most `max_gap`, none at twice that; `remedy` says what to change when the model memorises."""

@@ -162,8 +162,16 @@ class RunContext:
     `deadline_s` seconds after the run began (see `deadline_reached`)."""
 
     def __init__(self, lab: Lab, params: LabParams, seed: int, emit: Emit, *,
-                 time_limit_s: float | None = None):
+                 time_limit_s: float | None = None, models_dir: str | None = None,
+                 your_model: Any = None):
         self.lab, self.params, self.seed, self._emit = lab, params, validate_seed(seed), emit
+        # Models that last (labs/catalog/_models.py): where save_model writes, and the model this run was given.
+        from labs.catalog._models import YourModel
+
+        self.models_dir = models_dir
+        self.your_model: YourModel | None = (None if your_model is None else
+                                             YourModel.model_validate(your_model))
+        self.saved_model: Any = None  # labs.events.SavedModel once save_model wrote one
         self.rng = np.random.default_rng(self.seed)
         self._t0 = time.perf_counter()
         self.started = False
@@ -232,6 +240,32 @@ class RunContext:
     def sample(self, step: int, text: str) -> None:
         self._emit(Sample(step=step, text=text))
 
+    def save_model(self, model: Any, *, architecture: dict[str, Any],
+                   tokenizer: dict[str, Any] | None = None) -> Any:
+        """Hand the trained `model` over to the app as this attempt's checkpoint (call once, after
+        training; a second call replaces the first): written as `<sha256>.npz` in the run's models
+        folder, reported in `Finished.model`. `architecture` rebuilds it (`_models.build_model`: a
+        "kind" and the constructor's keyword arguments), `tokenizer` turns text into its ids. Without a
+        models folder (a run outside the app) nothing is written and None is returned."""
+        if not self.models_dir:
+            return None
+        from labs.catalog._models import write_model
+
+        self.saved_model = write_model(self.models_dir, model, architecture=architecture, tokenizer=tokenizer,
+                                       lab_id=self.lab.id)
+        return self.saved_model
+
+    def load_model(self, into: Any = None) -> Any:
+        """"Your model": the stored network the learner chose for this run, weights loaded, in eval mode;
+        built from its architecture unless `into` (a Layer, or a function of the architecture dict) is
+        given. `ModelUnavailable` (one line, fit to show) when none was given or it does not fit."""
+        from labs.catalog._models import ModelUnavailable, read_model
+
+        if self.your_model is None:
+            raise ModelUnavailable(f"lab {self.lab.id} was given no model of yours; choose one in the lab form "
+                                   f"or with --model")
+        return read_model(self.your_model, into, rng=self.rng)
+
     def check(self, check_id: str, fraction: float | bool, message: str) -> CheckResult:
         """Score the declared check `check_id`: fraction 1 (or True) passes, 0 fails, between is partial."""
         return evaluate(self.lab.check_spec(check_id), float(fraction), message)
@@ -249,7 +283,7 @@ class RunContext:
         metrics = {k: float(v) for k, v in outcome.metrics.items() if math.isfinite(float(v))}
         return Finished(status="passed" if g.passed else "failed", grade=g, metrics=metrics,
                         feedback=feedback, duration_s=round(self.elapsed(), 3),
-                        stopped_at_limit=stopped, stopped_at_step=trained)
+                        stopped_at_limit=stopped, stopped_at_step=trained, model=self.saved_model)
 
     def _stop_line(self, trained: int | None) -> str:
         unit = self.lab.unit
@@ -284,15 +318,21 @@ class Lab(ABC):
     naive: ClassVar[str] = ""  # the defaults' name, shown in the lab form: "a rate too large for this data"
     failure_modes: ClassVar[tuple[FailureMode, ...]] = ()
     good_settings: ClassVar[dict[str, Any]] = {}
+    # "Your model" (labs/catalog/_models.py): the labs whose stored models this one can take, preferred
+    # first; the lab form offers the learner's checkpoints of them, `ctx.load_model()` reads the chosen one.
+    uses_models: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def run(self, params: Any, ctx: RunContext) -> Outcome:
         """Build, train (emitting through ctx), evaluate every check; runs in the worker process."""
 
     # -- the fixed entry point ----------------------------------------------------------------------
-    def train(self, params: LabParams, seed: int, emit: Emit, *, time_limit_s: float | None = None) -> Finished:
-        """Run, grade and return `Finished`; `time_limit_s` replaces the lab's own limit (the runner's)."""
-        ctx = RunContext(self, params, seed, emit, time_limit_s=time_limit_s)
+    def train(self, params: LabParams, seed: int, emit: Emit, *, time_limit_s: float | None = None,
+              models_dir: str | None = None, your_model: Any = None) -> Finished:
+        """Run, grade and return `Finished`; `time_limit_s` replaces the lab's own limit (the runner's);
+        `models_dir` is where `ctx.save_model` writes, `your_model` the stored model chosen for this run."""
+        ctx = RunContext(self, params, seed, emit, time_limit_s=time_limit_s, models_dir=models_dir,
+                         your_model=your_model)
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 outcome = self.run(params, ctx)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from labs.catalog._digits import CNNParams, build_cnn, train_on_digits
+from labs.catalog._digits import CNNParams, build_cnn, cnn_architecture, train_on_digits
 from labs.catalog._judgement import diverged, failed, metric
 from labs.catalog.base import FailureMode, Lab, Outcome, RunContext
 from labs.events import Finished
@@ -75,6 +75,7 @@ class CapstoneCvEngineerLab(Lab):
         cnn = train_on_digits(model, data, optimizer="adam", lr=params.lr, weight_decay=0.0,
                               batch_size=params.batch_size, epochs=params.epochs, rng=ctx.rng, images=True,
                               ctx=ctx, augment=params.augment)
+        ctx.save_model(model, architecture=cnn_architecture(params))
         mlp = reference_mlp(data, ctx.seed)
         ctx.sample(params.epochs, comparison(cnn, mlp))
         margin = cnn.shifted_accuracy - mlp.shifted_accuracy

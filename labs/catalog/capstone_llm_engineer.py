@@ -28,7 +28,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from labs.catalog._language import LoopConfig, LoopResult, generalisation_check, train_language_model
+from labs.catalog._language import (LoopConfig, LoopResult, chars_tokenizer, generalisation_check,
+                                    train_language_model)
 from labs.catalog._ngram import validation_losses
 from labs.catalog.base import Lab, Outcome, RunContext
 from labs.catalog.transformer_chars import BATCH, N_CHARS, NGRAM_ORDER
@@ -101,6 +102,11 @@ class CapstoneLlmEngineerLab(Lab):
                    "kneser_ney_val_loss": kneser_ney, "add_k_val_loss": add_k,
                    "parameters": model.num_parameters(), "steps_done": result.steps_done,
                    "tokens_seen": result.steps_done * BATCH * params.context}
+        ctx.save_model(model, architecture={"kind": "tinygpt", "vocab_size": corpus.vocab_size,
+                                            "context": params.context, "n_layer": params.layers,
+                                            "n_head": params.heads, "dim": params.width,
+                                            "residual_dropout": params.dropout},
+                       tokenizer=chars_tokenizer(corpus))
         results = self._checks(ctx, result, kneser_ney)
         return Outcome(results=results, metrics=metrics)  # a run the clock cut short: ctx's feedback says so
 

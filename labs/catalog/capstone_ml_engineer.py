@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from labs.catalog._digits import CNNParams, MLPParams, build_cnn, build_mlp, train_on_digits
+from labs.catalog._digits import CNNParams, MLPParams, build_cnn, build_mlp, cnn_architecture, mlp_architecture, train_on_digits
 from labs.catalog._judgement import diverged, failed, metric
 from labs.catalog.base import FailureMode, Lab, Outcome, RunContext
 from labs.events import Finished
@@ -39,9 +39,17 @@ def build(p: Params, rng):
     """The chosen model and whether it reads (n,1,8,8) images (cnn) or flat vectors (mlp)."""
     if p.model == "cnn":
         return build_cnn(p, rng), True
-    mlp = MLPParams(hidden_layers=p.mlp_layers, width=max(p.hidden, 4), lr=p.lr, batch_size=p.batch_size,
-                    epochs=min(p.epochs, 200))
-    return build_mlp(mlp, rng), False
+    return build_mlp(_mlp_params(p), rng), False
+
+
+def architecture(p: Params) -> dict:
+    """The chosen model as a stored model's architecture (labs.catalog._models.build_model)."""
+    return cnn_architecture(p) if p.model == "cnn" else mlp_architecture(_mlp_params(p))
+
+
+def _mlp_params(p: Params) -> MLPParams:
+    return MLPParams(hidden_layers=p.mlp_layers, width=max(p.hidden, 4), lr=p.lr, batch_size=p.batch_size,
+                     epochs=min(p.epochs, 200))
 
 
 class CapstoneMlEngineerLab(Lab):
@@ -85,6 +93,7 @@ class CapstoneMlEngineerLab(Lab):
         r = train_on_digits(model, data, optimizer="adam", lr=params.lr, weight_decay=params.weight_decay,
                             batch_size=params.batch_size, epochs=params.epochs, rng=ctx.rng, images=images, ctx=ctx,
                             cosine=params.schedule == "cosine")
+        ctx.save_model(model, architecture=architecture(params))
         errors = round((1 - r.test_accuracy) * len(data.test))
         results = [
             ctx.check("test_accuracy", partial_credit(r.test_accuracy, FLOOR, TARGET),

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from labs.catalog._digits import MLPParams, build_mlp, train_on_digits
+from labs.catalog._digits import MLPParams, build_mlp, mlp_architecture, train_on_digits
 from labs.catalog._training import predict_logits
 from labs.catalog._judgement import failed
 from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
@@ -127,6 +127,7 @@ class CapstoneMlopsEngineerLab(Lab):
         same = identical_weights(first, second) and acc1 == acc2
         portable = round_trip_predictions(first, p, data.test.x)
         latency = median_latency_ms(first, data.test.x)
+        ctx.save_model(first, architecture=mlp_architecture(p))
         results = [
             ctx.check("reproducible", same, "two runs with one seed gave "
                       + ("bit-identical weights and accuracy." if same else f"different results ({acc1} vs {acc2}).")),

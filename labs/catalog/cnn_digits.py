@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from labs.catalog._digits import CNNParams, MLPParams, DigitsResult, build_cnn, build_mlp, train_on_digits
+from labs.catalog._digits import CNNParams, MLPParams, DigitsResult, build_cnn, build_mlp, cnn_architecture, train_on_digits
 from labs.catalog._judgement import diverged, failed, metric
 from labs.catalog.base import FailureMode, Lab, Outcome, RunContext
 from labs.events import Finished
@@ -86,6 +86,7 @@ class CnnDigitsLab(Lab):
         model = build_cnn(params, ctx.rng)
         cnn = train_on_digits(model, data, optimizer="adam", lr=params.lr, weight_decay=0.0,
                               batch_size=params.batch_size, epochs=params.epochs, rng=ctx.rng, images=True, ctx=ctx)
+        ctx.save_model(model, architecture=cnn_architecture(params))
         mlp = reference_mlp(data, ctx.seed)
         report = comparison(cnn, mlp)
         ctx.sample(params.epochs, report)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from labs.catalog._digits import Activation, MLPParams, build_mlp, train_on_digits
+from labs.catalog._digits import Activation, MLPParams, build_mlp, mlp_architecture, train_on_digits
 from labs.catalog._judgement import diverged, failed, metric
 from labs.catalog._training import OptimizerName
 from labs.catalog.base import FailureMode, Lab, Outcome, RunContext
@@ -77,6 +77,7 @@ class FfnnDigitsLab(Lab):
         r = train_on_digits(model, data, optimizer=params.optimizer, lr=params.lr,
                             weight_decay=params.weight_decay, batch_size=params.batch_size,
                             epochs=params.epochs, rng=ctx.rng, images=False, ctx=ctx)
+        ctx.save_model(model, architecture=mlp_architecture(params))
         gap = r.train_accuracy - r.test_accuracy
         results = [
             ctx.check("test_accuracy", partial_credit(r.test_accuracy, FLOOR, TARGET),

@@ -18,7 +18,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from labs.catalog._language import LoopConfig, LoopResult, generalisation_check, train_language_model
+from labs.catalog._language import (LoopConfig, LoopResult, chars_tokenizer, generalisation_check,
+                                    train_language_model)
 from labs.catalog._ngram import validation_losses
 from labs.catalog._judgement import diverged, failed, metric
 from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
@@ -102,6 +103,10 @@ class RnnCharsLab(Lab):
                          sample_every=max(1, params.steps // 4),
                          time_budget_s=max(TIME_SHARE * ctx.time_limit_s - ctx.elapsed(), 1e-9))
         result = train_language_model(model, corpus, cfg, ctx)
+        ctx.save_model(model, architecture={"kind": "char-rnn", "vocab_size": corpus.vocab_size,
+                                            "hidden_size": params.hidden, "cell": params.cell,
+                                            "embedding_dim": params.embedding or None},
+                       tokenizer=chars_tokenizer(corpus))
         return self._grade(ctx, result, baseline, kneser_ney, params)
 
     def _grade(self, ctx: RunContext, result: LoopResult, baseline: float, kneser_ney: float,

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from labs.catalog._language import LoopConfig, LoopResult, generalisation_check, train_language_model
+from labs.catalog._language import (LoopConfig, LoopResult, chars_tokenizer, generalisation_check,
+                                    train_language_model)
 from labs.catalog._ngram import validation_losses
 from labs.catalog._judgement import diverged, failed, metric
 from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
@@ -101,6 +102,10 @@ class TransformerCharsLab(Lab):
                          warmup=min(50, params.steps // 10), eval_every=max(1, min(100, params.steps // 10)),
                          sample_every=0, time_budget_s=max(TIME_SHARE * ctx.time_limit_s - ctx.elapsed(), 1e-9))
         result = train_language_model(model, corpus, cfg, ctx)
+        ctx.save_model(model, architecture={"kind": "tinygpt", "vocab_size": corpus.vocab_size,
+                                            "context": params.context, "n_layer": params.layers,
+                                            "n_head": params.heads, "dim": params.width},
+                       tokenizer=chars_tokenizer(corpus))
         return self._grade(ctx, result, baseline, model.num_parameters(), params)
 
     def _grade(self, ctx: RunContext, result: LoopResult, baseline: float, n_params: int,
