@@ -300,6 +300,23 @@ class PathLabApp(App[None]):
             self.pop_screen()
         self.push_screen(DashboardScreen())
 
+    def after_learner_deleted(self, learner_id: int) -> None:
+        """The current learner was deleted: open on another one, or the welcome screen when none is left."""
+        if self.learner is None or self.learner.id != learner_id:
+            return
+        self.learner = None
+        learners = []
+        with self.database_errors_shown("read the learners"):
+            learners = self.service.learners()
+        if learners:
+            self.set_learner(learners[-1])
+            return
+        from planner.tui.screens.welcome import WelcomeScreen
+
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(WelcomeScreen())
+
     def reload_learner(self) -> None:
         """Read the learner again after a change (target role, hours) and redraw what depends on it."""
         with self.database_errors_shown("read the learner again"):

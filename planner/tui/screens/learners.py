@@ -1,4 +1,4 @@
-"""Switch learner: every learner on this database, plus 'add a learner'. One key (`l`) from anywhere."""
+"""Switch learner: every learner on this database, plus 'add a learner'; `d` deletes the highlighted one. `l` from anywhere."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ NEW = "__new__"
 
 
 class LearnersScreen(PathLabModal[None]):
-    BINDINGS = [Binding("escape", "dismiss", "Close", id="learners.close")]
+    BINDINGS = [Binding("escape", "dismiss", "Close", id="learners.close"),
+                Binding("d", "delete", "Delete learner", id="learners.delete")]
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -50,3 +51,26 @@ class LearnersScreen(PathLabModal[None]):
             learner = app.service.learner(int(event.option.id))
             if learner is not None:
                 app.set_learner(learner)
+
+    def action_delete(self) -> None:
+        """Delete the highlighted learner, after DeleteLearnerScreen's question (and export)."""
+        from planner.tui.screens.delete_learner import DeleteLearnerScreen
+
+        app = self.app
+        option = self.query_one("#learner-list", OptionList).highlighted_option
+        if option is None or option.id in (None, NEW):
+            return
+        learner = None
+        with app.database_errors_shown("read the learner"):
+            learner = app.service.learner(int(option.id))
+        if learner is None:
+            return
+
+        def done(name: str | None) -> None:
+            if name is None:
+                return
+            app.notify(f"Deleted {name}", markup=False)
+            self.dismiss()
+            app.after_learner_deleted(learner.id)
+
+        app.push_screen(DeleteLearnerScreen(learner), done)

@@ -56,8 +56,8 @@ class ScalingPlot(PlotWidget):
         self.border_title = "Final loss vs parameters (log-log)"
 
     def on_mount(self) -> None:
-        self.set_xlabel("parameters N (non-embedding)")
-        self.set_ylabel("val loss")
+        self.set_xlabel("parameters N (non-embedding), log scale")
+        self.set_ylabel("val loss, log scale")
         self.set_x_formatter(Log10Ticks())
         self.set_y_formatter(Log10Ticks())
         self.show_legend(LegendLocation.TOPRIGHT)
