@@ -125,10 +125,25 @@ RunnerFactory = Callable[[str, Any, int], LabRunner]
 """(lab id, the lab's validated Params, seed) -> a LabRunner not yet started."""
 
 
-def _default_runner(lab_id: str, params: Any, seed: int) -> LabRunner:
+def _default_runner(lab_id: str, params: Any, seed: int, *, models_dir: str | None = None,
+                    your_model: Mapping[str, Any] | None = None) -> LabRunner:
     from labs.runner import LabProcess  # deferred: the CLI's --help must not pay for it
 
-    return LabProcess(lab_id, params, seed)
+    return LabProcess(lab_id, params, seed, models_dir=models_dir, your_model=your_model)
+
+
+def _make_runner(factory: RunnerFactory, lab_id: str, params: Any, seed: int, **models: Any) -> LabRunner:
+    """The factory's runner, handed the models folder and "your model" (planner.checkpoints) when it takes
+    them as keywords (labs.runner.LabProcess does; a test's three-argument stand-in is called as before)."""
+    import inspect
+
+    try:
+        accepted = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        accepted = {}
+    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    given = {k: v for k, v in models.items() if takes_all or k in accepted}
+    return factory(lab_id, params, seed, **given)
 
 
 class Service:
@@ -246,8 +261,12 @@ class Service:
         return get_lab(lab_id).node_id
 
     def start_lab(self, learner: Learner, lab_id: str, params: Mapping[str, Any] | None = None,
-                  seed: int | None = None, *, practice: bool = False) -> "LabSession":
-        """Validate, check the lock, start the worker. Raises KeyError (unknown lab), ParamError, LabLocked."""
+                  seed: int | None = None, *, practice: bool = False, model: str | None = None) -> "LabSession":
+        """Validate, check the lock, start the worker. Raises KeyError (unknown lab), ParamError, LabLocked,
+        ModelChoiceError (`model`: "best" (None), "none" or a sha256 prefix of "your model", for a lab
+        with `uses_models`; a missing or corrupt file is refused here, in one line)."""
+        from planner import checkpoints
+
         from labs.catalog import get_lab
 
         lab = get_lab(lab_id)
@@ -260,7 +279,9 @@ class Service:
             titles = [self.curriculum.nodes[m].title for m in node.missing]
             raise LabLocked(lab_id, node_id, node.missing, titles)
         seed = int(seed) if seed is not None else 0  # deterministic by default: defaults are calibrated on it
-        process = self.runner_factory(lab_id, checked, seed)
+        your_model = checkpoints.resolve(self.store, learner.id, lab, model)
+        process = _make_runner(self.runner_factory, lab_id, checked, seed, your_model=your_model,
+                               models_dir=str(checkpoints.models_dir(self.store.path)))
         process.start()
         return LabSession(self, learner, lab_id, node_id, validated, seed, process, before,
                           mode="practice" if practice else "explore",
@@ -422,6 +443,26 @@ class Service:
         """Change target_role and/or hours_per_week, and/or rename (ValueError names what is wrong)."""
         return self.store.update_learner(name, new_name=new_name, **changes)
 
+    # -- stored models (planner.checkpoints) ------------------------------------------------------
+    def checkpoint_listing(self, learner: Learner | None = None) -> Any:
+        """Stored models and disk use (`planner.checkpoints.Listing`), of one learner or everyone."""
+        from planner import checkpoints
+
+        return checkpoints.listing(self.store, learner.id if learner else None)
+
+    def prune_checkpoints(self, *, keep_best: bool = True, dry_run: bool = False) -> Any:
+        """Delete every stored model but each learner's best per lab, and unreferenced files (PruneResult)."""
+        from planner import checkpoints
+
+        return checkpoints.prune(self.store, keep_best=keep_best, dry_run=dry_run)
+
+    def model_choices(self, learner: Learner, lab_id: str) -> list[Any]:
+        """The learner's stored models `lab_id` can take as "your model" (its `uses_models`), best first."""
+        from labs.catalog import get_lab
+        from planner import checkpoints
+
+        return checkpoints.offered(self.store, learner.id, get_lab(lab_id))
+
     def export_progress(self, learner: Learner) -> Any:
         """The learner's whole history as a `planner.portable` transfer file (a pydantic model)."""
         from planner import portable
@@ -487,6 +528,8 @@ class LabSession:
         self._retry_at = 0.0  # while the database is busy: no write is tried before this (monotonic)
         self._backoff = 0.0
         self._cancelled = False
+        self.checkpoint_id: int | None = None  # the checkpoints row of the model this run stored
+        self.checkpoint_sha256: str | None = None
 
     @property
     def done(self) -> bool:
@@ -545,6 +588,7 @@ class LabSession:
         elif isinstance(event, Finished):
             self._finish(event.status, event.grade.score, event.status == "passed", event.grade,
                          event.metrics, event.feedback, event.duration_s)
+            self._record_model(event)
         elif isinstance(event, Failed):
             status = "cancelled" if (self._cancelled or event.kind == "cancelled") else "error"
             feedback = event.message if status == "cancelled" else _failure_text(event)
@@ -613,6 +657,18 @@ class LabSession:
             mastery_before=self.before[self.node_id].mastery if self.node_id in self.before else "none",
             mastery_after=after[self.node_id].mastery if self.node_id in after else "none",
             unlocked=unlocked, completed=completed)
+
+    def _record_model(self, event: Finished) -> None:
+        """The run's stored model, linked to its attempt AFTER the attempt's result is in (never a row
+        before its attempt, nor one whose file is absent: planner.checkpoints.record checks the file);
+        a result kept in a recovery file keeps no model (its file stays unreferenced until a prune)."""
+        if event.model is None or self.attempt_id is None or self.recovery_file is not None:
+            return
+        from planner import checkpoints
+
+        self.checkpoint_id = checkpoints.record(self.svc.store, self.attempt_id, self.lab_id, event.model,
+                                                delays=RETRY_DELAYS_S)
+        self.checkpoint_sha256 = event.model.sha256 if self.checkpoint_id is not None else None
 
     def _record_result(self, status: str, score: float, passed: bool, metrics: dict[str, float],
                        feedback: str, checks: list[Any], duration_s: float, finished_at: datetime) -> bool:

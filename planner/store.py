@@ -17,6 +17,9 @@ Lab attempts:
     finish_attempt(attempt_id, *, status, score, passed, metrics, feedback, checks, duration_s,
                    finished_at=None)                        (times default to now; pass them to import)
     attempt_keys(learner_id), quiz_keys(learner_id) -> set of identities (what an import skips)
+    add_checkpoint(attempt_id, *, lab_id, sha256, bytes, architecture, tokenizer) -> int;  checkpoints(
+        learner_id=None, *, lab_id=None) -> rows with the attempt's score;  checkpoint_hashes();
+        delete_checkpoints(ids)                             stored models (migration 8, planner.checkpoints)
     attempt(id) -> Attempt (NotFoundError if absent);  attempts(learner_id, *, lab_id=None, node_id=None)
         -> list[Attempt], newest first;  attempt_page(learner_id, *, order, descending, limit, offset)
         -> one sorted page (the history screen);  attempt_count(learner_id);  node_summaries(learner_id)
@@ -255,7 +258,19 @@ def _migration_7(db: sqlite_utils.Database) -> None:
 
 
 def _migration_8(db: sqlite_utils.Database) -> None:
-    """RESERVED: checkpoints (issue 15, models that last)."""
+    """`checkpoints` (issue 15, models that last): the trained model an attempt stored, one row per
+    attempt and file; the file is `<db>.models/<sha256>.npz` (planner.checkpoints), `bytes` its size,
+    `architecture` the JSON that rebuilds the network, `tokenizer` a short label ("chars-65", "bpe-512")
+    or null. Several attempts may share one file (equal weights hash equal). A new table only, so every
+    row of an older database stays."""
+    db["checkpoints"].create(
+        {"id": int, "attempt_id": int, "lab_id": str, "sha256": str, "bytes": int, "architecture": str,
+         "tokenizer": str, "created_at": str},
+        pk="id", foreign_keys=[("attempt_id", "attempts", "id")],
+        not_null=["attempt_id", "lab_id", "sha256", "bytes", "architecture", "created_at"],
+    )
+    db["checkpoints"].create_index(["attempt_id"])
+    db["checkpoints"].create_index(["sha256"])
 
 
 def _migration_9(db: sqlite_utils.Database) -> None:
@@ -878,6 +893,48 @@ class Store:
         return out
 
     # -- help seen on build tasks --------------------------------------------------------------
+    # -- checkpoints (migration 8) ---------------------------------------------------------------
+    def add_checkpoint(self, attempt_id: int, *, lab_id: str, sha256: str, bytes: int,
+                       architecture: dict[str, Any], tokenizer: str | None,
+                       created_at: datetime | None = None) -> int:
+        """Link a stored model file to its attempt (call once the file is in place and the attempt row
+        exists: never a row without its file)."""
+        with self.transaction():
+            return int(self.db["checkpoints"].insert(
+                {"attempt_id": int(attempt_id), "lab_id": lab_id, "sha256": sha256, "bytes": int(bytes),
+                 "architecture": _json(architecture), "tokenizer": tokenizer,
+                 "created_at": iso(created_at) if created_at else now()}).last_pk)
+
+    def checkpoints(self, learner_id: int | None = None, *, lab_id: str | None = None) -> list[dict[str, Any]]:
+        """Stored models with their attempt's learner, status, score and start, best first per lab
+        (score, then newest); `architecture` parsed."""
+        sql = ("SELECT c.*, a.learner_id, a.status, a.score, a.passed, a.started_at FROM checkpoints c "
+               "JOIN attempts a ON a.id = c.attempt_id WHERE 1 = 1")
+        params: list[Any] = []
+        if learner_id is not None:
+            sql, params = sql + " AND a.learner_id = ?", params + [learner_id]
+        if lab_id is not None:
+            sql, params = sql + " AND c.lab_id = ?", params + [lab_id]
+        rows = [dict(r) for r in self.db.query(
+            sql + " ORDER BY c.lab_id, COALESCE(a.score, -1) DESC, a.started_at DESC, c.id DESC", params)]
+        for row in rows:
+            row["architecture"] = json.loads(row["architecture"] or "{}")
+            row["score"] = _finite_or_none(row["score"])
+            row["passed"] = None if row["passed"] is None else bool(row["passed"])
+        return rows
+
+    def checkpoint_hashes(self) -> set[str]:
+        """Every file any learner's checkpoint row names (what a prune must keep on disk)."""
+        return {r["sha256"] for r in self.db.query("SELECT DISTINCT sha256 FROM checkpoints")}
+
+    def delete_checkpoints(self, ids: Iterable[int]) -> int:
+        ids = [int(i) for i in ids]
+        if not ids:
+            return 0
+        with self.transaction():
+            marks = ", ".join("?" * len(ids))
+            return max(self.db.execute(f"DELETE FROM checkpoints WHERE id IN ({marks})", ids).rowcount, 0)
+
     def record_help_view(self, learner_id: int, lab_id: str, kind: str, number: int | None = None,
                          viewed_at: datetime | None = None) -> int:
         """A hint (`kind="hint"`, its 1-based `number`) or the reference solution (`kind="solution"`)

@@ -309,4 +309,5 @@ main.add_lazy_command("demo", "planner.cli.demo:demo", "Open the app on a sample
 main.add_lazy_command("quiz", "planner.cli.quiz:quiz", "Take a node's quiz: prompts, or --answers FILE.")
 main.add_lazy_command("serve", "planner.cli.serve:serve", "The app in a browser tab (textual-serve, localhost).")
 main.add_lazy_command("db", "planner.cli.db:db", "Where the database is; explore it in Datasette.")
+main.add_lazy_command("checkpoints", "planner.cli.checkpoints:checkpoints", "Stored models: disk use, and pruning them.")
 main.add_lazy_command("completion", "planner.cli.complete:completion", "Print the shell completion script (bash, zsh, fish).")

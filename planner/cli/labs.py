@@ -123,12 +123,16 @@ def _parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A hyperparameter (repeatable).")
 @click.option("--seed", type=SEED, default=None, help="Random seed, 0 to 2**32-1 (default 0: the calibrated run).")
 @click.option("--practice", is_flag=True, help="Run a locked lab anyway; a pass completes the node (test-out).")
+@click.option("--model", metavar="HASH|best|none", expose_value=False,
+              callback=lambda ctx, _param, value: ctx.meta.__setitem__("pathlab.model", value),
+              help="For a lab that builds on your model: which stored one (a sha256 prefix; default best).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of progress and a table.")
 @pass_app
 def run(app: AppContext, lab_id: str, name: str | None, sets: tuple[str, ...], seed: int | None,
         practice: bool, as_json: bool) -> None:
     """Train a lab in its own process, grade it and record the attempt."""
     from labs.catalog import ParamError
+    from planner.checkpoints import ModelChoiceError
     from planner.service import LabLocked
 
     item = _get_lab(lab_id)
@@ -136,11 +140,14 @@ def run(app: AppContext, lab_id: str, name: str | None, sets: tuple[str, ...], s
     learner = app.resolve_learner(name)
     svc = app.service  # opening the store has already marked dead runs interrupted
     try:
-        session = svc.start_lab(learner, item.id, raw, seed, practice=practice)
+        session = svc.start_lab(learner, item.id, raw, seed, practice=practice,
+                                model=click.get_current_context().meta.get("pathlab.model"))
     except ParamError as exc:
         raise click.BadParameter(str(exc), param_hint="--set") from None
     except LabLocked as exc:
         raise click.UsageError(str(exc)) from None
+    except ModelChoiceError as exc:  # a missing or corrupt stored model: one line, and how to retrain
+        raise click.ClickException(str(exc)) from None
     if as_json:
         outcome = session.wait()
     else:
@@ -168,6 +175,7 @@ def outcome_json(outcome: Any, learner_name: str, session: Any) -> dict[str, Any
         "duration_s": outcome.duration_s, "feedback": outcome.feedback,
         "mastery_before": outcome.mastery_before, "mastery_after": outcome.mastery_after,
         "unlocked": outcome.unlocked, "completed": outcome.completed,
+        "checkpoint": getattr(session, "checkpoint_sha256", None),
     }
 
 
