@@ -25,6 +25,7 @@ AGREED = {
     "rnn": ("model", "models", "rnn-chars"),
     "attention": ("model", "models", "transformer-chars"),
     "scaling": ("model", "models", "scaling-laws"),
+    "augmentation-transfer": ("concept", "models", "transfer-digits"),
     **{role: ("role", "careers", f"capstone-{role}") for role in (
         "ml-engineer", "cv-engineer", "llm-engineer", "research-scientist", "data-scientist",
         "mlops-engineer", "ai-product-manager")},

@@ -153,6 +153,21 @@ HINTS: dict[str, tuple[str, ...]] = {
         "predict: p >= 0.5 exactly when z >= 0, so you need no sigmoid; .astype(np.int64) gives the class.",
         "decision_boundary: solve w[0] * x1 + w[1] * x2 + b = 0 for x2.",
     ),
+    "transfer-digits": (
+        "shift_images: no loop. rows = np.arange(H)[None, :] - dy[:, None] is every image's source rows at "
+        "once; do the same for the columns, gather with images[np.arange(N)[:, None, None], 0, rows, cols] "
+        "(clipped into range), and set to 0 where the source fell outside.",
+        "rotate_images: build u and v, the offsets from the centre ((H - 1) / 2, (W - 1) / 2), not from pixel "
+        "(0, 0), and np.deg2rad the angles. The source coordinates are (N, H, W) arrays; np.floor gives the "
+        "top-left neighbour and the fractional parts give the four bilinear weights.",
+        "add_noise: x + sigma * z, then np.clip to [0, 1].",
+        "augment_batch: index the images AND the labels with the same permutation first; the k-th amounts "
+        "belong to the k-th image of the shuffled batch. Then shift, rotate, noise, with your own functions.",
+        "training_and_test: the test images and labels come back exactly as they went in.",
+        "freeze_mask: True means TRAINS. For 'head', only the names that start with the head's prefix.",
+        "finetune_step: for a frozen parameter append copies of p and v and go on; weight decay and an old "
+        "velocity would both move it. For the others: v = momentum * v + g, then the decoupled decay.",
+    ),
     "capstone-ml-engineer": (
         "Every function here is a decision, not a layer: the grader trains the library's ConvNet, but "
         "only with the data, rates, stopping point and report your functions give it.",

@@ -18,6 +18,7 @@ AGREED = {  # lab id -> node id, from the agreed skill graph
     "capstone-data-scientist": "data-scientist", "capstone-mlops-engineer": "mlops-engineer",
     "capstone-ai-product-manager": "ai-product-manager",
     "optimisers": "optimisation", "deep-nets": "deep-networks",
+    "transfer-digits": "augmentation-transfer",
     "bpe-tokens": "tokenization", "decoding-sweep": "decoding",
 }
 MINE = {"model-size", "classic-vs-deep", "gd-linear", "backprop-spirals", "ffnn-digits", "cnn-digits",
