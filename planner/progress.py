@@ -36,6 +36,13 @@ Mastery (`mastery_for_node`) for a node with a build task:
                 different days or a quiz at >= 90 %
 For a node without a build task the score scale of before (`score_mastery`): attempted < 70, familiar
 70-99, proficient 100, mastered with two passes; a node without a lab uses its quiz scores x 100.
+An experiment's pass (its goal met) is the "experiment passed" above; a diagnosis answer ("what went
+wrong?" after a failed run, planner.diagnosis) is recorded and reported but moves no level.
+
+Reviews (planner.review): a review draw is recorded as a quiz attempt of kind "review", which counts as
+no quiz here. A lapse, the node's latest review rated Again, lowers a completed node's mastery one level
+(mastered -> proficient -> familiar, never below familiar) until a later review is rated Hard or better;
+the node stays completed.
 """
 
 from __future__ import annotations
@@ -108,6 +115,8 @@ class NodeSummary(BaseModel):
     quiz_passes: int = 0
     quiz_first_pass: datetime | None = None
     quiz_time_s: float = 0.0
+    review_lapsed: bool = Field(default=False, description="the node's latest review (planner.review) was a lapse: "
+                                                           "rated Again")
 
 
 def summarise(attempts: Iterable[Attempt], quiz_attempts: Iterable[QuizAttempt]) -> dict[str, NodeSummary]:
@@ -138,7 +147,13 @@ def summarise(attempts: Iterable[Attempt], quiz_attempts: Iterable[QuizAttempt])
                 s.finished_experiment_pass = True
     for node_id, pass_days in days.items():
         out[node_id].pass_days = len(pass_days)
+    latest_review: dict[str, QuizAttempt] = {}
     for q in quiz_attempts:
+        if q.kind == "review":  # a review draw is no quiz attempt: only its lapse counts (below)
+            seen = latest_review.get(q.node_id)
+            if seen is None or (_when(q), q.id) > (_when(seen), seen.id):
+                latest_review[q.node_id] = q
+            continue
         s = out.setdefault(q.node_id, NodeSummary(node_id=q.node_id))
         s.quizzes += 1
         s.quiz_best = q.score if s.quiz_best is None else max(s.quiz_best, q.score)
@@ -146,6 +161,8 @@ def summarise(attempts: Iterable[Attempt], quiz_attempts: Iterable[QuizAttempt])
         if q.passed:
             s.quiz_passes += 1
             s.quiz_first_pass = _earliest(s.quiz_first_pass, _when(q))
+    for node_id, q in latest_review.items():
+        out.setdefault(node_id, NodeSummary(node_id=node_id)).review_lapsed = not q.passed
     return out
 
 
@@ -164,8 +181,9 @@ def node_progress(curriculum: Curriculum, attempts: Iterable[Attempt] = (), quiz
     done: dict[str, NodeProgress] = {}
     for node_id in curriculum.topological_order():
         node = curriculum.nodes[node_id]
-        done[node_id] = _one_node(node, bool(node.lab and node.lab in builds),
-                                  summaries.get(node_id) or NodeSummary(node_id=node_id), done)
+        summary = summaries.get(node_id) or NodeSummary(node_id=node_id)
+        done[node_id] = _after_review(_one_node(node, bool(node.lab and node.lab in builds), summary, done),
+                                      summary)
     return {node_id: done[node_id] for node_id in curriculum.nodes}
 
 
@@ -228,6 +246,21 @@ def _one_node(node: Node, has_build: bool, s: NodeSummary, before: dict[str, Nod
         return NodeProgress(node_id=node.id, state="completed", completed_at=met_at, test_out=tested_out, **stats)
     state: NodeState = "in_progress" if s.lab_attempts or s.quizzes else "available"
     return NodeProgress(node_id=node.id, state=state, missing_work=_missing_work(node, has_build, s), **stats)
+
+
+LEVELS: tuple[Mastery, ...] = ("none", "attempted", "familiar", "proficient", "mastered")
+LAPSE_FLOOR: Mastery = "familiar"
+
+
+def _after_review(p: NodeProgress, s: NodeSummary) -> NodeProgress:
+    """A lapse (the node's latest review rated Again) lowers a completed node's mastery one level, never
+    below `LAPSE_FLOOR`, and never changes its state: completion stays. The next review rated Hard or
+    better gives the level back (mastery is derived, nothing is stored)."""
+    if not s.review_lapsed or p.state != "completed":
+        return p
+    level = LEVELS.index(p.mastery)
+    lowered = max(level - 1, LEVELS.index(LAPSE_FLOOR))
+    return p if lowered >= level else p.model_copy(update={"mastery": LEVELS[lowered]})
 
 
 def _stats(node: Node, has_build: bool, s: NodeSummary) -> dict:

@@ -103,6 +103,7 @@ class QuizAttempt(BaseModel):
     passed: bool
     started_at: UtcDatetime
     finished_at: UtcDatetime
+    kind: Literal["quiz", "review"] = "quiz"  # a review draw of a completed node (planner.review)
     answers: list[QuizAnswer] = Field(default_factory=list)
 
 

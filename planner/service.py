@@ -89,6 +89,8 @@ class LabOutcome(BaseModel):
     mastery_after: Mastery = "none"
     unlocked: list[str] = Field(default_factory=list, description="nodes that became available")
     completed: list[str] = Field(default_factory=list, description="nodes that became completed")
+    diagnosis: str | None = Field(default=None, description="a failed run: the failure mode its evidence names "
+                                                            "(Finished.diagnosis), what `diagnosis_question` asks")
 
 
 class QuizOutcome(BaseModel):
@@ -103,6 +105,18 @@ class QuizOutcome(BaseModel):
     completed: list[str] = Field(default_factory=list)
     pass_mark: float | None = None  # what the end screen shows the score against
     missed: list[Any] = Field(default_factory=list, description="planner.quiz.MissedQuestion, in the order asked")
+
+
+class ReviewOutcome(QuizOutcome):
+    """A review (planner.review): the quiz outcome of its draw, its FSRS grade and the node's next due time.
+    `passed` is "not a lapse" (rated above Again)."""
+
+    rating: int
+    rating_name: str
+    due_before: datetime
+    due_after: datetime
+    mastery_before: Mastery = "none"
+    mastery_after: Mastery = "none"
 
 
 class LabRunner(Protocol):
@@ -313,6 +327,90 @@ class Service:
         return (f"Against {what}: validation loss {val:.3f} vs {best.metrics['val_loss']:.3f} per character, "
                 f"{verdict}.")
 
+    # -- "what went wrong?" after a failed experiment (planner.diagnosis) ----------------------------
+    def diagnosis_question(self, outcome: LabOutcome) -> Any:
+        """The `planner.diagnosis.DiagnosisQuestion` for a failed run whose evidence names a failure mode
+        (`outcome.diagnosis`), else None (a pass, a build, an error, a lab without failure modes)."""
+        from labs.catalog import get_lab
+        from planner.diagnosis import diagnosis_question
+
+        if outcome.status != "failed" or outcome.diagnosis is None:
+            return None
+        lab = get_lab(outcome.lab_id)
+        return diagnosis_question(lab.id, lab.failure_modes, outcome.attempt_id, outcome.diagnosis)
+
+    def answer_diagnosis(self, learner: Learner, question: Any, answer: str | int,
+                         answered_at: datetime | None = None) -> Any:
+        """Grade and record the learner's answer (an option id or its 1-based position; ValueError naming
+        the options for another); returns `planner.diagnosis.DiagnosisResult` with both explanations."""
+        from labs.catalog import get_lab
+        from planner.diagnosis import judge
+
+        result = judge(question, get_lab(question.lab_id).failure_modes, answer)
+        self.store.record_diagnosis(learner.id, question.attempt_id, lab_id=question.lab_id,
+                                    options=question.option_ids, expected=question.expected,
+                                    answer=result.answer, answered_at=answered_at)
+        return result
+
+    def diagnosis_answers(self, learner: Learner, attempt_id: int | None = None) -> list[dict[str, Any]]:
+        return self.store.diagnosis_answers(learner.id, attempt_id)
+
+    # -- the review queue (planner.review: FSRS) ---------------------------------------------------
+    def review_schedule(self, learner: Learner, progress: Mapping[str, NodeProgress] | None = None) -> list[Any]:
+        """Every completed node's next review (`planner.review.ReviewDue`), soonest first."""
+        from planner.review import review_schedule
+
+        progress = self.progress(learner) if progress is None else progress
+        return review_schedule(progress, self.curriculum.quizzes, self.store.review_cards(learner.id))
+
+    def reviews_due(self, learner: Learner, now: datetime | None = None,
+                    progress: Mapping[str, NodeProgress] | None = None) -> list[Any]:
+        """The reviews due at `now` (default: this moment), most overdue first."""
+        moment = now or datetime.now(timezone.utc)
+        return [r for r in self.review_schedule(learner, progress) if r.due <= moment]
+
+    def review_draw(self, node_id: str, seed: int) -> Any:
+        """The questions a review of `node_id` with `seed` asks (a `Quiz` of REVIEW_QUESTIONS); KeyError
+        for a node without a quiz."""
+        from planner.quiz import draw_quiz
+        from planner.review import review_quiz
+
+        pool = self.curriculum.quizzes.get(node_id)
+        if pool is None:
+            raise KeyError(f"node {node_id!r} has no quiz to review")
+        return draw_quiz(review_quiz(pool), seed)
+
+    def submit_review(self, learner: Learner, node_id: str, answers: Mapping[str, Any], seed: int,
+                      started_at: datetime | None = None, now: datetime | None = None) -> "ReviewOutcome":
+        """Grade a review draw, rate it, reschedule the node's card and record it all (one transaction).
+        ValueError when the node is not completed (only completed nodes are reviewed)."""
+        from planner.quiz import grade_quiz
+        from planner.review import review_quiz, schedule
+
+        pool = self.curriculum.quizzes.get(node_id)
+        if pool is None:
+            raise KeyError(f"node {node_id!r} has no quiz to review")
+        before = self.progress(learner)
+        node = before.get(node_id)
+        if node is None or node.state != "completed" or node.completed_at is None:
+            raise ValueError(f"node {node_id!r} is not completed yet: only completed nodes come back for review")
+        result = grade_quiz(review_quiz(pool), answers, seed=seed)
+        finished = now or datetime.now(timezone.utc)
+        stored = self.store.review_cards(learner.id).get(node_id)
+        step = schedule(stored["card"] if stored else None, node.completed_at, result.score, finished)
+        rows = [QuizAnswer(question_id=r.question_id, answer=r.answer, correct=r.correct,
+                           points=r.points, max_points=r.max_points) for r in result.results]
+        quiz_id = self.store.record_review(learner.id, node_id, seed=seed, score=result.score, rating=step.rating,
+                                           answers=rows, started_at=started_at or finished, finished_at=finished,
+                                           card=step.card, due_before=step.due_before, due_after=step.due_after)
+        self.store.touch_learner(learner.id)
+        after = self.progress(learner)
+        return ReviewOutcome(quiz_attempt_id=quiz_id, node_id=node_id, score=result.score, passed=not step.lapse,
+                             points=result.points, max_points=result.max_points, results=list(result.results),
+                             pass_mark=None, missed=list(result.missed), rating=step.rating,
+                             rating_name=step.rating_name, due_before=step.due_before, due_after=step.due_after,
+                             mastery_before=node.mastery, mastery_after=after[node_id].mastery)
+
     # -- quizzes ---------------------------------------------------------------------------------
     def submit_quiz(self, learner: Learner, node_id: str, answers: Mapping[str, Any], seed: int | None,
                     started_at: datetime | None = None) -> QuizOutcome:
@@ -463,11 +561,12 @@ class Service:
 
         return checkpoints.offered(self.store, learner.id, get_lab(lab_id))
 
-    def export_progress(self, learner: Learner) -> Any:
-        """The learner's whole history as a `planner.portable` transfer file (a pydantic model)."""
+    def export_progress(self, learner: Learner, *, with_models: bool = False) -> Any:
+        """The learner's whole history as a `planner.portable` transfer file (a pydantic model);
+        `with_models`: their stored models' rows and files too (planner.checkpoints)."""
         from planner import portable
 
-        return portable.progress_file(self.store, learner)
+        return portable.progress_file(self.store, learner, with_models=with_models)
 
     def import_progress(self, text: str, *, rename: str | None = None, source: str = "") -> Any:
         """Add a transfer file's history to this database (idempotent); returns the import summary."""
@@ -530,6 +629,7 @@ class LabSession:
         self._cancelled = False
         self.checkpoint_id: int | None = None  # the checkpoints row of the model this run stored
         self.checkpoint_sha256: str | None = None
+        self._diagnosis: str | None = None  # Finished.diagnosis of a failed run
 
     @property
     def done(self) -> bool:
@@ -586,6 +686,7 @@ class LabSession:
             self._samples.append((event.step, event.text))
             self._flush()
         elif isinstance(event, Finished):
+            self._diagnosis = event.diagnosis if event.status == "failed" else None
             self._finish(event.status, event.grade.score, event.status == "passed", event.grade,
                          event.metrics, event.feedback, event.duration_s)
             self._record_model(event)
@@ -656,7 +757,7 @@ class LabSession:
             passed=passed, grade=grade, metrics=metrics, feedback=feedback, duration_s=duration_s,
             mastery_before=self.before[self.node_id].mastery if self.node_id in self.before else "none",
             mastery_after=after[self.node_id].mastery if self.node_id in after else "none",
-            unlocked=unlocked, completed=completed)
+            unlocked=unlocked, completed=completed, diagnosis=self._diagnosis)
 
     def _record_model(self, event: Finished) -> None:
         """The run's stored model, linked to its attempt AFTER the attempt's result is in (never a row

@@ -20,6 +20,8 @@ Lab attempts:
     add_checkpoint(attempt_id, *, lab_id, sha256, bytes, architecture, tokenizer) -> int;  checkpoints(
         learner_id=None, *, lab_id=None) -> rows with the attempt's score;  checkpoint_hashes();
         delete_checkpoints(ids)                             stored models (migration 8, planner.checkpoints)
+    record_diagnosis(...), diagnosis_answers(learner_id, attempt_id=None)   "what went wrong?" (migration 5)
+    review_cards(learner_id), record_review(...), reviews(learner_id, node_id=None)   FSRS reviews (migration 7)
     attempt(id) -> Attempt (NotFoundError if absent);  attempts(learner_id, *, lab_id=None, node_id=None)
         -> list[Attempt], newest first;  attempt_page(learner_id, *, order, descending, limit, offset)
         -> one sorted page (the history screen);  attempt_count(learner_id);  node_summaries(learner_id)
@@ -246,7 +248,18 @@ def _migration_4(db: sqlite_utils.Database) -> None:
 # RESERVED-SLOTS (this session): each helper fills its own function's body and docstring; the
 # integrator removes any slot left empty and renumbers before the session's last commit.
 def _migration_5(db: sqlite_utils.Database) -> None:
-    """RESERVED: experiment diagnosis answers (issue 14 §1)."""
+    """diagnosis_answers: the learner's answer to "what went wrong?" after a failed experiment run (issue
+    14 §1): the options shown (failure-mode ids, in the order shown, seeded by the attempt id), the one
+    the lab's evidence names (`expected`), the one chosen and whether they agree. A new table only, so
+    every row of an older database stays."""
+    db["diagnosis_answers"].create(
+        {"id": int, "attempt_id": int, "learner_id": int, "lab_id": str, "options": str, "expected": str,
+         "answer": str, "correct": int, "answered_at": str},
+        pk="id", foreign_keys=[("attempt_id", "attempts", "id"), ("learner_id", "learners", "id")],
+        not_null=["attempt_id", "learner_id", "options", "expected", "answer", "answered_at"],
+    )
+    db["diagnosis_answers"].create_index(["attempt_id", "answered_at"])
+    db["diagnosis_answers"].create_index(["learner_id", "answered_at"])
 
 
 def _migration_6(db: sqlite_utils.Database) -> None:
@@ -254,7 +267,25 @@ def _migration_6(db: sqlite_utils.Database) -> None:
 
 
 def _migration_7(db: sqlite_utils.Database) -> None:
-    """RESERVED: review queue (issue 14 §7)."""
+    """The review queue (issue 14 §7). `quiz_attempts.kind` ('quiz', or 'review' for a short review draw;
+    every older row is a quiz); `review_cards`: one FSRS card per learner and completed node that has
+    been reviewed (`card` is fsrs.Card's JSON, `due` copied out for the query; a node never reviewed has
+    no row, its card is derived from its completion); `reviews`: each review's grade (fsrs Rating 1-4)
+    and the due times before and after, linked to its quiz attempt. Old rows all stay."""
+    db["quiz_attempts"].add_column("kind", str, not_null_default="quiz")
+    db["review_cards"].create(
+        {"id": int, "learner_id": int, "node_id": str, "card": str, "due": str, "updated_at": str},
+        pk="id", foreign_keys=[("learner_id", "learners", "id")],
+        not_null=["learner_id", "node_id", "card", "due", "updated_at"],
+    )
+    db["review_cards"].create_index(["learner_id", "node_id"], unique=True)
+    db["reviews"].create(
+        {"id": int, "learner_id": int, "node_id": str, "quiz_attempt_id": int, "rating": int,
+         "score": float, "due_before": str, "due_after": str, "reviewed_at": str},
+        pk="id", foreign_keys=[("learner_id", "learners", "id"), ("quiz_attempt_id", "quiz_attempts", "id")],
+        not_null=["learner_id", "node_id", "quiz_attempt_id", "rating", "due_after", "reviewed_at"],
+    )
+    db["reviews"].create_index(["learner_id", "node_id", "reviewed_at"])
 
 
 def _migration_8(db: sqlite_utils.Database) -> None:
@@ -772,11 +803,19 @@ class Store:
                          CASE WHEN {finite.format('score')} THEN score ELSE
                              (SELECT CASE WHEN TOTAL(max_points) THEN TOTAL(points) / TOTAL(max_points) ELSE 0.0 END
                               FROM quiz_answers WHERE quiz_attempt_id = q.id) END AS s
-                  FROM quiz_attempts AS q WHERE learner_id = ?)
+                  FROM quiz_attempts AS q WHERE learner_id = ? AND kind = 'quiz')
             GROUP BY node_id""", [learner_id]).fetchall()
         for node_id, count, best, passes, first_pass, seconds in quizzes:
             out.setdefault(node_id, {"node_id": node_id}).update(
                 quizzes=count, quiz_best=best, quiz_passes=passes, quiz_first_pass=first_pass, quiz_time_s=seconds)
+        # A review's quiz attempt (migration 7) is no quiz: only whether the node's latest one lapsed.
+        lapsed = self.db.execute("""
+            SELECT node_id, passed FROM (
+                SELECT node_id, passed, ROW_NUMBER() OVER (PARTITION BY node_id
+                                                           ORDER BY finished_at DESC, id DESC) AS n
+                FROM quiz_attempts WHERE learner_id = ? AND kind = 'review') WHERE n = 1""", [learner_id])
+        for node_id, passed in lapsed:
+            out.setdefault(node_id, {"node_id": node_id})["review_lapsed"] = not passed
         return out
 
     HISTORY_ORDER = {"#": "id", "Lab": "lab_id", "Status": "status", "When": "started_at",
@@ -860,14 +899,18 @@ class Store:
     # -- quizzes -------------------------------------------------------------------------------
     def record_quiz(self, learner_id: int, node_id: str, *, seed: int | None, score: float,
                     passed: bool, answers: list[QuizAnswer], started_at: datetime,
-                    finished_at: datetime) -> int:
+                    finished_at: datetime, kind: str = "quiz") -> int:
+        """A quiz attempt and its answers; `kind="review"` for a review draw (migration 7: progress
+        counts only kind 'quiz' as the node's quiz)."""
+        if kind not in ("quiz", "review"):
+            raise ValueError(f"quiz attempt kind must be quiz or review, got {kind!r}")
         if self.learner_by_id(learner_id) is None:
             raise NotFoundError(f"no learner with id {learner_id}")
         with self.transaction():
             quiz_id = int(self.db["quiz_attempts"].insert(
                 {"learner_id": learner_id, "node_id": node_id, "seed": seed, "score": float(score),
                  "passed": int(bool(passed)), "started_at": iso(started_at),
-                 "finished_at": iso(finished_at)}).last_pk)
+                 "finished_at": iso(finished_at), "kind": kind}).last_pk)
             self.db["quiz_answers"].insert_all(
                 [{"quiz_attempt_id": quiz_id, "question_id": a.question_id, "answer": _json(a.answer),
                   "correct": int(a.correct), "points": float(a.points), "max_points": float(a.max_points)}
@@ -889,8 +932,63 @@ class Store:
                 total = sum(a.max_points for a in answers)
                 score = sum(a.points for a in answers) / total if total else 0.0
             out.append(QuizAttempt.model_validate({**row, "score": score, "passed": bool(row["passed"]),
-                                                   "answers": answers}))
+                                                   "kind": row.get("kind") or "quiz", "answers": answers}))
         return out
+
+    # -- diagnosis answers (migration 5) ---------------------------------------------------------
+    def record_diagnosis(self, learner_id: int, attempt_id: int, *, lab_id: str, options: list[str],
+                         expected: str, answer: str, answered_at: datetime | None = None) -> int:
+        """The learner's answer to "what went wrong?" after failed attempt `attempt_id`."""
+        attempt = self.attempt(attempt_id)  # NotFoundError if absent
+        if attempt.learner_id != learner_id:
+            raise ValueError(f"attempt {attempt_id} is not learner {learner_id}'s")
+        with self.transaction():
+            return int(self.db["diagnosis_answers"].insert(
+                {"attempt_id": attempt_id, "learner_id": learner_id, "lab_id": lab_id, "options": _json(options),
+                 "expected": expected, "answer": answer, "correct": int(answer == expected),
+                 "answered_at": iso(answered_at)}).last_pk)
+
+    def diagnosis_answers(self, learner_id: int, attempt_id: int | None = None) -> list[dict[str, Any]]:
+        """The learner's diagnosis answers, oldest first (`options` decoded, `correct` a bool)."""
+        sql, params = "SELECT * FROM diagnosis_answers WHERE learner_id = ?", [learner_id]
+        if attempt_id is not None:
+            sql, params = sql + " AND attempt_id = ?", params + [attempt_id]
+        return [{**r, "options": json.loads(r["options"]), "correct": bool(r["correct"])}
+                for r in self.db.query(sql + " ORDER BY answered_at, id", params)]
+
+    # -- the review queue (migration 7) ----------------------------------------------------------
+    def review_cards(self, learner_id: int) -> dict[str, dict[str, Any]]:
+        """node id -> {card (fsrs.Card JSON), due, updated_at} for each node the learner has reviewed."""
+        return {r["node_id"]: {"card": r["card"], "due": r["due"], "updated_at": r["updated_at"]}
+                for r in self.db.query("SELECT node_id, card, due, updated_at FROM review_cards "
+                                       "WHERE learner_id = ?", [learner_id])}
+
+    def record_review(self, learner_id: int, node_id: str, *, seed: int | None, score: float, rating: int,
+                      answers: list[QuizAnswer], started_at: datetime, finished_at: datetime, card: str,
+                      due_before: datetime | None, due_after: datetime) -> int:
+        """One review in one transaction: its quiz attempt (kind 'review', passed = not a lapse: rating
+        above Again), its `reviews` row, and the node's card replaced by `card`. Returns the quiz attempt id."""
+        if not 1 <= int(rating) <= 4:
+            raise ValueError(f"a review's rating is 1 (Again) to 4 (Easy), got {rating!r}")
+        with self.transaction():
+            quiz_id = self.record_quiz(learner_id, node_id, seed=seed, score=score, passed=int(rating) > 1,
+                                       answers=answers, started_at=started_at, finished_at=finished_at,
+                                       kind="review")
+            self.db["reviews"].insert(
+                {"learner_id": learner_id, "node_id": node_id, "quiz_attempt_id": quiz_id, "rating": int(rating),
+                 "score": float(score), "due_before": None if due_before is None else iso(due_before),
+                 "due_after": iso(due_after), "reviewed_at": iso(finished_at)})
+            self.db.execute("DELETE FROM review_cards WHERE learner_id = ? AND node_id = ?", [learner_id, node_id])
+            self.db["review_cards"].insert({"learner_id": learner_id, "node_id": node_id, "card": card,
+                                            "due": iso(due_after), "updated_at": iso(finished_at)})
+        return quiz_id
+
+    def reviews(self, learner_id: int, node_id: str | None = None) -> list[dict[str, Any]]:
+        """The learner's reviews (rating, score, due times, quiz_attempt_id), oldest first."""
+        sql, params = "SELECT * FROM reviews WHERE learner_id = ?", [learner_id]
+        if node_id is not None:
+            sql, params = sql + " AND node_id = ?", params + [node_id]
+        return list(self.db.query(sql + " ORDER BY reviewed_at, id", params))
 
     # -- help seen on build tasks --------------------------------------------------------------
     # -- checkpoints (migration 8) ---------------------------------------------------------------

@@ -307,6 +307,8 @@ main.add_lazy_command("import-progress", "planner.cli.report:import_progress", "
 main.add_lazy_command("lab", "planner.cli.labs:lab", "Graded labs: list, show, run (and implement mode).")
 main.add_lazy_command("demo", "planner.cli.demo:demo", "Open the app on a sample learner's real runs.")
 main.add_lazy_command("quiz", "planner.cli.quiz:quiz", "Take a node's quiz: prompts, or --answers FILE.")
+main.add_lazy_command("review", "planner.cli.review:review",
+                      "Review a completed node (a short seeded quiz draw, FSRS-scheduled).")
 main.add_lazy_command("serve", "planner.cli.serve:serve", "The app in a browser tab (textual-serve, localhost).")
 main.add_lazy_command("db", "planner.cli.db:db", "Where the database is; explore it in Datasette.")
 main.add_lazy_command("checkpoints", "planner.cli.checkpoints:checkpoints", "Stored models: disk use, and pruning them.")

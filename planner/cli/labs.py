@@ -2,11 +2,14 @@
 
     pathlab lab list [--learner NAME] [--json]
     pathlab lab show LAB [--json]
-    pathlab lab run LAB [--learner NAME] [--set key=value]... [--seed N] [--practice] [--json]
+    pathlab lab run LAB [--learner NAME] [--set key=value]... [--seed N] [--practice] [--diagnosis ID] [--json]
 
 `lab run` exit codes: 0 passed, 1 failed, cancelled or errored, 2 usage (unknown lab, a bad --set, a
 locked lab without --practice). On a terminal it shows a live progress bar; Ctrl-C cancels the run and
 records it as `cancelled`. With --json it prints one object (keys in the README, section --json) and nothing else.
+After a failed run whose evidence names a failure mode it asks "What went wrong?" on a terminal (not with
+--json); `--diagnosis ID` answers it without asking (a failure-mode id of the lab, `lab show`). The
+answer is recorded (planner.diagnosis) and both explanations are printed.
 """
 
 from __future__ import annotations
@@ -126,10 +129,12 @@ def _parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--model", metavar="HASH|best|none", expose_value=False,
               callback=lambda ctx, _param, value: ctx.meta.__setitem__("pathlab.model", value),
               help="For a lab that builds on your model: which stored one (a sha256 prefix; default best).")
+@click.option("--diagnosis", "diagnosis", metavar="ID",
+              help="If the run fails: your answer to 'what went wrong?' (a failure-mode id, see lab show).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of progress and a table.")
 @pass_app
 def run(app: AppContext, lab_id: str, name: str | None, sets: tuple[str, ...], seed: int | None,
-        practice: bool, as_json: bool) -> None:
+        practice: bool, diagnosis: str | None, as_json: bool) -> None:
     """Train a lab in its own process, grade it and record the attempt."""
     from labs.catalog import ParamError
     from planner.checkpoints import ModelChoiceError
@@ -137,6 +142,10 @@ def run(app: AppContext, lab_id: str, name: str | None, sets: tuple[str, ...], s
 
     item = _get_lab(lab_id)
     raw = _parse_sets(sets)
+    modes = [m.id for m in item.failure_modes]
+    if diagnosis is not None and diagnosis not in modes:
+        raise click.BadParameter(f"{diagnosis!r} is not a failure mode of {item.id} "
+                                 f"({', '.join(modes) or 'it has none'})", param_hint="--diagnosis")
     learner = app.resolve_learner(name)
     svc = app.service  # opening the store has already marked dead runs interrupted
     try:
@@ -155,13 +164,49 @@ def run(app: AppContext, lab_id: str, name: str | None, sets: tuple[str, ...], s
 
         with LiveProgress(item.title, enabled=sys.stdout.isatty()) as view:
             outcome = session.wait(view.update)
-    if as_json:
-        echo_json(outcome_json(outcome, learner.name, session))
-    else:
+    if not as_json:
         from planner.cli.progress_view import print_outcome
 
         print_outcome(outcome, app.curriculum)
+    asked = _diagnose(app, learner, outcome, diagnosis, quiet=as_json,
+                      interactive=not as_json and sys.stdin.isatty())
+    if as_json:
+        echo_json(outcome_json(outcome, learner.name, session) | {"diagnosis": asked})
     sys.exit(0 if outcome.passed else 1)
+
+
+def _diagnose(app: AppContext, learner: Any, outcome: Any, answer: str | None, *, quiet: bool,
+              interactive: bool) -> dict[str, Any] | None:
+    """Ask (or answer from --diagnosis) "what went wrong?" after a failed run; the JSON's `diagnosis`."""
+    question = app.service.diagnosis_question(outcome)
+    if question is None:
+        if answer is not None:
+            click.echo(f"(--diagnosis ignored: {'the run passed' if outcome.passed else 'no diagnosis to answer'})",
+                       err=True)
+        return None
+    data: dict[str, Any] = {"question": question.question, "expected": question.expected,
+                            "options": [o.model_dump() for o in question.options]}
+    if answer is None and interactive:
+        click.echo(f"\n{question.question}")
+        for i, o in enumerate(question.options, 1):
+            click.echo(f"  {i}. {o.label}")
+        pick = click.prompt("Your answer (number)", type=click.IntRange(1, len(question.options)))
+        answer = question.options[pick - 1].id
+    if answer is None:
+        return data
+    if answer not in question.option_ids:  # --diagnosis names a mode of the lab that this run did not offer
+        click.echo(f"(--diagnosis {answer} not recorded: this run offered {', '.join(question.option_ids)})",
+                   err=True)
+        return data
+    result = app.service.answer_diagnosis(learner, question, answer)
+    data |= {"answer": result.answer, "correct": result.correct,
+             "explanation": result.expected_explanation, "chosen_explanation": result.chosen_explanation}
+    if not quiet:
+        verdict = "✔ Right." if result.correct else f"✘ Not this time: it was “{result.expected_label}”."
+        click.echo(f"{verdict}\n  Why: {result.expected_explanation}")
+        if not result.correct:
+            click.echo(f"  Your answer, “{result.chosen_label}”: {result.chosen_explanation}")
+    return data
 
 
 def outcome_json(outcome: Any, learner_name: str, session: Any) -> dict[str, Any]:

@@ -51,6 +51,9 @@ def plan_data(app: AppContext, name: str | None, role: str | None, hours: float 
         "next_up": [r.model_dump() for r in recs], "path": None,
         "next_action": app.service.next_action(learner, recs[0].node_id, progress).model_dump() if recs else None,
     }
+    due = app.service.reviews_due(learner, progress=progress) if learner else []
+    data["reviews_due"] = {"count": len(due), "nodes": [r.node_id for r in due],
+                           "due": {r.node_id: r.due.isoformat() for r in due}}
     if role:
         projection = planning.projection(curriculum, progress, role, hours, today)
         data["path"] = projection.path.model_dump()
@@ -80,6 +83,10 @@ def plan(app: AppContext, name: str | None, role: str | None, hours: float | Non
         click.echo("  nothing left to do: every node is completed")
     if data["next_action"]:
         click.echo(f"Next action: {data['next_action']['text']}")
+    if data["reviews_due"]["count"]:
+        n = data["reviews_due"]["count"]
+        click.echo(f"{n} review{'s' if n != 1 else ''} due: {', '.join(data['reviews_due']['nodes'])} "
+                   f"(pathlab review)")
     if data["path"] is None:
         roles = ", ".join(n.id for n in app.curriculum.roles)
         click.echo(f"\nChoose a target role to see the path: --role ROLE ({roles})")
