@@ -26,7 +26,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
 from labs.grading import CheckResult
 from planner.records import (
@@ -104,11 +104,41 @@ class PortableLearner(_Model):
     _hours = field_validator("hours_per_week")(Store._check_hours)
 
 
+class PortableCheckpoint(_Model):
+    """A stored model of one of the file's attempts (`export-progress --with-models`): the attempt by its
+    key, the row's columns, and the file itself in `ProgressFile.model_files` under its sha256."""
+
+    lab_id: str
+    node_id: str
+    mode: str
+    seed: int | None = None
+    started_at: UtcDatetime
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+    architecture: dict[str, Any]
+    tokenizer: str | None = None
+    created_at: UtcDatetime
+
+    def key(self) -> tuple:
+        return (self.lab_id, self.node_id, self.mode, self.seed, self.started_at)
+
+
 class ProgressFile(_Model):
     format_version: int
     learner: PortableLearner
     attempts: list[PortableAttempt] = Field(description="oldest first")
     quiz_attempts: list[PortableQuiz] = Field(description="oldest first")
+    checkpoints: list[PortableCheckpoint] | None = Field(None, description="--with-models: the stored models")
+    model_files: dict[str, str] | None = Field(None, description="--with-models: sha256 -> the file, base64")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_models(self, handler: Any) -> dict[str, Any]:
+        """A file exported without models is byte for byte what it was before models were stored."""
+        out = handler(self)
+        for key in ("checkpoints", "model_files"):
+            if out.get(key) is None:
+                out.pop(key, None)
+        return out
 
 
 class ImportSummary(BaseModel):
@@ -118,6 +148,8 @@ class ImportSummary(BaseModel):
     attempts_skipped: int
     quizzes_added: int
     quizzes_skipped: int
+    models_added: int = 0
+    models_refused: list[str] = Field(default_factory=list, description="a model whose bytes do not match its hash")
 
 
 # -- export -------------------------------------------------------------------------------------------
@@ -144,10 +176,32 @@ def _portable_quiz(q: QuizRecord) -> PortableQuiz:
     return PortableQuiz(**q.model_dump(exclude={"id", "learner_id"}))
 
 
-def progress_file(store: Store, learner: Learner) -> ProgressFile:
-    """Everything the learner has recorded, oldest first."""
+def _portable_models(store: Store, learner: Learner, attempts: list[AttemptRecord]
+                     ) -> tuple[list[PortableCheckpoint], dict[str, str]]:
+    """The learner's stored models (rows of exported attempts whose file is whole) and their files."""
+    import base64
+
+    from planner import checkpoints as ckpt
+
+    files = ckpt.export_files(store, learner.id)
+    by_id = {a.id: a for a in attempts}
+    rows = sorted((r for r in ckpt.rows(store, learner.id) if r.attempt_id in by_id and r.sha256 in files),
+                  key=lambda r: r.id)
+    out = [PortableCheckpoint(lab_id=by_id[r.attempt_id].lab_id, node_id=by_id[r.attempt_id].node_id,
+                              mode=by_id[r.attempt_id].mode, seed=by_id[r.attempt_id].seed,
+                              started_at=by_id[r.attempt_id].started_at, sha256=r.sha256, bytes=r.bytes,
+                              architecture=r.architecture, tokenizer=r.tokenizer, created_at=r.created_at)
+           for r in rows]
+    data = {sha: base64.b64encode(files[sha].read_bytes()).decode("ascii") for sha in sorted({r.sha256 for r in rows})}
+    return out, data
+
+
+def progress_file(store: Store, learner: Learner, *, with_models: bool = False) -> ProgressFile:
+    """Everything the learner has recorded, oldest first; `with_models`: their stored models too."""
     attempts = [a for a in reversed(store.attempts(learner.id)) if a.status in FINAL_STATUSES]
+    models, files = _portable_models(store, learner, attempts) if with_models else (None, None)
     return ProgressFile(
+        checkpoints=models, model_files=files,
         format_version=FORMAT_VERSION,
         learner=PortableLearner(name=learner.name, target_role=learner.target_role,
                                 hours_per_week=learner.hours_per_week),
@@ -325,9 +379,44 @@ def import_progress(store: Store, text: str, *, rename: str | None = None,
                     _add_attempt(store, learner.id, item)
                     added += 1
     assert learner is not None
+    models_added, refused = _import_models(store, learner, data)
     return ImportSummary(learner=learner.name, created=created, attempts_added=added,
                          attempts_skipped=len(data.attempts) - added, quizzes_added=added_quiz,
-                         quizzes_skipped=len(data.quiz_attempts) - added_quiz)
+                         quizzes_skipped=len(data.quiz_attempts) - added_quiz, models_added=models_added,
+                         models_refused=refused)
+
+
+def _import_models(store: Store, learner: Learner, data: ProgressFile) -> tuple[int, list[str]]:
+    """Each carried model: its file put in place, hash verified (a mismatch is refused and named), then
+    its row, linked to the attempt with its key; a row already there is skipped (idempotent)."""
+    import base64
+    import binascii
+
+    from planner import checkpoints as ckpt
+
+    if not data.checkpoints:
+        return 0, []
+    ids = {(a.lab_id, a.node_id, a.mode, a.seed, a.started_at): a.id for a in store.attempts(learner.id)}
+    present = {(r.attempt_id, r.sha256) for r in ckpt.rows(store, learner.id)}
+    added, refused = 0, []
+    for c in data.checkpoints:
+        attempt_id = ids.get(c.key())
+        if attempt_id is None or (attempt_id, c.sha256) in present:
+            continue
+        encoded = (data.model_files or {}).get(c.sha256)
+        try:
+            if encoded is None:
+                raise ValueError(f"model {c.sha256[:12]} is listed but its file is not in the export")
+            raw = base64.b64decode(encoded, validate=True)
+            ckpt.import_file(store.path, c.sha256, raw)
+        except (ValueError, binascii.Error) as exc:
+            refused.append(f"{c.lab_id}: {exc}")
+            continue
+        store.add_checkpoint(attempt_id, lab_id=c.lab_id, sha256=c.sha256, bytes=len(raw),
+                             architecture=c.architecture, tokenizer=c.tokenizer, created_at=c.created_at)
+        present.add((attempt_id, c.sha256))
+        added += 1
+    return added, refused
 
 
 def _unseen(rows: list, seen: set) -> list:

@@ -60,21 +60,23 @@ def report(app: AppContext, learner_name: str | None, fmt: str | None, output: P
 @click.command("export-progress")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
 @click.option("--learner", "learner_name", help="Whose history (default: the only learner).")
+@click.option("--with-models", is_flag=True, help="Carry the learner's stored models too (their files, base64).")
 @pass_app
-def export_progress(app: AppContext, file: Path, learner_name: str | None) -> None:
+def export_progress(app: AppContext, file: Path, learner_name: str | None, with_models: bool) -> None:
     """Save a learner's whole history to FILE (JSON; `-`: stdout) to move it to another machine."""
     from planner.reports import write_atomic
 
     learner = app.resolve_learner(learner_name)
-    data = app.service.export_progress(learner)
+    data = app.service.export_progress(learner, with_models=with_models)
     text = data.model_dump_json(indent=2) + "\n"
     if file == STDOUT:
         click.echo(text, nl=False)
     else:
         app.service.check_output_path(file)
         write_atomic(file, text)
+    models = f" and {len(data.model_files)} stored model(s)" if data.model_files is not None else ""
     click.echo(f"Exported {learner.name}: {len(data.attempts)} lab attempts and {len(data.quiz_attempts)} "
-               f"quiz attempts to {'stdout' if file == STDOUT else file}.", err=file == STDOUT)
+               f"quiz attempts{models} to {'stdout' if file == STDOUT else file}.", err=file == STDOUT)
 
 
 @click.command("import-progress")
@@ -86,4 +88,7 @@ def import_progress(app: AppContext, file: Path, rename: str | None) -> None:
     s = app.service.import_progress_file(file, rename=rename)  # size limit; never the database itself
     verb = "Created" if s.created else "Updated"
     click.echo(f"{verb} {s.learner}: {s.attempts_added} lab attempts and {s.quizzes_added} quiz attempts added, "
-               f"{s.attempts_skipped + s.quizzes_skipped} already present.")
+               f"{s.attempts_skipped + s.quizzes_skipped} already present."
+               + (f" {s.models_added} stored model(s) restored (hash verified)." if s.models_added else ""))
+    for problem in s.models_refused:
+        click.echo(f"Model not restored: {problem}", err=True)
