@@ -16,6 +16,8 @@ and reach far fewer bits per character. The defaults are that mistake: the 256 r
 from __future__ import annotations
 
 import math
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from pydantic import Field
@@ -100,6 +102,9 @@ class BpeTokensLab(Lab):
         val_ids = np.asarray(tok.encode(val_text), dtype=np.int64)
         model, train_loss = self._train(train_ids, params, ctx)
         nats, counted = _val_nats(model, val_ids)
+        ctx.save_model(model, architecture={"kind": "modern-lm", "vocab_size": params.vocab_size, "context": CONTEXT,
+                                            "n_layer": LAYERS, "n_head": HEADS, "dim": WIDTH},
+                       tokenizer=bpe_tokenizer(tok))
         chars = len(tok.decode(val_ids[1:counted + 1].tolist()))
         bpc = nats * counted / (chars * math.log(2))
         common = _common_share(train_ids, params.vocab_size)
@@ -169,6 +174,15 @@ class BpeTokensLab(Lab):
         if finished.metrics.get("bytes_per_token", 2.0) < 1.5:
             return "loss-per-token"
         return "undertrained"
+
+
+def bpe_tokenizer(tok: Tokenizer) -> dict:
+    """A BPE model's tokenizer as a stored model records it: the Tokenizer's documented save format."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tokenizer.txt"
+        tok.save(path)
+        text = path.read_text(encoding="utf-8")
+    return {"kind": "bpe", "vocab_size": len(tok), "text": text}
 
 
 def _prefix(big: Tokenizer, size: int) -> Tokenizer:

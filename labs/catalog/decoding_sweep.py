@@ -1,14 +1,17 @@
 """decoding-sweep: how the decoding rule, not the model, decides whether the text is dull or absurd.
 
-The lab first trains a small modern character model (ModernLM: RMSNorm, SwiGLU, rotary positions) on
-Shakespeare for a fixed TRAIN_STEPS steps; the helper "models" API for sampling from the learner's own
-stored model is not part of this lab yet, so every run trains its own, the same for a given seed. It then
-decodes PROMPTS prompts from the validation text with a KV cache (labs.nn.decoding.generate) at every point
-of a fixed grid of temperatures and top-p values, and at the learner's own setting, and measures:
+The model is "your model" when the run is given one (the learner's stored model of modern-lm,
+bpe-tokens, transformer-chars or capstone-llm-engineer, with its tokenizer: characters or BPE); otherwise the
+lab trains a small modern character model (ModernLM: RMSNorm, SwiGLU, rotary positions) on Shakespeare
+for TRAIN_STEPS steps, the same for a given seed (calibration runs are given none). It then decodes
+PROMPTS prompts from the validation text (labs.nn.decoding.generate: a KV cache when the model has one and
+the text fits its context, else the sliding window) at every point of a fixed grid of temperatures and
+top-p values, and at the learner's own setting, and measures on the decoded TEXT, so a BPE model is judged
+on the same scale as a character model:
 
     distinct_4       distinct 4-grams / all 4-grams of the generated characters (repetition lowers it)
-    mean_loglik      mean ln p(token) of the generated tokens under the model at temperature 1
-                     (draws from the tail lower it)
+    mean_loglik      sum of ln p(token) of the generated tokens under the model at temperature 1, per
+                     generated character (draws from the tail lower it)
 
 The learner's setting passes when both are acceptable: distinct_4 >= MIN_DISTINCT and mean_loglik >=
 MIN_LOGLIK. The defaults are greedy decoding, the natural first try, which repeats itself.
@@ -16,8 +19,13 @@ MIN_LOGLIK. The defaults are greedy decoding, the natural first try, which repea
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
 from pydantic import Field
 
+from labs.catalog._language import chars_tokenizer
 from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
 from labs.datasets import load_text
 from labs.events import Finished
@@ -27,6 +35,7 @@ from labs.nn.data import get_batch
 from labs.nn.decoding import generate
 from labs.nn.losses import softmax
 from labs.nn.modern import ModernLM
+from labs.tokenizer import Tokenizer
 
 import numpy as np
 
@@ -45,18 +54,27 @@ class Params(LabParams):
     tokens: int = Field(120, ge=20, le=200, description="characters generated after each of the 8 prompts")
 
 
-def distinct_ngrams(rows: np.ndarray, n: int = 4) -> float:
-    """Distinct n-grams over all n-grams of the rows (each row its own sequence)."""
-    grams = [tuple(r[i:i + n]) for r in np.asarray(rows).tolist() for i in range(len(r) - n + 1)]
+def distinct_ngrams(rows: list, n: int = 4) -> float:
+    """Distinct n-grams over all n-grams of the rows (each row its own sequence: a string or ids)."""
+    grams = [tuple(r[i:i + n]) for r in rows for i in range(len(r) - n + 1)]
     return len(set(grams)) / max(len(grams), 1)
 
 
-def mean_loglik(model: ModernLM, out: np.ndarray, start: int) -> float:
-    """Mean ln p(token | everything before it) at temperature 1 of the tokens out[:, start:]."""
-    logits = model.forward(out[:, :-1])
-    logp = np.log(np.maximum(softmax(logits.astype(np.float64)), 1e-300))
-    picked = np.take_along_axis(logp[:, start - 1:], out[:, start:, None], axis=-1)
-    return float(picked.mean())
+def token_logprobs(model: Any, out: np.ndarray, start: int) -> np.ndarray:
+    """ln p(out[:, t] | out[:, :t]) at temperature 1 for t >= start, (B, T - start). Within the model's
+    context in one pass; beyond it in windows of the context, each scoring its last half (so every token
+    is scored with at least half a context before it)."""
+    context, total = int(model.context), out.shape[1]
+    scored = np.empty((out.shape[0], total - start))
+    rows, t, step = np.arange(out.shape[0]), start, max(1, context // 2)
+    while t < total:
+        end = total if total <= context else min(t + step, total)
+        lo = max(0, end - 1 - context)
+        logp = np.log(np.maximum(softmax(np.asarray(model.forward(out[:, lo:end - 1]), dtype=np.float64)), 1e-300))
+        for pos in range(t, end):  # the logits at column j predict out[:, lo + j + 1]
+            scored[:, pos - start] = logp[rows, pos - lo - 1, out[:, pos]]
+        t = end
+    return scored
 
 
 class DecodingSweepLab(Lab):
@@ -73,6 +91,8 @@ class DecodingSweepLab(Lab):
         f"log-likelihood of at least {MIN_LOGLIK:.1f} nats per character."
     )
     naive = "greedy decoding (temperature 0): always the single most likely character"
+    uses_models: ClassVar[tuple[str, ...]] = ("modern-lm", "bpe-tokens", "transformer-chars",
+                                              "capstone-llm-engineer")
     good_settings = {"temperature": 0.8, "top_p": 0.9}
     failure_modes = (
         FailureMode(id="repetition", label="it repeats itself: the rule is (close to) greedy",
@@ -106,25 +126,39 @@ class DecodingSweepLab(Lab):
 
     def run(self, params: Params, ctx: RunContext) -> Outcome:
         corpus = load_text(N_CHARS)
-        total = TRAIN_STEPS + len(GRID) + 1
+        yours = ctx.your_model is not None
+        trained = 0 if yours else TRAIN_STEPS
+        total = trained + len(GRID) + 1
         ctx.start(total_steps=total, dataset_hash=corpus.sha256)
-        model = self._train(corpus.train.astype(np.int64), corpus.vocab_size, ctx)
-        offsets = np.linspace(0, len(corpus.val) - PROMPT_CHARS - 1, PROMPTS).astype(int)
-        prompts = np.stack([corpus.val[o:o + PROMPT_CHARS] for o in offsets]).astype(np.int64)
+        if yours:
+            model = ctx.load_model()
+            encode, decode = _codec(ctx.your_model.tokenizer)
+            ctx.sample(0, f"decoding your model from {ctx.your_model.lab_id} ({ctx.your_model.sha256[:12]})")
+        else:
+            model = self._train(corpus.train.astype(np.int64), corpus.vocab_size, ctx)
+            ctx.save_model(model, architecture={"kind": "modern-lm", "vocab_size": corpus.vocab_size,
+                                                "context": CONTEXT + 200, "n_layer": LAYERS, "n_head": HEADS,
+                                                "dim": WIDTH}, tokenizer=chars_tokenizer(corpus))
+            encode, decode = _codec(chars_tokenizer(corpus))
+        texts = [corpus.decode(corpus.val[o:o + PROMPT_CHARS])
+                 for o in np.linspace(0, len(corpus.val) - PROMPT_CHARS - 1, PROMPTS).astype(int)]
+        encoded = [np.asarray(encode(s), dtype=np.int64) for s in texts]
+        width = max(1, min(len(e) for e in encoded))  # BPE prompts differ in length: keep their common tail
+        prompts = np.stack([e[-width:] for e in encoded])
         model.eval()
         sweep = []
         for i, (t, p) in enumerate(GRID):
-            d, ll, _ = self._decode(model, prompts, t, p, 0, params.tokens, ctx.seed + 1000 + i)
+            d, ll, _ = self._decode(model, decode, prompts, t, p, 0, params.tokens, ctx.seed + 1000 + i)
             sweep.append((t, p, d, ll))
-            ctx.progress(TRAIN_STEPS + i + 1, {"distinct_4": d, "mean_loglik": ll}, split="val")
+            ctx.progress(trained + i + 1, {"distinct_4": d, "mean_loglik": ll}, split="val")
             if ctx.remaining() <= 0 and i + 1 < len(GRID):  # the clock: grade the sweep done so far
                 ctx.cut_short(len(GRID) - i - 1)
                 break
-        d, ll, out = self._decode(model, prompts, params.temperature, params.top_p, params.top_k, params.tokens,
-                                  ctx.seed + 999)
+        d, ll, out = self._decode(model, decode, prompts, params.temperature, params.top_p, params.top_k,
+                                  params.tokens, ctx.seed + 999)
         ctx.progress(total, {"distinct_4": d, "mean_loglik": ll}, split="val")
         table = "\n".join(f"T={t:<4g} top_p={p:<4g} distinct_4={dd:.3f} mean_loglik={lv:.3f}" for t, p, dd, lv in sweep)
-        ctx.sample(total, f"your setting: {corpus.decode(out[0])!r}\n\nthe sweep:\n{table}")
+        ctx.sample(total, f"your setting: {out[0]!r}\n\nthe sweep:\n{table}")
         return self._grade(ctx, params, d, ll, sweep)
 
     def _train(self, ids: np.ndarray, vocab: int, ctx: RunContext) -> ModernLM:
@@ -152,12 +186,15 @@ class DecodingSweepLab(Lab):
         return model
 
     @staticmethod
-    def _decode(model: ModernLM, prompts: np.ndarray, temperature: float, top_p: float, top_k: int, n: int,
-                seed: int) -> tuple[float, float, np.ndarray]:
+    def _decode(model: Any, decode: Any, prompts: np.ndarray, temperature: float, top_p: float, top_k: int,
+                n: int, seed: int) -> tuple[float, float, list[str]]:
+        """(distinct 4-grams of the text, log-likelihood per character, the texts) of n tokens per prompt."""
         out = generate(model, prompts, n, np.random.default_rng(seed), temperature=temperature,
-                       top_k=top_k or None, top_p=top_p if top_p < 1 else None, use_cache=True)
+                       top_k=top_k or None, top_p=top_p if top_p < 1 else None)
         start = prompts.shape[1]
-        return distinct_ngrams(out[:, start:]), mean_loglik(model, out, start), out[:, start:]
+        texts = [decode(row) for row in out[:, start:]]
+        chars = max(sum(len(s) for s in texts), 1)
+        return distinct_ngrams(texts), float(token_logprobs(model, out, start).sum() / chars), texts
 
     def _grade(self, ctx: RunContext, params: Params, d: float, ll: float, sweep: list) -> Outcome:
         plain = sorted((t, dd, lv) for t, p, dd, lv in sweep if p == 1.0)
@@ -192,6 +229,24 @@ class DecodingSweepLab(Lab):
         if finished.metrics.get("mean_loglik", 0.0) < MIN_LOGLIK:
             return "too-hot"
         return None
+
+
+def _codec(tokenizer: dict | None) -> tuple:
+    """encode(str) -> ids and decode(ids) -> str of a stored model's tokenizer (characters or BPE)."""
+    kind = (tokenizer or {}).get("kind")
+    if kind == "chars" and isinstance(tokenizer.get("chars"), str):
+        chars = tokenizer["chars"]
+        index = {c: i for i, c in enumerate(chars)}
+        return (lambda s: [index[c] for c in s if c in index]), (lambda ids: "".join(chars[int(i)] for i in ids))
+    if kind == "bpe" and isinstance(tokenizer.get("text"), str):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "tokenizer.txt"
+            path.write_text(tokenizer["text"], encoding="utf-8")
+            tok = Tokenizer.load(path)
+        return tok.encode, (lambda ids: tok.decode([int(i) for i in ids]))
+    from labs.catalog._models import ModelUnavailable
+
+    raise ModelUnavailable(f"your model's tokenizer ({kind!r}) is not one this lab can read (chars or bpe)")
 
 
 LAB = DecodingSweepLab()
