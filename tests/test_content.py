@@ -26,6 +26,7 @@ AGREED = {
     "attention": ("model", "models", "transformer-chars"),
     "scaling": ("model", "models", "scaling-laws"),
     "augmentation-transfer": ("concept", "models", "transfer-digits"),
+    "modern-transformer": ("model", "models", "modern-lm"),
     **{role: ("role", "careers", f"capstone-{role}") for role in (
         "ml-engineer", "cv-engineer", "llm-engineer", "research-scientist", "data-scientist",
         "mlops-engineer", "ai-product-manager")},

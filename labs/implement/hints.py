@@ -327,6 +327,21 @@ HINTS: dict[str, tuple[str, ...]] = {
         "key_position <= L + query_index. cached_step: the new positions are np.arange(L, L + Tn), never "
         "np.arange(Tn).",
     ),
+    "modern-lm": (
+        "rmsnorm_forward: (x * x).mean(axis=-1, keepdims=True) is one number per row; add eps BEFORE np.sqrt. "
+        "No mean is subtracted, and g multiplies at the end.",
+        "rmsnorm_backward: call r = 1 / sqrt(mean(x^2) + eps) and x_hat = x * r. r depends on x, so dx has two "
+        "parts: the direct one, r * dout * g, and one along x_hat weighted by the row mean of dout * g * x_hat.",
+        "dg and every weight gradient sum over ALL leading axes: reshape to (-1, last) before the product or "
+        "the sum, as x.reshape(-1, x.shape[-1]).",
+        "swiglu: keep a = x @ W1 and b = x @ W3. The gate b scales SiLU(a), and SiLU(a) scales b: each one's "
+        "gradient is dh times the other. SiLU's slope is s * (1 + a * (1 - s)) with s the sigmoid of a.",
+        "rope_forward: the angles are positions[:, None] * theta ** (-np.arange(0, d, 2) / d), shape (T, d/2); "
+        "x[..., 0::2] and x[..., 1::2] are the pairs. Write both outputs from the ORIGINAL pairs.",
+        "rope_backward is rope_forward by the opposite angle: the same code with the sine's sign flipped.",
+        "rope_attention: rope_forward on q and on k, never v; then the causal attention of Attention and large "
+        "models (np.triu(..., k=1) masks the future to -inf) on the rotated q and k.",
+    ),
 }
 
 

@@ -501,6 +501,24 @@ TASKS: dict[str, Task] = {
             ),
             uses="library ModernLM, trained in the lab; your filters, sampling, rotary positions and cached step",
         ),
+        Task(
+            lab_id="modern-lm", filename="modern_lm.py", module="modern_lm", dataset="text",
+            functions=(
+                _fn("rmsnorm_forward", "x", "g", "eps"),
+                _fn("rmsnorm_backward", "dout", "x", "g", "eps"),
+                _fn("swiglu_forward", "x", "W1", "W3", "W2"),
+                _fn("swiglu_backward", "dout", "x", "W1", "W3", "W2"),
+                _fn("rope_forward", "x", "positions", "theta"),
+                _fn("rope_backward", "dout", "positions", "theta"),
+                _fn("rope_attention", "q", "k", "v", "positions", "theta"),
+            ),
+            checks=_checks(
+                forward={"rmsnorm_forward": 8, "swiglu_forward": 8, "rope_forward": 10, "rope_attention": 10},
+                gradient={"rmsnorm_backward": 12, "swiglu_backward": 12, "rope_backward": 8},
+                structure=10, train=22,
+                train_title="a modern block built from your RMSNorm, SwiGLU and rotary attention learns "
+                            "Shakespeare's characters (validation loss <= 2.40)",
+            ),
     )
 }
 

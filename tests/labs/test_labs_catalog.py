@@ -19,7 +19,7 @@ AGREED = {  # lab id -> node id, from the agreed skill graph
     "capstone-ai-product-manager": "ai-product-manager",
     "optimisers": "optimisation", "deep-nets": "deep-networks",
     "transfer-digits": "augmentation-transfer",
-    "bpe-tokens": "tokenization", "decoding-sweep": "decoding",
+    "bpe-tokens": "tokenization", "decoding-sweep": "decoding", "modern-lm": "modern-transformer",
 }
 MINE = {"model-size", "classic-vs-deep", "gd-linear", "backprop-spirals", "ffnn-digits", "cnn-digits",
         "capstone-ml-engineer", "capstone-cv-engineer", "capstone-research-scientist",
