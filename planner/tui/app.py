@@ -494,21 +494,22 @@ class PathLabApp(App[None]):
     # ---- the lab run ------------------------------------------------------------------------
 
     def start_run(self, lab_id: str, params: dict[str, Any], seed: int | None = None,
-                  practice: bool = False) -> bool:
-        """Start training in a worker thread; False (with a message) if a run is already going."""
+                  practice: bool = False, model: str | None = None) -> bool:
+        """Start training in a worker thread; False (with a message) if a run is already going. `model`:
+        "your model" for a lab that builds on one ("best", "none", a sha256; planner.checkpoints)."""
         if self.live is not None and self.live.running:
             self.notify(f"{self.live.lab_id} is still training; cancel it first (ctrl+x).", severity="warning")
             return False
         time_limit_s, deadline_s = _clock(lab_id)
         self.live = LiveRun(lab_id=lab_id, params=dict(params), time_limit_s=time_limit_s, deadline_s=deadline_s)
         self._run_over = threading.Event()
-        self._train(self.current_learner, lab_id, dict(params), seed, practice, self._run_over)
+        self._train(self.current_learner, lab_id, dict(params), seed, practice, self._run_over, model)
         self._refresh_run_views(force=True)
         return True
 
     @work(thread=True, exclusive=True, group="lab", exit_on_error=False, name="lab run")
     def _train(self, learner: Learner, lab_id: str, params: dict[str, Any], seed: int | None, practice: bool,
-               over: threading.Event) -> None:
+               over: threading.Event, model: str | None = None) -> None:
         """Worker thread: run one attempt through the service, posting each event. Touches no widget.
 
         SQLite connections belong to the thread that opened them, so the session records through a
@@ -519,7 +520,7 @@ class PathLabApp(App[None]):
         try:
             service = self.service.on_own_connection()
             try:
-                session = service.start_lab(learner, lab_id, params, seed=seed, practice=practice)
+                session = service.start_lab(learner, lab_id, params, seed=seed, practice=practice, model=model)
                 announced = False
                 while not session.done:
                     if worker.is_cancelled:

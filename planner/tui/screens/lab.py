@@ -28,6 +28,7 @@ from planner.tui.screens.base import PathLabScreen
 from planner.tui.symbols import format_duration
 from planner.tui.widgets.grade_view import outcome_markup
 from planner.tui.widgets.metric_chart import MetricChart, is_loss
+from planner.tui.widgets.model_choice import ModelChoice
 from planner.tui.widgets.params_form import ParamsForm
 from planner.tui.widgets.scaling_plot import ScalingPlot
 
@@ -110,6 +111,7 @@ class LabScreen(PathLabScreen[None]):
                 with Collapsible(title="What this lab asks", collapsed=False, id="lab-about"):
                     yield Markdown(self.lab.description)  # estimation labs describe the network here
                 yield ParamsForm(self.lab, self._trained_values(), id="params")
+                yield ModelChoice(self.lab, *self._stored_models(), id="model-choice")
                 with Horizontal(classes="actions"):
                     yield Button("Run ^r", id="run", variant="primary")
                     yield Button("Cancel ^x", id="cancel", variant="error", disabled=True)
@@ -146,6 +148,17 @@ class LabScreen(PathLabScreen[None]):
         node = self.app.curriculum.nodes.get(self.node_id)
         return build_markup(self.lab.id, node.title if node else self.node_id, passed_at)
 
+    def _stored_models(self) -> tuple[list[Any], Any]:
+        """The learner's models this lab can take (its `uses_models`) and the models folder's disk use."""
+        choices: list[Any] = []
+        listing = None
+        with self.app.database_errors_shown("read your stored models"):
+            learner = self.app.current_learner
+            if self.lab.uses_models and learner is not None:
+                choices = self.app.service.model_choices(learner, self.lab.id)
+            listing = self.app.service.checkpoint_listing(learner)
+        return choices, listing
+
     def _trained_values(self) -> dict[str, Any] | None:
         """The values of this lab's run (in progress, or the one whose result is shown), so the form
         shows what is being trained rather than the defaults."""
@@ -163,7 +176,8 @@ class LabScreen(PathLabScreen[None]):
             self.notify("\n".join(f"{name}: {message}" for name, message in errors.items()),
                         title="Fix these first", severity="error", timeout=6)
             return
-        if self.app.start_run(self.lab.id, form.values(), self.seed, practice=self.locked):
+        if self.app.start_run(self.lab.id, form.values(), self.seed, practice=self.locked,
+                              model=self.query_one(ModelChoice).value):
             self.query_one("#samples", Log).clear()
 
     @property
