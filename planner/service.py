@@ -466,11 +466,6 @@ class Service:
         if self.store.get_state(self.LAST_LEARNER_KEY) != str(learner.id):
             self.store.set_state(self.LAST_LEARNER_KEY, str(learner.id))
 
-    @property
-    def store_path(self) -> Path:
-        """The database file (the app suggests export files beside it)."""
-        return Path(self.store.path)
-
     def learner_setting(self, learner: Learner, name: str) -> str | None:
         """One of the learner's own settings (e.g. "theme"), kept in app_state as learner:<id>:<name>
         (deleted with the learner)."""

@@ -199,6 +199,29 @@ class PathLabApp(App[None]):
                                                             group="catalog", exit_on_error=False))
 
     DEFAULT_THEME = "textual-dark"
+    NARROW_FOOTER = 110
+    """Below this width the footer drops the app-wide keys other than help and quit: with them a screen's
+    own keys did not fit in 80 columns (the footer cut them off); `?` lists every key, as the footer says."""
+    ALWAYS_SHOWN = ("help", "quit")
+
+    def on_resize(self, event: Any) -> None:
+        self._fit_footer(event.size.width)
+
+    def _fit_footer(self, width: int) -> None:
+        from dataclasses import replace
+
+        from textual.binding import BindingsMap
+
+        narrow = width < self.NARROW_FOOTER
+        if getattr(self, "_footer_narrow", None) == narrow:
+            return
+        self._footer_narrow = narrow
+        if not hasattr(self, "_all_bindings"):
+            self._all_bindings = self._bindings.copy()  # the class's bindings and Textual's palette key
+        bindings = [replace(b, show=b.show and (not narrow or b.action in self.ALWAYS_SHOWN))
+                    for _key, b in self._all_bindings]
+        self._bindings = BindingsMap(bindings)
+        self.refresh_bindings()
 
     def _apply_learner_theme(self, learner: Learner) -> None:
         """The theme this learner chose last (ctrl+p, "Change theme"), else the default; a theme that is no

@@ -21,9 +21,10 @@ from planner.records import Learner
 from planner.tui.screens.base import PathLabModal
 
 
-def default_export_path(db_path: Path, learner: Learner, today: date) -> Path:
+def default_export_path(learner: Learner, today: date, folder: Path | None = None) -> Path:
+    """Where the export dialog would put a report, with the date: ~/pathlab-<name>-<date>.json."""
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in learner.name).strip("-") or "learner"
-    return db_path.parent / f"pathlab-{safe}-{today.isoformat()}.json"
+    return (folder or Path.home()) / f"pathlab-{safe}-{today.isoformat()}.json"
 
 
 class DeleteLearnerScreen(PathLabModal[str | None]):
@@ -38,7 +39,7 @@ class DeleteLearnerScreen(PathLabModal[str | None]):
         attempts = 0
         with app.database_errors_shown("count the learner's attempts"):
             attempts = app.service.attempt_count(self.learner)
-        path = default_export_path(app.service.store_path, self.learner, app.today())
+        path = default_export_path(self.learner, app.today())
         with Vertical(classes="dialog", id="delete-dialog"):
             yield Static(f"Delete [b]{escape(self.learner.name)}[/] and all their history ({attempts} lab "
                          "attempts, their quizzes and builds' grades)? This cannot be undone.",
