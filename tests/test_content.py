@@ -41,7 +41,10 @@ def curriculum():
 def test_the_graph_is_the_agreed_one(curriculum):
     assert {n.id: (n.kind, n.track, n.lab) for n in curriculum.nodes.values()} == AGREED
     assert curriculum.nodes["ml-engineer"].requires == [
-        "gradient-descent", "backpropagation", "classic-vs-deep", "ffnn", "cnn"]
+        "gradient-descent", "backpropagation", "classic-vs-deep", "ffnn", "cnn", "optimisation", "deep-networks",
+        "augmentation-transfer"]
+    assert curriculum.nodes["cv-engineer"].requires == [
+        "ffnn", "cnn", "applications", "optimisation", "deep-networks", "augmentation-transfer"]
     assert curriculum.nodes["applications"].prerequisites == ["large-models", "classic-vs-deep"]
 
 
