@@ -17,10 +17,14 @@ class InProcessRun:
     """A LabRunner that trains the real lab here (no worker process): the same events, sooner."""
 
     def __init__(self, lab_id: str, params: Any, seed: int):
-        self.lab, self.params, self.seed, self.result = get_lab(lab_id), params, seed, None
+        self.lab, self.params, self.seed, self.result, self.pid = get_lab(lab_id), params, seed, None, 0
 
     def start(self) -> "InProcessRun":
         return self
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
 
     def events(self, timeout: float | None = None):
         if self.result is not None:

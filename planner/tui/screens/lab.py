@@ -23,10 +23,14 @@ from textual.markup import escape
 from textual.widgets import Button, Collapsible, Footer, Header, Log, Markdown, ProgressBar, Static
 
 from labs.catalog._fit import ScalingPicture
+from labs.catalog._layerstats import decode as decode_layer_stats
+from labs.catalog._layerstats import is_layer_stats
 from planner.tui.live_run import LiveRun
 from planner.tui.screens.base import PathLabScreen
 from planner.tui.symbols import format_duration
+from planner.tui.widgets.diagnosis import DiagnosisPanel
 from planner.tui.widgets.grade_view import outcome_markup
+from planner.tui.widgets.layer_histograms import LayerHistograms
 from planner.tui.widgets.metric_chart import MetricChart, is_loss
 from planner.tui.widgets.model_choice import ModelChoice
 from planner.tui.widgets.params_form import ParamsForm
@@ -106,6 +110,7 @@ class LabScreen(PathLabScreen[None]):
             with VerticalScroll(id="lab-form"):
                 with VerticalScroll(id="result", classes="panel"):  # on top of the form: the charts keep
                     yield Static(id="result-text")                  # their room even at 80x24
+                    yield DiagnosisPanel(id="diagnosis")  # a failed run: "what went wrong?"
                 yield Static(f"[b]{self.lab.title}[/]", classes="title")
                 yield Static(self._build_text(), id="lab-build")
                 with Collapsible(title="What this lab asks", collapsed=False, id="lab-about"):
@@ -121,6 +126,7 @@ class LabScreen(PathLabScreen[None]):
                 yield MetricChart("Loss", is_loss, x_label=self.lab.unit, id="chart")
                 yield MetricChart("Metrics", lambda n: not is_loss(n), x_label=self.lab.unit, id="metric-chart")
                 yield ScalingPlot(id="scaling-plot")  # scaling-laws: final loss against size, once finished
+                yield LayerHistograms(id="layer-hist")  # deep-nets: per-layer histograms, live
                 yield Log(id="samples", max_lines=200)
         yield Footer()
 
@@ -129,6 +135,8 @@ class LabScreen(PathLabScreen[None]):
         self.query_one("#lab-build").display = self.lab.id in _build_tasks()
         self.query_one("#metric-chart").display = False
         self.query_one("#scaling-plot").display = False
+        self.query_one("#layer-hist").display = False
+        self._samples_seen = 0  # samples of the shown run already drawn (text in the log, or histograms)
         self.query_one("#result").display = False
         self.query_one("#result").border_title = "Result"
         live = self.app.live
@@ -178,7 +186,7 @@ class LabScreen(PathLabScreen[None]):
             return
         if self.app.start_run(self.lab.id, form.values(), self.seed, practice=self.locked,
                               model=self.query_one(ModelChoice).value):
-            self.query_one("#samples", Log).clear()
+            self._clear_samples()
 
     @property
     def locked(self) -> bool:
@@ -229,17 +237,32 @@ class LabScreen(PathLabScreen[None]):
             plot.show(picture)
         plot.display = picture is not None
 
+    def _clear_samples(self) -> None:
+        self.query_one("#samples", Log).clear()
+        self.query_one(LayerHistograms).show([])
+        self._samples_seen = 0
+
     def _show_samples(self, live: LiveRun) -> None:
-        log = self.query_one("#samples", Log)
-        log.display = bool(live.samples)
-        if len(live.samples) > log.line_count:
-            for step, text in live.samples[log.line_count:]:
+        """New text samples go to the log; layer-statistics samples (deep-nets) to the histograms."""
+        log, hist = self.query_one("#samples", Log), self.query_one(LayerHistograms)
+        if len(live.samples) < self._samples_seen:  # another run's state: start again
+            self._clear_samples()
+        fresh = live.samples[self._samples_seen:]
+        self._samples_seen = len(live.samples)
+        for step, text in fresh:
+            if not is_layer_stats(text):
                 log.write_line(f"{step:>6}: {' '.join(text.split())}")
+        snapshots = [snap for _, text in fresh if (snap := decode_layer_stats(text)) is not None]
+        if snapshots:
+            hist.show(hist.snapshots + snapshots)
+        hist.display = bool(hist.snapshots)
+        log.display = log.line_count > 0
 
     def _show_result(self, live: LiveRun) -> None:
         result = self.query_one("#result")
         if live.running or live.outcome is None:
             result.display = False
+            self.query_one(DiagnosisPanel).show_for(None)
             return
         if not result.display:
             self.query_one("#lab-form", VerticalScroll).scroll_home(animate=False)
@@ -247,3 +270,4 @@ class LabScreen(PathLabScreen[None]):
         stopped = stopped_at_limit_markup(live)
         text = outcome_markup(live.outcome, self.app.curriculum)
         self.query_one("#result-text", Static).update(f"{stopped}\n{text}" if stopped else text)
+        self.query_one(DiagnosisPanel).show_for(live.outcome)
