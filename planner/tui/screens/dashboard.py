@@ -48,6 +48,14 @@ def next_up_text(recommendations: list[Recommendation]) -> str:
                      for i, r in enumerate(recommendations, 1))
 
 
+def reviews_text(curriculum: Curriculum, due: list) -> str:
+    if not due:
+        return ""
+    titles = [curriculum.node(r.node_id).title if r.node_id in curriculum.nodes else r.node_id for r in due]
+    shown = ", ".join(titles[:3]) + (f" and {len(titles) - 3} more" if len(titles) > 3 else "")
+    return f"[b]{len(due)} review{'s' if len(due) != 1 else ''} due[/]: {shown}\n[dim]Press r to start one.[/]"
+
+
 def role_text(curriculum: Curriculum, progress: dict[str, NodeProgress], learner: Learner, today: date) -> str:
     """Readiness, hours left and the projected date for the learner's target role."""
     if not learner.target_role:
@@ -66,11 +74,13 @@ class DashboardScreen(PathLabScreen[None]):
         Binding("enter", "open_node", "Open node", show=True, id="map.open-node"),
         Binding("n", "next_up", "Next up", id="map.next-up"),
         Binding("v", "toggle_view", "Graph/list", id="map.toggle-view"),
+        Binding("r", "review", "Review", id="map.review"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self._recommendations: list[Recommendation] = []
+        self._reviews_due: list = []  # planner.review.ReviewDue, most overdue first
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,6 +95,7 @@ class DashboardScreen(PathLabScreen[None]):
                 yield Static(id="node-detail")
                 yield Static(legend_markup(), id="legend")
             with VerticalScroll(id="side"):
+                yield Static(id="reviews", classes="panel")
                 yield Static(id="role", classes="panel")
                 yield Static(id="next-up", classes="panel")
         yield Footer()
@@ -92,6 +103,7 @@ class DashboardScreen(PathLabScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#next-up").border_title = "Next up"
         self.query_one("#role").border_title = "Target role"
+        self.query_one("#reviews").border_title = "Reviews"
         self.refresh_data()
         self._show_view()
 
@@ -134,6 +146,7 @@ class DashboardScreen(PathLabScreen[None]):
         self._recommendations = plan.next_up(curriculum, progress, app.learner.target_role)
         self.query_one("#next-up", Static).update(next_up_text(self._recommendations))
         self.query_one("#role", Static).update(role_text(curriculum, progress, app.learner, app.today()))
+        self._show_reviews(progress)
         self._show_node(self._map.highlighted_node)
 
     @on(OptionList.OptionHighlighted, "#skill-map")
@@ -166,6 +179,24 @@ class DashboardScreen(PathLabScreen[None]):
         node_id = self._map.highlighted_node
         if node_id:
             self.app.open_node(node_id)
+
+    def _show_reviews(self, progress: dict[str, NodeProgress]) -> None:
+        """'2 reviews due: Gradient descent, ...  r to start'; hidden when none is due."""
+        self._reviews_due = []
+        with self.app.database_errors_shown("read your reviews"):
+            self._reviews_due = self.app.service.reviews_due(self.app.learner, progress=progress)
+        panel = self.query_one("#reviews", Static)
+        panel.display = bool(self._reviews_due)
+        panel.update(reviews_text(self.app.curriculum, self._reviews_due))
+
+    def action_review(self) -> None:
+        """Start the most overdue review (the quiz screen, asking the review's short draw)."""
+        if not self._reviews_due:
+            self.notify("No review due: completed nodes come back for review a few days after.")
+            return
+        from planner.tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(self._reviews_due[0].node_id))
 
     def action_next_up(self) -> None:
         if self._recommendations:
