@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import json
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from labs.nn import Layer, SoftmaxCrossEntropy
-from labs.nn.stats import ACTIVATION_EDGES, GRADIENT_EDGES, LayerStats, measure
+if TYPE_CHECKING:  # the readers (the app, the CLI) need no NumPy: only `snapshot` measures
+    import numpy as np
+
+    from labs.nn import Layer
+    from labs.nn.stats import LayerStats
 
 PREFIX = "layer-stats "
 ACTIVATION_KINDS = ("ReLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU", "ResidualMLPBlock")
@@ -49,6 +52,14 @@ class LayerSnapshot(BaseModel):
 
     def encode(self) -> str:
         return PREFIX + self.model_dump_json()
+
+    def summary(self) -> str:
+        """One line for a terminal: 'after epoch 3: gradient std L1 sigmoid 4.1e-12 ... L19 sigmoid 2.0e-03'."""
+        where = "at initialisation" if self.epoch == 0 else f"after epoch {self.epoch}"
+        if not self.layers:
+            return where
+        first, last = self.layers[0], self.layers[-1]
+        return f"{where}: gradient std {first.name} {first.grad_std:.1e} ... {last.name} {last.grad_std:.1e}"
 
 
 def decode(text: str) -> LayerSnapshot | None:
@@ -96,6 +107,9 @@ def _snap(index: int, layer: LayerStats) -> LayerSnap:
 
 def snapshot(model: Layer, x: np.ndarray, y: np.ndarray, epoch: int) -> LayerSnapshot:
     """Measure the model on the probe batch (x, y) without disturbing its training (see the module doc)."""
+    from labs.nn import SoftmaxCrossEntropy
+    from labs.nn.stats import ACTIVATION_EDGES, GRADIENT_EDGES, measure
+
     saved = [(buf, buf.copy()) for _, buf in model.named_buffers()]
     try:
         _, stats = measure(model, SoftmaxCrossEntropy(), x, y)

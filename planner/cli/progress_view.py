@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from labs.catalog._layerstats import decode as decode_layer_stats
 from labs.events import Event, Failed, Progress as ProgressEvent, Sample, Started
 
 _STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "skipped": "dim"}
@@ -47,7 +48,9 @@ class LiveProgress:
                             metrics=f"{unit}  {shown}")
         elif isinstance(event, Sample) and self.enabled and time.monotonic() - self._last_sample > 2:
             self._last_sample = time.monotonic()
-            self.bar.console.print(f"[dim]sample @ step {event.step}:[/dim] {event.text[:200]!r}")
+            snap = decode_layer_stats(event.text)  # deep-nets' per-layer histograms: their gist, in one line
+            text = escape(snap.summary()) if snap is not None else f"{event.text[:200]!r}"
+            self.bar.console.print(f"[dim]sample @ step {event.step}:[/dim] {text}")
         elif isinstance(event, Failed):
             self.bar.update(self.task, metrics=f"[red]{event.kind}[/red]")
 

@@ -8,6 +8,8 @@ from textual.markup import escape
 from textual.widgets import Footer, Header
 
 from labs.catalog._fit import ScalingPicture
+from labs.catalog._layerstats import decode as decode_layer_stats
+from labs.catalog._layerstats import is_layer_stats
 from labs.grading import CheckResult
 from planner.records import Attempt, SampleRow
 from planner.tui.screens.base import PathLabScreen
@@ -29,13 +31,16 @@ def attempt_markup(attempt: Attempt, checks: list[CheckResult], samples: list[Sa
     picture = ScalingPicture.from_metrics(attempt.metrics)
     if picture is not None:
         lines += ["", "[b]Scaling law[/]", escape(picture.caption())]
-    if samples:
-        lines += ["", "[b]Last sample[/]", escape(samples[-1].text)]
+    texts = [s for s in samples if not is_layer_stats(s.text)]  # deep-nets' histograms are drawn, not printed
+    if texts:
+        lines += ["", "[b]Last sample[/]", escape(texts[-1].text)]
     return "\n".join(lines)
 
 
 class AttemptScreen(PathLabScreen[None]):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="attempt.back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="attempt.back"),
+                Binding("left_square_bracket", "layers(-1)", "Earlier layers", show=False, id="attempt.layers_earlier"),
+                Binding("right_square_bracket", "layers(1)", "Later layers", show=False, id="attempt.layers_later")]
 
     def __init__(self, attempt_id: int) -> None:
         super().__init__()
@@ -50,7 +55,15 @@ class AttemptScreen(PathLabScreen[None]):
         service = self.app.service
         with self.app.database_errors_shown(f"read attempt #{self.attempt_id}"):
             attempt = service.attempt(self.attempt_id)
-            text = attempt_markup(attempt, service.attempt_checks(self.attempt_id),
-                                  service.attempt_samples(self.attempt_id))
+            samples = service.attempt_samples(self.attempt_id)
+            text = attempt_markup(attempt, service.attempt_checks(self.attempt_id), samples)
             picture = ScalingPicture.from_metrics(attempt.metrics)  # None unless a scaling-laws run
             self.query_one(RecordedRunView).show(text, [("", service.metric_series(self.attempt_id))], picture)
+            snapshots = [snap for s in samples if (snap := decode_layer_stats(s.text)) is not None]
+            self.query_one(RecordedRunView).show_layers(snapshots)  # deep-nets: [ and ] step through them
+
+    def action_layers(self, delta: int) -> None:
+        """Step the per-layer histograms to an earlier or later epoch (a deep-nets attempt)."""
+        from planner.tui.widgets.layer_histograms import LayerHistograms
+
+        self.query_one(LayerHistograms).step(delta)

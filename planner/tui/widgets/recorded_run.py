@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from labs.catalog._fit import ScalingPicture
+from labs.catalog._layerstats import LayerSnapshot
+from planner.tui.widgets.layer_histograms import LayerHistograms
 from planner.tui.widgets.metric_chart import MetricChart, is_loss
 from planner.tui.widgets.scaling_plot import ScalingPlot
 
@@ -30,6 +32,7 @@ class RecordedRunView(Horizontal):
             yield MetricChart("Loss", is_loss, id="chart")
             yield MetricChart("Metrics", lambda n: not is_loss(n), id="metric-chart")
             yield ScalingPlot(id="scaling-plot")
+            yield LayerHistograms(id="layer-hist")
 
     def show(self, text: str, runs: list[tuple[str, Series]], picture: ScalingPicture | None = None) -> None:
         """`picture`: the scaling-laws run's loss against size, drawn under the loss chart (else hidden)."""
@@ -43,3 +46,9 @@ class RecordedRunView(Horizontal):
         plot.display = picture is not None
         if picture is not None:
             plot.show(picture)
+
+    def show_layers(self, snapshots: list[LayerSnapshot]) -> None:
+        """A deep-nets run's per-layer histograms (the newest first shown; hidden when there are none)."""
+        hist = self.query_one(LayerHistograms)
+        hist.display = bool(snapshots)
+        hist.show(snapshots)
