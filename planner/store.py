@@ -163,6 +163,13 @@ def _finite_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+
+def _check_result(r: dict[str, Any]) -> CheckResult:
+    # NULL is how SQLite keeps a NaN; a non-finite point earns nothing (as labs.grading scores it).
+    return CheckResult(id=r["check_id"], title=r["title"], points=_finite_or_none(r["points"]) or 0.0,
+                       max_points=_finite_or_none(r["max_points"]) or 0.0, status=r["status"],
+                       message=r["message"], required=bool(r["required"]))
+
 # -- schema ----------------------------------------------------------------------------------------
 
 
@@ -866,10 +873,17 @@ class Store:
     def attempt_checks(self, attempt_id: int) -> list[CheckResult]:
         rows = self.db.query("SELECT * FROM attempt_checks WHERE attempt_id = ? ORDER BY position",
                              [attempt_id])
-        # NULL is how SQLite keeps a NaN; a non-finite point earns nothing (as labs.grading scores it).
-        return [CheckResult(id=r["check_id"], title=r["title"], points=_finite_or_none(r["points"]) or 0.0,
-                            max_points=_finite_or_none(r["max_points"]) or 0.0, status=r["status"],
-                            message=r["message"], required=bool(r["required"])) for r in rows]
+        return [_check_result(r) for r in rows]
+
+    def checks_by_attempt(self, learner_id: int) -> dict[int, list[CheckResult]]:
+        """Every attempt's checks of one learner, in one query (a report over 10,000 attempts asked once
+        per attempt before); attempts without checks are absent."""
+        rows = self.db.query("SELECT c.* FROM attempt_checks c JOIN attempts a ON a.id = c.attempt_id "
+                             "WHERE a.learner_id = ? ORDER BY c.attempt_id, c.position", [learner_id])
+        out: dict[int, list[CheckResult]] = {}
+        for r in rows:
+            out.setdefault(r["attempt_id"], []).append(_check_result(r))
+        return out
 
     def metric_series(self, attempt_id: int) -> dict[str, list[tuple[int, float]]]:
         series: dict[str, list[tuple[int, float]]] = {}

@@ -44,10 +44,10 @@ def _title(curriculum: Curriculum, node_id: str) -> str:
     return node.title if node else node_id
 
 
-def _attempt(record: AttemptRecord, store: Store) -> ReportAttempt:
+def _attempt(record: AttemptRecord, check_results: list) -> ReportAttempt:
     checks = [CheckRow(check_id=c.id, title=c.title, points=c.points, max_points=c.max_points,
                        status=c.status, message=c.message, required=c.required)
-              for c in store.attempt_checks(record.id)]
+              for c in check_results]
     return ReportAttempt(
         id=record.id, lab_id=record.lab_id, node_id=record.node_id, mode=record.mode, status=record.status,
         score=record.score, passed=bool(record.passed), seed=record.seed, params=record.params,
@@ -214,7 +214,8 @@ def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | s
     def in_window(started: datetime, node: str) -> bool:
         return (since is None or started.astimezone(UTC).date() >= since) and node_id in (None, node)
 
-    attempts = [_attempt(r, store) for r in records if in_window(r.started_at, r.node_id)]
+    all_checks = store.checks_by_attempt(learner.id)  # one query, not one per attempt
+    attempts = [_attempt(r, all_checks.get(r.id, [])) for r in records if in_window(r.started_at, r.node_id)]
     quizzes = [QuizRow(node_id=q.node_id, title=_title(curriculum, q.node_id), score=q.score, passed=q.passed,
                        started_at=q.started_at, finished_at=q.finished_at)
                for q in quiz_records if in_window(q.started_at, q.node_id)]
