@@ -75,7 +75,7 @@ class LayerHistograms(Widget):
     """`show(snapshots)` draws the last one (the run's newest); `step(-1 | +1)` moves through them."""
 
     DEFAULT_CSS = """
-    LayerHistograms { height: 2fr; min-height: 8; border: round $primary 50%; padding: 0 1; }
+    LayerHistograms { height: 2fr; min-height: 5; border: round $primary 50%; padding: 0 1; }
     """
 
     def __init__(self, **kwargs: Any) -> None:
