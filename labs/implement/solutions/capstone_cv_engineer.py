@@ -1,11 +1,12 @@
 """capstone-cv-engineer: the data and evaluation pipeline around a digits ConvNet, written by you: the
 one-pixel shift, the augmentation of a training batch, the confusion matrix and the per-class metrics.
 
-The network is the library's ConvNet (the one you built in Convolutional networks); the grader trains it,
-but every training batch is augmented by YOUR augment_batch (built on your shift), and the test
-predictions are read by YOUR confusion_matrix and per_class_metrics, which must agree with the grader's.
-The model must reach the capstone's bars (0.975 test accuracy; on digits moved by one pixel at least 0.90
-and 0.10 better than an MLP). Each function is first checked on fixed inputs, with the classic mistakes named.
+The network is a residual ConvNet with batch normalisation, made of the library's layers (the blocks of
+Training deep networks on the convolutions of Convolutional networks); the grader trains it, but every
+training batch is augmented by YOUR augment_batch (built on your shift), and the test predictions are
+read by YOUR confusion_matrix and per_class_metrics, which must agree with the grader's. The model must
+reach the build's bars (0.98 test accuracy; on digits moved by one pixel at least 0.95 and 0.10 better
+than an MLP). Each function is first checked on fixed inputs, with the classic mistakes named.
 
 Conventions. Images are (N, 1, 8, 8) float arrays (channel first); dx moves the ink right (columns), dy
 down (rows); what moves in from the edge is 0 (lesson "Computer-vision engineer", "Augmentation").
