@@ -25,6 +25,8 @@ AGREED = {
     "rnn": ("model", "models", "rnn-chars"),
     "attention": ("model", "models", "transformer-chars"),
     "scaling": ("model", "models", "scaling-laws"),
+    "tokenization": ("model", "models", "bpe-tokens"),
+    "decoding": ("model", "models", "decoding-sweep"),
     "augmentation-transfer": ("concept", "models", "transfer-digits"),
     "modern-transformer": ("model", "models", "modern-lm"),
     **{role: ("role", "careers", f"capstone-{role}") for role in (
