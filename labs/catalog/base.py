@@ -34,6 +34,12 @@ one check; `good_settings` pass; `failure_modes` (`FailureMode`: id, label, expl
 of "what went wrong?", and `diagnose(params, finished)` names the one this failed run shows, from its
 evidence (metrics, checks, `diverged_at_step`). `train` stores it in `Finished.diagnosis`.
 
+Models that last (issue 15; labs/catalog/_models.py): a lab that trains a model hands it over with
+`ctx.save_model(model, architecture={"kind": ..., **constructor kwargs}, tokenizer=...)` after training
+(written into the run's models folder as `<sha256>.npz`, reported in `Finished.model`); a lab that builds
+on one names the labs it takes in `uses_models` and reads the learner's choice with `ctx.your_model` /
+`ctx.load_model()` (None / `ModelUnavailable` when none was given).
+
 `Lab.validate_params(raw)` turns `--set key=value` strings (or JSON values) into `Params`, raising
 `ParamError` with a message that names the key, the value and the allowed range. It is the one home of
 that rule: `planner.service` calls it once for the app and hands the `Params` to the runner as they are;
