@@ -15,7 +15,7 @@ from planner.records import Attempt, SampleRow
 from planner.tui.screens.base import PathLabScreen
 from planner.tui.symbols import format_duration
 from planner.tui.widgets.grade_view import checks_markup
-from planner.tui.widgets.recorded_run import RecordedRunView
+from planner.tui.widgets.recorded_run import RecordedRunView, unit_of
 
 
 def attempt_markup(attempt: Attempt, checks: list[CheckResult], samples: list[SampleRow]) -> str:
@@ -58,7 +58,8 @@ class AttemptScreen(PathLabScreen[None]):
             samples = service.attempt_samples(self.attempt_id)
             text = attempt_markup(attempt, service.attempt_checks(self.attempt_id), samples)
             picture = ScalingPicture.from_metrics(attempt.metrics)  # None unless a scaling-laws run
-            self.query_one(RecordedRunView).show(text, [("", service.metric_series(self.attempt_id))], picture)
+            self.query_one(RecordedRunView).show(text, [("", service.metric_series(self.attempt_id))], picture,
+                                                 x_label=unit_of(attempt.lab_id, attempt.mode))
             snapshots = [snap for s in samples if (snap := decode_layer_stats(s.text)) is not None]
             self.query_one(RecordedRunView).show_layers(snapshots)  # deep-nets: [ and ] step through them
 

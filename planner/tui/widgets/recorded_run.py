@@ -4,6 +4,7 @@ and for a scaling-laws run the log-log picture of final loss against parameters 
 
 from __future__ import annotations
 
+from rich.console import RenderableType
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
@@ -34,11 +35,14 @@ class RecordedRunView(Horizontal):
             yield ScalingPlot(id="scaling-plot")
             yield LayerHistograms(id="layer-hist")
 
-    def show(self, text: str, runs: list[tuple[str, Series]], picture: ScalingPicture | None = None) -> None:
-        """`picture`: the scaling-laws run's loss against size, drawn under the loss chart (else hidden)."""
+    def show(self, text: str | RenderableType, runs: list[tuple[str, Series]],
+             picture: ScalingPicture | None = None, x_label: str = "step") -> None:
+        """`picture`: the scaling-laws run's loss against size, drawn under the loss chart (else hidden);
+        `x_label`: what the curves' x axis counts (the lab's unit, as the live lab screen labels it)."""
         self.query_one(f"#{self.text_id}", Static).update(text)
         for chart in self.query(MetricChart):
             chart.clear()
+            chart.set_xlabel(x_label)
             for index, (label, series) in enumerate(runs):
                 chart.add(series, prefix=label, offset=3 * index)  # each run its own colours
         self.query_one("#metric-chart").display = any(not is_loss(n) for _, series in runs for n in series)
@@ -52,3 +56,16 @@ class RecordedRunView(Horizontal):
         hist = self.query_one(LayerHistograms)
         hist.display = bool(snapshots)
         hist.show(snapshots)
+
+
+def unit_of(lab_id: str, mode: str) -> str:
+    """What a recorded attempt's curves count on their x axis: a build's training check counts steps; an
+    experiment, its lab's unit (step or epoch)."""
+    if mode == "implement":
+        return "step"
+    from labs.catalog import get_lab
+
+    try:
+        return get_lab(lab_id).unit
+    except KeyError:  # a lab this version no longer has
+        return "step"
