@@ -62,3 +62,31 @@ def test_scoring_beyond_the_context_reads_every_token_with_at_least_half_a_conte
     shifted = logits - logits.max(-1, keepdims=True)
     logp = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
     assert np.allclose(scored[:, -1], logp[np.arange(2), out[:, -1]], atol=1e-6)
+
+
+def _failed(**metrics):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(status="failed", metrics=metrics)
+
+
+def test_each_failure_names_its_mode_from_the_evidence():
+    """The calibrated failures (benchmarks/CALIBRATION.md: raw bytes -> loss-per-token, greedy -> repetition)
+    and the other modes, read from the metrics a failed run records."""
+    bpe, dec = get_lab("bpe-tokens"), get_lab("decoding-sweep")
+    p = bpe.validate_params
+    assert bpe.diagnose(p({}), _failed(bytes_per_token=1.0, common_token_share=1.0)) == "loss-per-token"
+    assert bpe.diagnose(p({"vocab_size": 4096}), _failed(bytes_per_token=3.2, common_token_share=0.3)) \
+        == "vocab-too-large"
+    assert bpe.diagnose(p({"steps": 10}), _failed(bytes_per_token=2.6, common_token_share=0.8)) == "undertrained"
+    assert bpe.diagnose(p({"lr": 1.0}), _failed(diverged_at_step=3)) == "lr-too-large"
+    d = dec.validate_params
+    assert dec.diagnose(d({}), _failed(distinct_4=0.05, mean_loglik=-1.0)) == "repetition"
+    assert dec.diagnose(d({"temperature": 0.8, "top_p": 0.2}), _failed(distinct_4=0.1, mean_loglik=-1.0)) \
+        == "nucleus-too-small"
+    assert dec.diagnose(d({"temperature": 0.8, "top_k": 1}), _failed(distinct_4=0.1, mean_loglik=-1.0)) \
+        == "top-k-too-small"
+    assert dec.diagnose(d({"temperature": 1.5}), _failed(distinct_4=0.99, mean_loglik=-2.9)) == "too-hot"
+    for lab in (bpe, dec):
+        assert {lab.diagnose(lab.default_params(), _failed(bytes_per_token=1.0, distinct_4=0.0))} <= \
+            {m.id for m in lab.failure_modes}
