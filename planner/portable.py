@@ -24,7 +24,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
@@ -89,6 +89,7 @@ class PortableQuiz(_Model):
     started_at: UtcDatetime
     finished_at: UtcDatetime
     answers: list[QuizAnswer] = Field(default_factory=list)
+    kind: Literal["quiz", "review"] = "quiz"  # a review draw (planner.review); its FSRS card is not carried
 
     def key(self) -> tuple:
         return (self.node_id, self.started_at)
@@ -373,7 +374,7 @@ def import_progress(store: Store, text: str, *, rename: str | None = None,
                 if isinstance(item, PortableQuiz) and item.key() not in have_quiz:
                     store.record_quiz(learner.id, item.node_id, seed=item.seed, score=item.score,
                                       passed=item.passed, answers=item.answers, started_at=item.started_at,
-                                      finished_at=item.finished_at)
+                                      finished_at=item.finished_at, kind=item.kind)
                     added_quiz += 1
                 elif isinstance(item, PortableAttempt) and item.key() not in have:
                     _add_attempt(store, learner.id, item)

@@ -93,3 +93,17 @@ def test_lab_run_refuses_an_unknown_diagnosis_before_training(run_cli, store):
     done = run_cli("lab", "run", "gd-linear", "--practice", "--diagnosis", "bad-luck")
     assert done.exit_code == 2 and "'bad-luck' is not a failure mode of gd-linear" in done.output
     assert store.attempt_count(store.get_learner("Ada").id) == 0
+
+
+def test_reports_show_the_diagnosis_of_the_attempt(failed_run):
+    svc, learner, outcome = failed_run
+    question = svc.diagnosis_question(outcome)
+    svc.answer_diagnosis(learner, question, "lr-too-large")
+    markdown = svc.report(learner, "md")
+    assert "## Diagnoses: what went wrong?" in markdown
+    assert f"| #{outcome.attempt_id} | `gd-linear` | `lr-too-large` | `lr-too-large` | right |" in markdown
+    import json
+
+    [attempt] = [a for a in json.loads(svc.report(learner, "json"))["attempts"] if a["id"] == outcome.attempt_id]
+    assert attempt["diagnosis"]["answer"] == "lr-too-large" and attempt["diagnosis"]["correct"] is True
+    assert attempt["diagnosis"]["options"] == question.option_ids

@@ -23,15 +23,16 @@ from pathlib import Path
 from planner import plan as planning
 from planner.curriculum import Curriculum
 from planner.graph_layout import depths  # the skill map's rows; tests import it from here too
-from planner.progress import NodeProgress, node_progress
+from planner.progress import NodeProgress, node_progress, summarise, with_study_time
 from planner.records import Attempt as AttemptRecord
 from planner.records import Learner
 from planner.reports.errors import ReportError, UnknownReportName
 from planner.reports.models import (
-    BestAttempt, BuildEvidence, CheckRow, DayActivity, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep,
+    BestAttempt, BuildEvidence, CheckRow, DayActivity, DiagnosisRow, Filters, LearnerInfo, NodeReport, Overall, Plan, PlanStep,
     QuizRow, ReportAttempt, ReportData, Series, TrackReport,
 )
 from planner.store import Store
+from planner.studytime import node_study_seconds
 
 
 def _finite(value: float | None) -> float | None:
@@ -44,7 +45,7 @@ def _title(curriculum: Curriculum, node_id: str) -> str:
     return node.title if node else node_id
 
 
-def _attempt(record: AttemptRecord, check_results: list) -> ReportAttempt:
+def _attempt(record: AttemptRecord, check_results: list, diagnosis: dict | None = None) -> ReportAttempt:
     checks = [CheckRow(check_id=c.id, title=c.title, points=c.points, max_points=c.max_points,
                        status=c.status, message=c.message, required=c.required)
               for c in check_results]
@@ -54,6 +55,9 @@ def _attempt(record: AttemptRecord, check_results: list) -> ReportAttempt:
         metrics={k: _finite(v) for k, v in record.metrics.items()}, feedback=record.feedback,
         started_at=record.started_at, finished_at=record.finished_at, duration_s=record.duration_s,
         checks=checks,
+        diagnosis=None if diagnosis is None else DiagnosisRow(
+            expected=diagnosis["expected"], answer=diagnosis["answer"], correct=diagnosis["correct"],
+            options=diagnosis["options"], answered_at=diagnosis["answered_at"]),
     )
 
 
@@ -176,6 +180,7 @@ def _node_reports(curriculum: Curriculum, progress: Mapping[str, NodeProgress], 
             id=node.id, title=node.title, kind=node.kind, track=node.track,
             prerequisites=planning.prerequisites(node), depth=depth[node.id], hours=node.hours, lab_id=node.lab,
             state=p.state, mastery=p.mastery, best_score=p.best_score, time_spent_s=p.time_spent_s,
+            time_by_kind=dict(p.time_by_kind),
             attempts=len(by_node[node.id]), best_attempt=_with_series(best, store) if best else None,
             completed_at=p.completed_at, test_out=p.test_out, has_build=p.has_build,
             missing_work=list(p.missing_work), build=(evidence or {}).get(node.id),
@@ -209,15 +214,22 @@ def build_report_data(store: Store, curriculum: Curriculum, learner: Learner | s
     today = today or datetime.now(UTC).date()
     records = store.attempts(learner.id)
     quiz_records = store.quiz_attempts(learner.id)
-    progress = node_progress(curriculum, records, quiz_records)
+    saves = store.build_saves(learner.id)  # study time: lessons read in the app, builds (planner.studytime)
+    study = node_study_seconds(store.lesson_seconds(learner.id), saves,
+                               store.build_gradings(learner.id, {row["lab_id"] for row in saves}))
+    progress = node_progress(curriculum, summaries=with_study_time(summarise(records, quiz_records), study))
 
     def in_window(started: datetime, node: str) -> bool:
         return (since is None or started.astimezone(UTC).date() >= since) and node_id in (None, node)
 
     all_checks = store.checks_by_attempt(learner.id)  # one query, not one per attempt
-    attempts = [_attempt(r, all_checks.get(r.id, [])) for r in records if in_window(r.started_at, r.node_id)]
+    diagnoses: dict[int, dict] = {}
+    for answer in store.diagnosis_answers(learner.id):  # oldest first: the first answer counts
+        diagnoses.setdefault(answer["attempt_id"], answer)
+    attempts = [_attempt(r, all_checks.get(r.id, []), diagnoses.get(r.id)) for r in records
+                if in_window(r.started_at, r.node_id)]
     quizzes = [QuizRow(node_id=q.node_id, title=_title(curriculum, q.node_id), score=q.score, passed=q.passed,
-                       started_at=q.started_at, finished_at=q.finished_at)
+                       started_at=q.started_at, finished_at=q.finished_at, kind=q.kind)
                for q in quiz_records if in_window(q.started_at, q.node_id)]
     evidence = {n.id: _build_evidence(store, learner, n.lab, records, with_code=with_code)
                 for n in curriculum.nodes.values()

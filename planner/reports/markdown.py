@@ -146,11 +146,19 @@ def render_markdown(data: ReportData) -> str:
     lines += labs or ["No lab attempts in this window.", ""]
     lines += ["## Quizzes", ""]
     if data.quizzes:
-        rows = [[_md(q.title), percent(q.score), "passed" if q.passed else "not yet", f"{q.started_at:%Y-%m-%d}"]
-                for q in data.quizzes]
+        rows = [[_md(q.title) + (" (review)" if q.kind == "review" else ""), percent(q.score),
+                 ("remembered" if q.passed else "lapsed") if q.kind == "review" else ("passed" if q.passed else "not yet"),
+                 f"{q.started_at:%Y-%m-%d}"] for q in data.quizzes]
         lines += _table(["Node", "Score", "Result", "Day"], rows)
     else:
         lines += ["No quizzes taken in this window.", ""]
+    diagnosed = [a for a in data.attempts if a.diagnosis is not None]
+    if diagnosed:
+        lines += ["## Diagnoses: what went wrong?", ""]
+        rows = [[f"#{a.id}", _code(a.lab_id), _code(a.diagnosis.expected), _code(a.diagnosis.answer),
+                 "right" if a.diagnosis.correct else "wrong", f"{a.diagnosis.answered_at:%Y-%m-%d}"]
+                for a in diagnosed]
+        lines += _table(["Attempt", "Lab", "The evidence says", "You said", "", "Day"], rows)
     lines += ["## Recent activity", ""]
     if data.activity:
         rows = [[d.day.isoformat(), str(d.attempts), str(d.passed), str(d.quizzes), duration(d.time_spent_s)]

@@ -62,6 +62,14 @@ class Series(_Strict):
     )
 
 
+class DiagnosisRow(_Strict):
+    expected: str = Field(description="the failure mode the failed run's evidence names")
+    answer: str = Field(description="the learner's first answer to 'what went wrong?'")
+    correct: bool
+    options: list[str] = Field(default_factory=list, description="the failure-mode ids offered, in the order shown")
+    answered_at: datetime
+
+
 class ReportAttempt(_Strict):
     # One lab attempt as a report shows it (not `planner.records.Attempt`, the stored row it is made from).
     # No docstring: it would become the schema's description. Its `$defs` entry keeps the published name
@@ -85,6 +93,8 @@ class ReportAttempt(_Strict):
     finished_at: datetime | None = None
     duration_s: float | None = None
     checks: list[CheckRow] = Field(default_factory=list)
+    diagnosis: DiagnosisRow | None = Field(default=None, description="a failed experiment: the learner's "
+                                           "diagnosis, when answered")
 
 
 class BestAttempt(ReportAttempt):
@@ -121,6 +131,8 @@ class NodeReport(_Strict):
     mastery: str = Field(description="none | attempted | familiar | proficient | mastered")
     best_score: float | None = None
     time_spent_s: float = 0.0
+    time_by_kind: dict[str, float] = Field(default_factory=dict, description="time_spent_s by source, seconds: "
+                                           "lesson (read in the app), quiz, build (estimated), lab (compute)")
     attempts: int = Field(0, description="lab attempts in the report's window")
     best_attempt: BestAttempt | None = None
     completed_at: datetime | None = None
@@ -146,6 +158,8 @@ class QuizRow(_Strict):
     passed: bool
     started_at: datetime
     finished_at: datetime | None = None
+    kind: str = Field(default="quiz", description="quiz, or review: a review draw of a completed node (its "
+                                                  "'passed' is 'not a lapse')")
 
 
 class DayActivity(_Strict):
