@@ -62,15 +62,9 @@ def learners(ctx: click.Context, param: click.Parameter, incomplete: str) -> lis
     db = _root_params(ctx).get("db_path") or os.environ.get("PATHLAB_DB") or default_db_path()
     if not Path(db).is_file():  # completing must never create a database
         return []
-    from planner.service import Service
-    from planner.store import Store
+    from planner.cli import learner_names
 
-    store = Store.open(Path(db))
-    try:
-        names = [(l.name, l.target_role or "") for l in Service(store, lambda: None).learners()]
-    finally:
-        store.close()
-    return _matching(names, incomplete)
+    return _matching(learner_names(Path(db)), incomplete)
 
 
 def _quiet(complete: Callable) -> Callable:
