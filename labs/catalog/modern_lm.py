@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import Field
 
 from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
+from labs.catalog.bpe_tokens import bpe_tokenizer
 from labs.datasets import load_text
 from labs.events import Finished
 from labs.grading import CheckSpec, partial_credit
@@ -55,12 +56,6 @@ def block_parameters(ffn_dim: int, dim: int = WIDTH) -> tuple[int, int]:
 
 def train_bpe(text: str, vocab_size: int) -> Tokenizer:
     return Tokenizer.train(text, vocab_size)
-
-
-def bpe_record(tok: Tokenizer) -> dict:
-    """The tokenizer as a stored model records it: byte-level BPE, its merges in order as hex pairs."""
-    return {"kind": "bpe", "vocab_size": len(tok.vocab),
-            "merges": [[a.hex(), b.hex()] for a, b in tok.merges]}
 
 
 def val_bits_per_char(model, tok: Tokenizer, ids: np.ndarray, context: int) -> tuple[float, float]:
@@ -134,7 +129,7 @@ class ModernLmLab(Lab):
         ctx.save_model(modern, architecture={"kind": "modern-lm", "vocab_size": VOCAB, "context": CONTEXT,
                                              "n_layer": LAYERS, "n_head": HEADS, "dim": WIDTH,
                                              "ffn_dim": params.ffn_dim, "tie_weights": params.tie_weights},
-                       tokenizer=bpe_record(tok))
+                       tokenizer=bpe_tokenizer(tok))
         fair = abs(ratio - 1) <= COMPUTE_TOLERANCE
         results = [
             ctx.check("equal-compute", fair, f"a modern block holds {modern_block:,} weights, a GPT-2-style one "

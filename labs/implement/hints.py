@@ -256,15 +256,15 @@ HINTS: dict[str, tuple[str, ...]] = {
         "token, once per token generated; seconds times 1000 are milliseconds.",
     ),
     "capstone-llm-engineer": (
-        "The grader trains the library's TinyGPT; your four functions decide what it reads, how fast it "
-        "moves, how its loss is quoted and how it writes.",
+        "The grader trains the library's modern LM on BPE tokens; your four functions decide what it reads, "
+        "how fast it moves, how its loss is quoted and how it writes.",
         "windows: build one (B, seq_len) array of positions, starts[:, None] plus a row of 0 .. seq_len - 1, "
-        "and index ids with it. The targets are the same positions moved one character on.",
+        "and index ids with it. The targets are the same positions moved one token on.",
         "lr_at: count steps from 0. The warm-up's step k runs at (k + 1) / warmup_steps of base_lr. After it, "
         "the cosine's progress is the share of the post-warm-up steps already taken (0 at the first, just "
         "below 1 at the last), and it moves between base_lr and final_lr, not 0.",
-        "loss_report: a bit is ln 2 nats. Both figures are PER CHARACTER, so start from the mean of "
-        "char_nats; perplexity is e to that mean (2 to the bits, the same number).",
+        "loss_report: a bit is ln 2 nats. Bits per CHARACTER spread the tokens' TOTAL nats over n_chars "
+        "characters; perplexity is per TOKEN, e to the mean of token_nats.",
         "sample_next: to keep exactly top_k ids when logits tie, rank them (a stable argsort of -logits) "
         "rather than comparing to the k-th largest value; set the others to -inf. Then divide by the "
         "temperature, softmax (subtract the max, exponentiate, divide by the sum), and search the cumulative "

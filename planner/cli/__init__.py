@@ -131,6 +131,19 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext)
 
 
+def learner_names(db_path: Path) -> list[tuple[str, str]]:
+    """(name, target role) of every learner in an existing database, for shell completion: opened and
+    read without the commands' start-up writes (recovering dead runs, syncing the catalog tables)."""
+    from planner.service import Service
+    from planner.store import Store
+
+    store = Store.open(db_path)
+    try:
+        return [(l.name, l.target_role or "") for l in Service(store, lambda: None).learners()]
+    finally:
+        store.close()
+
+
 def echo_json(data: Any, *, compact: bool = False) -> None:
     """Print one --json document: non-ASCII text as itself (李雷, not \\u674e\\u96f7), as the README
     promises; `compact=True` puts it on one line (JSON Lines, for a stream of documents)."""

@@ -1,16 +1,18 @@
-"""capstone-llm-engineer: the training and evaluation pipeline around a tiny GPT, written by you: the data
-windows, the warm-up-and-cosine schedule, the loss in bits per character and perplexity, and sampling.
+"""capstone-llm-engineer: the training and evaluation pipeline around a modern language model on BPE tokens,
+written by you: the data windows, the warm-up-and-cosine schedule, the loss in bits per character and
+perplexity, and sampling.
 
-The network is the library's TinyGPT (the attention block you built in Attention, stacked); the grader
-trains it with AdamW, but every step's batch is cut by YOUR windows and runs at YOUR lr_at's rate, the
-validation loss is reported through YOUR loss_report, and the sample at the end is drawn by YOUR
-sample_next. The model must reach the capstone's validation loss of 1.75 nats per character, and your
-report must agree with the grader's. Each function is first checked on fixed inputs, with the classic
-mistakes named.
+The network is the library's ModernLM (the RMSNorm, SwiGLU and rotary attention you built in The modern
+transformer) on the 512-token BPE of Tokenization; the grader trains it with AdamW, but every step's batch
+is cut by YOUR windows and runs at YOUR lr_at's rate, the validation loss is reported through YOUR
+loss_report, and the sample at the end is drawn by YOUR sample_next from logits the model computes
+through its KV cache (Decoding). The model must reach the capstone's validation target in bits per
+character, and your report must agree with the grader's. Each function is first checked on fixed inputs,
+with the classic mistakes named.
 
-Conventions. ids is a 1-D int64 array of character ids; a window of seq_len inputs is predicted one
-character ahead. Steps count from 0. Losses are in nats (natural log), as the library's cross-entropy
-gives them (lesson "NLP / LLM engineer": bits per character and perplexity). NumPy and the standard
+Conventions. ids is a 1-D int64 array of token ids; a window of seq_len inputs is predicted one token
+ahead. Steps count from 0. Losses are in nats (natural log), as the library's cross-entropy gives them
+(lessons "Tokenization": bits per character, and "NLP / LLM engineer": perplexity). NumPy and the standard
 library only.
 Grade with `pathlab lab grade capstone-llm-engineer`; stuck? `pathlab lab hint capstone-llm-engineer`.
 """
@@ -22,7 +24,7 @@ import numpy as np
 
 def windows(ids, starts, seq_len):
     """The batch of training windows starting at `starts` (B,) int64: inputs x (B, seq_len) and targets
-    y (B, seq_len), where y[b, t] is the character that follows x[b, t] in the text. Both int64.
+    y (B, seq_len), where y[b, t] is the token that follows x[b, t] in the text. Both int64.
     Every start leaves room for its window and its last target (start + seq_len < len(ids)).
     """
     offsets = starts[:, None] + np.arange(seq_len)
@@ -43,17 +45,18 @@ def lr_at(step, total_steps, base_lr, warmup_steps, final_lr):
     return float(final_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (base_lr - final_lr))
 
 
-def loss_report(char_nats):
-    """The two figures people quote for a language model, from the losses of every predicted character:
-    char_nats (N,) float, each -ln p(the right character). Returns (bits_per_char, perplexity) as Python
-    floats, both per character (lesson: bits per character, perplexity).
+def loss_report(token_nats, n_chars):
+    """The two figures people quote for a language model, from the losses of every predicted token:
+    token_nats (N,) float, each -ln p(the right token), and n_chars, the number of characters those N
+    tokens decode to. Returns (bits_per_char, perplexity) as Python floats: bits per CHARACTER (the unit
+    that compares tokenizers; lesson: bits per character) and the perplexity per TOKEN (lesson: perplexity).
     """
-    mean = float(np.mean(char_nats))
-    return mean / math.log(2), math.exp(mean)
+    total = float(np.sum(token_nats))
+    return total / (n_chars * math.log(2)), math.exp(total / len(token_nats))
 
 
 def sample_next(logits, temperature, top_k, u):
-    """Draw the next character id from logits (V,) float.
+    """Draw the next token id from logits (V,) float.
 
     Keep exactly the top_k largest logits (all when top_k is 0; of equal logits, the lower id first),
     divide them by `temperature`, turn them into a probability distribution over the kept ids, and
