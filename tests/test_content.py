@@ -29,6 +29,8 @@ AGREED = {
     "decoding": ("model", "models", "decoding-sweep"),
     "augmentation-transfer": ("concept", "models", "transfer-digits"),
     "modern-transformer": ("model", "models", "modern-lm"),
+    "optimisation": ("concept", "models", "optimisers"),
+    "deep-networks": ("concept", "models", "deep-nets"),
     **{role: ("role", "careers", f"capstone-{role}") for role in (
         "ml-engineer", "cv-engineer", "llm-engineer", "research-scientist", "data-scientist",
         "mlops-engineer", "ai-product-manager")},
