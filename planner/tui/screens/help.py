@@ -41,6 +41,7 @@ palette: every action below, plus themes and the key panel. The keys shown are y
 | {map.open-node} | open the node: lesson, quiz and lab |
 | {map.toggle-view} | switch between the graph and the list (kept until you quit) |
 | {map.next-up} | open the first "next up" node |
+| {map.review} | start the most overdue review ("N reviews due": a short quiz draw of a completed node) |
 
 ## Node
 | key | does |
@@ -64,6 +65,7 @@ palette: every action below, plus themes and the key panel. The keys shown are y
 | {lab.run} | run with these values |
 | {lab.cancel-run} | cancel the run |
 | {lab.defaults} | reset every value to its default |
+| `1`…`4` | after a failed run: answer "What went wrong?" (or click an option) |
 
 ## Build (write it yourself)
 | key | does |
