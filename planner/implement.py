@@ -8,6 +8,11 @@ recording the attempt, hints one at a time, and the reference solution once earn
     learner_hint(service, learner, lab_id, workspace=None, number=None) -> Hint   counted per learner
     next_hint(lab_id, workspace=None, number=None) -> Hint                        counted in the folder
     solution(store, learner, lab_id) -> str            raises SolutionLocked before an implement pass
+    record_build_moment(service, learner, lab_id, node_id, path, kind)   the file's mtime, for study time
+
+Study time (planner.studytime): the scaffold written (`lab start`, the build screen's `w`) and the file's
+mtime at each grading are recorded as build moments; the build's working time is estimated from them and
+the gradings with the idle cutoff, up to the first pass (watching, `t`, grades every save: more moments).
 
 Workspaces are per learner, beside the database (two learners on one machine never share a file or a
 hint count); the one shared folder of earlier versions (`default_workspace()`) is read once: a learner
@@ -24,6 +29,7 @@ within a second and records the attempt `cancelled` with the points earned befor
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -31,7 +37,7 @@ import queue
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from platformdirs import user_documents_dir
@@ -122,6 +128,16 @@ def start(lab_id: str, workspace: Path | None = None, *, force: bool = False,
     except OSError as exc:
         raise WorkspaceError(f"cannot write {path}: {exc.strerror or exc}") from None
     return Scaffold(lab_id=lab_id, path=path, backup=backup, functions=functions)
+
+
+def record_build_moment(service: Service, learner: Learner, lab_id: str, node_id: str | None, path: Path,
+                        kind: str = "save") -> None:
+    """Note when the build's file was last written (its mtime: the scaffold just written, or the save a
+    grading sees) for the build's estimated study time (planner.studytime). Best effort: a file that
+    cannot be stat'ed or a busy database only loses the estimate a moment, never the grading."""
+    with contextlib.suppress(OSError, StoreError, KeyError):
+        at = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        service.record_build_save(learner, lab_id, node_id or service.node_for_lab(lab_id), at, kind)
 
 
 def workspace_of(service: Service, learner: Learner, workspace: Path | None = None) -> Path:
@@ -223,6 +239,7 @@ def grade_and_record(service: Service, learner: Learner, lab_id: str, node_id: s
     earned before, and returned as such; any other interruption is recorded the same way and raised."""
     path = learner_file(lab_id, workspace_of(service, learner, workspace))
     code_hash = hashlib.sha256(read_code(path, lab_id)).hexdigest()
+    record_build_moment(service, learner, lab_id, node_id, path, "save")
     before = service.progress(learner)
     task = get_task(lab_id)
     timeout_s = timeout_s or task.timeout_s or DEFAULT_TIMEOUT_S  # None: the task's own, else the grader's

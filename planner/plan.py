@@ -12,9 +12,12 @@ Definitions the numbers rest on:
   The capstone is not counted: readiness says how prepared you are to attempt it.
 - *Pace* is recorded hours over estimated hours on completed nodes (1.2 = you take 20% longer than the
   estimates). It is only measured once `MIN_PACE_HISTORY` nodes are completed with time recorded; before
-  that one fast or slow node would swing every date. Recorded time covers lab runs and quizzes only
-  (reading a lesson leaves no trace), so a ratio below `MIN_CREDIBLE_PACE` says more about what was
-  recorded than about the learner and is ignored rather than promising an absurdly early date.
+  that one fast or slow node would swing every date. Recorded time is `NodeProgress.time_by_kind`
+  (planner.studytime): lessons read in the app (active time, idle cutoff), quizzes (first question to
+  last answer), builds (estimated from saves and gradings) and lab compute. A CLI learner's reading
+  leaves no trace, so a ratio below `MIN_CREDIBLE_PACE` says more about what was recorded than about
+  the learner and is ignored rather than promising an absurdly early date. `pace_basis` says which:
+  measured or not, from which nodes and which kinds of time, and why not when it is not.
 """
 
 from __future__ import annotations
@@ -74,6 +77,22 @@ class Projection(BaseModel):
     hours_per_week: float | None = None
     pace: float | None = Field(default=None, description="measured_pace; None: the estimates are used")
     finish: date | None = Field(default=None, description="projected_finish; None without weekly hours")
+    basis: PaceBasis | None = Field(default=None, description="what the pace rests on (pace_basis)")
+
+
+class PaceBasis(BaseModel):
+    """What the pace rests on (`pathlab plan --json`'s `pace_basis`): whether it is measured, from which
+    completed nodes and which kinds of recorded time, and why not when it is not."""
+
+    measured: bool
+    pace: float | None = Field(default=None, description="recorded / estimated hours; None: the estimates are used")
+    nodes: list[str] = Field(default_factory=list, description="completed nodes (not tested out) with time recorded")
+    needed: int = Field(default=MIN_PACE_HISTORY, description="how many such nodes a measured pace needs")
+    recorded_hours: float = 0.0
+    estimated_hours: float = 0.0
+    seconds_by_kind: dict[str, float] = Field(default_factory=dict,
+                                              description="over those nodes: lesson, quiz, build, lab seconds")
+    reason: str = Field(description="one line, e.g. 'measured on 3 completed nodes' or why it is not")
 
 
 class NextAction(BaseModel):
@@ -262,13 +281,34 @@ def roles_overview(curriculum: Curriculum, progress: Mapping[str, NodeProgress])
 
 def measured_pace(curriculum: Curriculum, progress: Mapping[str, NodeProgress]) -> float | None:
     """Recorded over estimated hours on completed nodes; None without enough (or credible) history."""
-    done = [(curriculum.nodes[node_id].hours, p.time_spent_s / 3600) for node_id, p in progress.items()
+    return pace_basis(curriculum, progress).pace
+
+
+def pace_basis(curriculum: Curriculum, progress: Mapping[str, NodeProgress]) -> PaceBasis:
+    """The pace and what it rests on: the completed nodes (not tested out, with an estimate) that have
+    recorded time, their recorded and estimated hours and the recorded seconds by kind."""
+    done = [(node_id, p) for node_id, p in progress.items()
             if p.state == "completed" and not p.test_out and p.time_spent_s > 0
             and node_id in curriculum.nodes and curriculum.nodes[node_id].hours > 0]
+    recorded = sum(p.time_spent_s for _, p in done) / 3600
+    estimated = sum(curriculum.nodes[node_id].hours for node_id, _ in done)
+    by_kind: dict[str, float] = {}
+    for _, p in done:
+        for kind, seconds in p.time_by_kind.items():
+            by_kind[kind] = by_kind.get(kind, 0.0) + seconds
+    basis = {"nodes": [node_id for node_id, _ in done], "recorded_hours": recorded, "estimated_hours": estimated,
+             "seconds_by_kind": by_kind}
     if len(done) < MIN_PACE_HISTORY:
-        return None
-    pace = sum(actual for _, actual in done) / sum(estimate for estimate, _ in done)
-    return pace if pace >= MIN_CREDIBLE_PACE else None
+        return PaceBasis(measured=False, reason=f"not measured yet: {len(done)} of {MIN_PACE_HISTORY} completed "
+                                                f"nodes have time recorded; the estimates are used", **basis)
+    pace = recorded / estimated
+    if pace < MIN_CREDIBLE_PACE:
+        return PaceBasis(measured=False, reason=f"not credible: {recorded:.1f} h recorded for {estimated:g} h "
+                                                f"estimated (x{pace:.2f}, below x{MIN_CREDIBLE_PACE:g}: time not "
+                                                f"recorded, such as lessons read outside the app); the estimates "
+                                                f"are used", **basis)
+    return PaceBasis(measured=True, pace=pace, reason=f"measured on {len(done)} completed nodes: {recorded:.1f} h "
+                                                      f"recorded for {estimated:g} h estimated", **basis)
 
 
 def projected_finish(remaining_hours: float, hours_per_week: float, today: date,
@@ -293,7 +333,8 @@ def projection(curriculum: Curriculum, progress: Mapping[str, NodeProgress], rol
                hours_per_week: float | None, today: date) -> Projection:
     """The path to `role_id`, the learner's pace and, with weekly hours, the projected finish."""
     path = role_path(curriculum, progress, role_id)
-    pace = measured_pace(curriculum, progress)
+    basis = pace_basis(curriculum, progress)
+    pace = basis.pace
     finish = projected_finish(path.remaining_hours, hours_per_week, today, pace) if hours_per_week else None
     return Projection(role_id=role_id, path=path, hours_per_week=hours_per_week or None, pace=pace,
-                      finish=finish)
+                      finish=finish, basis=basis)

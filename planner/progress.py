@@ -70,7 +70,10 @@ class NodeProgress(BaseModel):
     mastery: Mastery = "none"
     best_score: float | None = Field(default=None, description="best lab score 0..100 (quiz share x 100 without a lab)")
     passes: int = 0
-    time_spent_s: float = 0.0
+    time_spent_s: float = Field(default=0.0, description="recorded study time: the sum of time_by_kind")
+    time_by_kind: dict[str, float] = Field(
+        default_factory=dict, description="seconds by source (planner.studytime): lesson (read in the app), quiz, "
+                                          "build (estimated from saves and gradings), lab (runs' and gradings' compute)")
     completed_at: datetime | None = None
     test_out: bool = Field(default=False, description="completed before all its prerequisites were (a test-out)")
     missing: list[str] = Field(default_factory=list, description="prerequisites not yet completed")
@@ -115,6 +118,8 @@ class NodeSummary(BaseModel):
     quiz_passes: int = 0
     quiz_first_pass: datetime | None = None
     quiz_time_s: float = 0.0
+    lesson_time_s: float = Field(default=0.0, description="active lesson reading in the app (Store.lesson_seconds)")
+    build_time_s: float = Field(default=0.0, description="a build's estimated working time (planner.studytime)")
     review_lapsed: bool = Field(default=False, description="the node's latest review (planner.review) was a lapse: "
                                                            "rated Again")
 
@@ -164,6 +169,15 @@ def summarise(attempts: Iterable[Attempt], quiz_attempts: Iterable[QuizAttempt])
     for node_id, q in latest_review.items():
         out.setdefault(node_id, NodeSummary(node_id=node_id)).review_lapsed = not q.passed
     return out
+
+
+def with_study_time(summaries: dict[str, NodeSummary],
+                    study: Mapping[str, tuple[float, float]]) -> dict[str, NodeSummary]:
+    """`summaries` with each node's (lesson, build) seconds (planner.studytime.node_study_seconds) set."""
+    for node_id, (lesson, build) in study.items():
+        summary = summaries.setdefault(node_id, NodeSummary(node_id=node_id))
+        summary.lesson_time_s, summary.build_time_s = lesson, build
+    return summaries
 
 
 def _earliest(current: datetime | None, when: datetime) -> datetime:
@@ -269,9 +283,10 @@ def _stats(node: Node, has_build: bool, s: NodeSummary) -> dict:
         best, passes = s.best_score, s.passes
     else:
         best, passes = (None if s.quiz_best is None else 100.0 * s.quiz_best), s.quiz_passes
-    time_spent = s.lab_time_s + s.quiz_time_s
+    by_kind = {"lesson": s.lesson_time_s, "quiz": s.quiz_time_s, "build": s.build_time_s, "lab": s.lab_time_s}
+    time_spent = sum(by_kind.values())
     mastery = _summary_mastery(s) if has_build else score_mastery(best, passes)
-    return {"best_score": best, "passes": passes, "time_spent_s": time_spent, "mastery": mastery,
+    return {"best_score": best, "passes": passes, "time_spent_s": time_spent, "time_by_kind": by_kind, "mastery": mastery,
             "has_build": has_build, "build_passed_at": s.finished_build_pass if has_build else None}
 
 

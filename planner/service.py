@@ -42,7 +42,7 @@ from labs.events import Event, Failed, Finished, Progress, Sample, Started
 from labs.grading import CheckResult, Grade, Mastery
 from planner.curriculum import Curriculum
 from planner.plan import NextAction, Projection, next_action, projection
-from planner.progress import NodeProgress, NodeSummary, node_progress
+from planner.progress import NodeProgress, NodeSummary, node_progress, with_study_time
 from planner.records import Attempt, Learner, MetricPoint, QuizAnswer, QuizAttempt, SampleRow
 from planner.store import Store, StoreBusy, pid_alive
 
@@ -181,7 +181,33 @@ class Service:
         10,000 attempts waited ~1 s for each progress read, twice per lab run)."""
         summaries = {node_id: NodeSummary.model_validate(row)
                      for node_id, row in self.store.node_summaries(learner.id).items()}
-        return node_progress(self.curriculum, summaries=summaries)
+        return node_progress(self.curriculum, summaries=with_study_time(summaries, self.study_seconds(learner)))
+
+    # -- study time (planner.studytime) ----------------------------------------------------------
+    def study_seconds(self, learner: Learner) -> dict[str, tuple[float, float]]:
+        """Per node, (lesson reading seconds, a build's estimated working seconds): the lesson visits the
+        app recorded, and each build's scaffold, saves and gradings by `studytime.build_active_seconds`
+        (the credit stops at the build's first pass; the gradings are lab time, not counted twice)."""
+        from planner.studytime import node_study_seconds
+
+        saves = self.store.build_saves(learner.id)
+        return node_study_seconds(self.store.lesson_seconds(learner.id), saves,
+                                  self.store.build_gradings(learner.id, {row["lab_id"] for row in saves}))
+
+    def record_lesson_time(self, learner: Learner, node_id: str, *, started_at: datetime, ended_at: datetime,
+                           active_s: float, session_id: int | None = None) -> int:
+        """Write a lesson visit's running total (the lesson screen, every minute and when left); returns
+        the visit's row id, to pass back next time."""
+        return self.store.record_study_session(learner.id, node_id, started_at=started_at, ended_at=ended_at,
+                                               active_s=active_s, session_id=session_id)
+
+    def lesson_visits(self, learner: Learner, node_id: str | None = None) -> list[dict[str, Any]]:
+        return self.store.study_sessions(learner.id, node_id)
+
+    def record_build_save(self, learner: Learner, lab_id: str, node_id: str, at: datetime,
+                          kind: str = "save") -> bool:
+        """A moment the build's file was written (its scaffold, or a save: the file's mtime when seen)."""
+        return self.store.record_build_save(learner.id, lab_id, node_id, at, kind)
 
     def projection(self, learner: Learner, role: str | None = None, hours_per_week: float | None = None,
                    today: date | None = None) -> Projection | None:

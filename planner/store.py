@@ -21,6 +21,10 @@ Lab attempts:
         learner_id=None, *, lab_id=None) -> rows with the attempt's score;  checkpoint_hashes();
         delete_checkpoints(ids)                             stored models (migration 8, planner.checkpoints)
     record_diagnosis(...), diagnosis_answers(learner_id, attempt_id=None)   "what went wrong?" (migration 5)
+    record_study_session(learner_id, node_id, *, started_at, ended_at, active_s, session_id=None) -> int;
+        study_sessions(learner_id, node_id=None);  lesson_seconds(learner_id) -> {node_id: s};
+        record_build_save(learner_id, lab_id, node_id, at, kind) -> bool;  build_saves(learner_id);
+        build_gradings(learner_id, lab_ids)                 study time (migration 6, planner.studytime)
     review_cards(learner_id), record_review(...), reviews(learner_id, node_id=None)   FSRS reviews (migration 7)
     attempt(id) -> Attempt (NotFoundError if absent);  attempts(learner_id, *, lab_id=None, node_id=None)
         -> list[Attempt], newest first;  attempt_page(learner_id, *, order, descending, limit, offset)
@@ -270,7 +274,26 @@ def _migration_5(db: sqlite_utils.Database) -> None:
 
 
 def _migration_6(db: sqlite_utils.Database) -> None:
-    """RESERVED: study time (issue 14 §4)."""
+    """Study time (issue 14 §4, the rules in planner.studytime). `study_sessions`: one row per visit to
+    a lesson in the app (`kind` 'lesson'), its first touch, the end of its last credited stretch and the
+    active seconds (idle cutoff, focus), rewritten as the app flushes, so a killed app loses at most a
+    minute; `build_saves`: the moments a build's file was written, its scaffold (`kind` 'scaffold') and
+    each save the app or CLI saw (`kind` 'save', the file's mtime, seen at grading); one row per
+    moment. The build's estimated time is derived from these and its gradings, never stored. New
+    tables only, so every row of an older database stays."""
+    db["study_sessions"].create(
+        {"id": int, "learner_id": int, "node_id": str, "kind": str, "started_at": str, "ended_at": str,
+         "active_s": float},
+        pk="id", foreign_keys=[("learner_id", "learners", "id")],
+        not_null=["learner_id", "node_id", "kind", "started_at", "ended_at", "active_s"],
+    )
+    db["study_sessions"].create_index(["learner_id", "node_id"])
+    db["build_saves"].create(
+        {"id": int, "learner_id": int, "lab_id": str, "node_id": str, "kind": str, "at": str},
+        pk="id", foreign_keys=[("learner_id", "learners", "id")],
+        not_null=["learner_id", "lab_id", "node_id", "kind", "at"],
+    )
+    db["build_saves"].create_index(["learner_id", "lab_id", "kind", "at"], unique=True)
 
 
 def _migration_7(db: sqlite_utils.Database) -> None:
@@ -1064,6 +1087,62 @@ class Store:
         if lab_id is not None:
             sql, params = sql + " AND lab_id = ?", params + [lab_id]
         return [HelpView.model_validate(r) for r in self.db.query(sql + " ORDER BY viewed_at, id", params)]
+
+    # -- study time (migration 6, planner.studytime) ---------------------------------------------
+    def record_study_session(self, learner_id: int, node_id: str, *, started_at: datetime, ended_at: datetime,
+                             active_s: float, session_id: int | None = None, kind: str = "lesson") -> int:
+        """Write a lesson visit's running total: a new row, or (`session_id`) the same row again with
+        its later end and larger total. Returns the row's id."""
+        active = _finite_or_none(active_s)
+        if active is None or active < 0:
+            raise ValueError(f"active seconds must be a finite number >= 0, got {active_s!r}")
+        row = {"learner_id": learner_id, "node_id": node_id, "kind": kind, "started_at": iso(started_at),
+               "ended_at": iso(ended_at), "active_s": active}
+        with self.transaction():
+            if session_id is not None and self._one("SELECT id FROM study_sessions WHERE id = ? AND learner_id = ?",
+                                                    [session_id, learner_id]):
+                self.db["study_sessions"].update(session_id, row)
+                return session_id
+            return int(self.db["study_sessions"].insert(row).last_pk)
+
+    def study_sessions(self, learner_id: int, node_id: str | None = None) -> list[dict[str, Any]]:
+        """The learner's lesson visits, oldest first (dicts with the table's columns)."""
+        sql, params = "SELECT * FROM study_sessions WHERE learner_id = ?", [learner_id]
+        if node_id is not None:
+            sql, params = sql + " AND node_id = ?", params + [node_id]
+        return list(self.db.query(sql + " ORDER BY started_at, id", params))
+
+    def lesson_seconds(self, learner_id: int) -> dict[str, float]:
+        """Per node, the active seconds of the learner's lesson visits."""
+        return {node_id: float(total) for node_id, total in self.db.execute(
+            "SELECT node_id, TOTAL(active_s) FROM study_sessions WHERE learner_id = ? AND kind = 'lesson' "
+            "GROUP BY node_id", [learner_id])}
+
+    def record_build_save(self, learner_id: int, lab_id: str, node_id: str, at: datetime,
+                          kind: str = "save") -> bool:
+        """A moment a build's file was written (`kind` 'scaffold' or 'save'); False if already known."""
+        if kind not in ("scaffold", "save"):
+            raise ValueError(f"build save kind must be scaffold or save, got {kind!r}")
+        with self.transaction():
+            return self.db.execute(
+                "INSERT OR IGNORE INTO build_saves (learner_id, lab_id, node_id, kind, at) VALUES (?, ?, ?, ?, ?)",
+                [learner_id, lab_id, node_id, kind, iso(at)]).rowcount > 0
+
+    def build_saves(self, learner_id: int) -> list[dict[str, Any]]:
+        """The learner's build file moments, by lab then time (dicts: lab_id, node_id, kind, at)."""
+        return list(self.db.query("SELECT lab_id, node_id, kind, at FROM build_saves WHERE learner_id = ? "
+                                  "ORDER BY lab_id, at", [learner_id]))
+
+    def build_gradings(self, learner_id: int, lab_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The learner's implement-mode attempts of these labs: lab_id, node_id, started_at, finished_at,
+        passed (what a build's estimated time reads), oldest first."""
+        ids = list(lab_ids)
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        return list(self.db.query(
+            f"SELECT lab_id, node_id, started_at, finished_at, passed FROM attempts WHERE learner_id = ? "
+            f"AND mode = 'implement' AND lab_id IN ({marks}) ORDER BY started_at, id", [learner_id, *ids]))
 
     # -- app state -----------------------------------------------------------------------------
     # -- the curriculum's names (migration 9) -------------------------------------------------------

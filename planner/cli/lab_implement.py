@@ -51,9 +51,14 @@ def start_cmd(app: AppContext, lab_id: str, name: str | None, workspace: Path | 
     """Write LAB's scaffold (functions to complete) into your workspace."""
     from planner.implement import default_workspace, start, workspace_of
 
+    from planner.implement import record_build_moment
+
     _task(lab_id)
-    folder = workspace if workspace is not None else workspace_of(app.service, app.resolve_learner(name))
+    learner = app.resolve_learner(name) if workspace is None or name is not None else None
+    folder = workspace if workspace is not None else workspace_of(app.service, learner)
     started = start(lab_id, folder, force=force, legacy=default_workspace() if workspace is None else None)
+    if learner is not None and not started.copied_from:  # the scaffold's moment: a build's study time starts
+        record_build_moment(app.service, learner, lab_id, None, started.path, "scaffold")
     if started.backup:
         click.echo(f"Your previous file was kept as {started.backup}")
     if started.copied_from:

@@ -51,6 +51,8 @@ def plan_data(app: AppContext, name: str | None, role: str | None, hours: float 
         "next_up": [r.model_dump() for r in recs], "path": None,
         "next_action": app.service.next_action(learner, recs[0].node_id, progress).model_dump() if recs else None,
     }
+    data["pace_basis"] = planning.pace_basis(curriculum, progress).model_dump()
+    data["time_spent"] = _time_spent(progress)
     due = app.service.reviews_due(learner, progress=progress) if learner else []
     data["reviews_due"] = {"count": len(due), "nodes": [r.node_id for r in due],
                            "due": {r.node_id: r.due.isoformat() for r in due}}
@@ -60,6 +62,18 @@ def plan_data(app: AppContext, name: str | None, role: str | None, hours: float 
         data["pace"] = projection.pace
         data["projected_finish"] = projection.finish.isoformat() if projection.finish else None
     return data
+
+
+def _time_spent(progress: dict[str, Any]) -> dict[str, Any]:
+    """The learner's recorded study time (planner.studytime): seconds in all, by kind, and per node that has any."""
+    by_kind: dict[str, float] = {"lesson": 0.0, "quiz": 0.0, "build": 0.0, "lab": 0.0}
+    nodes: dict[str, dict[str, float]] = {}
+    for node_id, p in progress.items():
+        for kind, seconds in p.time_by_kind.items():
+            by_kind[kind] = by_kind.get(kind, 0.0) + seconds
+        if p.time_spent_s > 0:
+            nodes[node_id] = {"total_s": p.time_spent_s, **{f"{k}_s": v for k, v in p.time_by_kind.items()}}
+    return {"total_s": sum(by_kind.values()), **{f"{k}_s": v for k, v in by_kind.items()}, "nodes": nodes}
 
 
 @click.command()
@@ -109,6 +123,7 @@ def _echo_path(data: dict[str, Any]) -> None:
     if data["projected_finish"]:
         basis = f"your measured pace x{data['pace']:.2f}" if data["pace"] else "the estimates"
         click.echo(f"\nAt {data['hours_per_week']:g} h/week, by {basis}: done around {data['projected_finish']}")
+        click.echo(f"Pace: {data['pace_basis']['reason']}")
     elif path["steps"]:
         click.echo("\nSet weekly hours to get a date: --hours-per-week H")
 

@@ -263,6 +263,9 @@ class ImplementScreen(Screen[None]):
             self.notify(f"Copied your file from the old shared workspace ({started.copied_from}) to your own: "
                         f"{started.path}.", title="Your file", timeout=10, markup=False)
         else:
+            from planner.implement import record_build_moment  # the scaffold's moment, for the build's study time
+
+            record_build_moment(app.service, app.current_learner, self.lab_id, self.node_id, started.path, "scaffold")
             kept = f"\nYour previous file is kept as {started.backup.name}." if started.backup else ""
             self.notify(f"Wrote {started.path}.{kept}", title="Scaffold", timeout=6, markup=False)
         self.refresh_data()

@@ -1,12 +1,20 @@
 """A node: its lesson (Markdown, scrollable), its quiz, and its lab (description, checks and points,
 the learner's best attempt). Tabs switch with 1/2/3; `s` starts the quiz, `r` opens the lab.
+
+Reading time (planner.studytime): while the lesson tab is shown, every key, click, scroll and tab switch
+touches a `LessonClock`; the terminal losing focus (Textual's AppBlur, seen as `app.app_focus`), another
+tab, another screen on top, or leaving pauses it. The visit's total is written every `FLUSH_EVERY_S` and
+when paused (`Service.record_lesson_time`, one row per visit). `clock` is the time source (tests inject one).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -14,6 +22,8 @@ from textual.widgets import Button, Footer, Header, Markdown, Static, TabbedCont
 
 from planner.curriculum import Node, Quiz
 from planner.records import Attempt, QuizAttempt
+from planner.studytime import FLUSH_EVERY_S, LessonClock, utc_now
+from planner.tui.app import DATABASE_ERRORS
 from planner.tui.screens.base import PathLabScreen
 from planner.tui.symbols import STATE_LABEL, mastery_bar, state_markup
 
@@ -61,9 +71,15 @@ class NodeScreen(PathLabScreen[None]):
         Binding("w", "implement", "Build", id="node.implement"),
     ]
 
+    clock: Callable[[], datetime] = staticmethod(utc_now)
+    """Where the reading time's moments come from (a test replaces it)."""
+
     def __init__(self, node_id: str) -> None:
         super().__init__()
         self.node_id = node_id
+        self.lesson_clock = LessonClock()
+        self._lesson_visit: int | None = None  # the visit's study_sessions row, once written
+        self._lesson_written = 0.0
 
     @property
     def node(self) -> Node:
@@ -100,6 +116,69 @@ class NodeScreen(PathLabScreen[None]):
             self.refresh_data()
         self._fill_lab_description()
         self.query_one("#lesson").focus()  # so ↑↓ and page keys scroll the lesson straight away
+        self.watch(self.app, "app_focus", self._app_focus_changed, init=False)
+        self.watch(self.query_one("#lesson", VerticalScroll), "scroll_y", lambda _: self.lesson_activity(),
+                   init=False)
+        self.set_interval(FLUSH_EVERY_S, self.flush_lesson_time)
+        self.lesson_activity()
+
+    # -- reading time ----------------------------------------------------------------------------
+    @property
+    def lesson_shown(self) -> bool:
+        return self.is_current and self.query_one(TabbedContent).active == "lesson-tab" and self.app.app_focus
+
+    def lesson_activity(self) -> None:
+        """A key, click or scroll: the lesson's clock runs (if the lesson is what is shown)."""
+        if self.lesson_shown:
+            self.lesson_clock.touch(self.clock())
+        else:
+            self.pause_lesson()
+
+    def pause_lesson(self) -> None:
+        """The lesson is not being read: stop its clock and write the visit's total."""
+        if self.lesson_clock.running:
+            self.lesson_clock.pause(self.clock())
+            self.flush_lesson_time()
+
+    def flush_lesson_time(self) -> None:
+        """Write the visit's running total (every FLUSH_EVERY_S and on pause). A busy or broken database
+        skips this write only: the next one carries the whole total."""
+        clock, learner = self.lesson_clock, self.app.learner
+        now = self.clock()
+        total = clock.total(now)
+        if learner is None or clock.started_at is None or total <= self._lesson_written:
+            return
+        with contextlib.suppress(*DATABASE_ERRORS):
+            self._lesson_visit = self.app.service.record_lesson_time(
+                learner, self.node_id, started_at=clock.started_at, ended_at=clock.end(now) or now,
+                active_s=total, session_id=self._lesson_visit)
+            self._lesson_written = total
+            self.app.invalidate_progress()
+
+    def _app_focus_changed(self, focused: bool) -> None:
+        self.lesson_activity() if focused else self.pause_lesson()
+
+    def on_key(self, event: events.Key) -> None:
+        self.lesson_activity()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        self.lesson_activity()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self.lesson_activity()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.lesson_activity()
+
+    def on_screen_suspend(self) -> None:
+        self.pause_lesson()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted and self.lesson_clock.started_at is not None:
+            self.lesson_activity()
+
+    def on_unmount(self) -> None:
+        self.pause_lesson()
 
     @on(TabbedContent.TabActivated)
     def _focus_pane(self, event: TabbedContent.TabActivated) -> None:
@@ -107,6 +186,7 @@ class NodeScreen(PathLabScreen[None]):
         pane = {"lesson-tab": "#lesson", "quiz-tab": "#node-quiz", "lab-tab": "#node-lab"}.get(event.pane.id or "")
         if pane:
             self.query_one(pane).focus()
+        self.lesson_activity()  # the lesson tab starts the clock, any other pauses it
 
     def refresh_data(self) -> None:
         """Redraw state, mastery, quiz and lab summaries after something was recorded."""
