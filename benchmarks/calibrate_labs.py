@@ -166,7 +166,10 @@ def calibrate(lab: Lab, n_seeds: int) -> tuple[str, str, list[str], bool]:
     passes = sum(_passed(r) for r, _ in results)
     ok &= passes >= PASSES_NEEDED * n_seeds
     shown = "answers" if lab.id in GOOD else f"`{good}`" if good else "defaults"
-    good_row = f"| {lab.id} | {shown} | {passes}/{n_seeds} | {headline(results)} | {_seconds(results)} |"
+    cut = [r for r, _ in results if isinstance(r, Finished) and r.stopped_at_limit]
+    note = f" ({len(cut)} stopped at the time limit, {sum(not _passed(r) for r in cut)} of them failed)" if cut else ""
+    good_row = (f"| {lab.id} | {shown} | {passes}/{n_seeds}{note} | {headline(results)} | "
+                f"{_seconds(results)} |")
     bad_rows = []
     for params in BAD.get(lab.id) or generic_bad(lab):
         bad = run_many(lab.id, {**good, **params}, range(2))

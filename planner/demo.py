@@ -47,7 +47,8 @@ STEPS = [
     DemoStep(kind="quiz", target="gradient-descent"),
     DemoStep(kind="lab", target="gd-linear", params={"lr": 0.005, "steps": 60},
              note="a first try: steps too small and too few"),
-    DemoStep(kind="lab", target="gd-linear", note="the defaults"),
+    DemoStep(kind="lab", target="gd-linear", params={"lr": 0.05, "steps": 300},
+             note="the lab's good settings: a rate below the stable bound"),
     DemoStep(kind="lab", target="backprop-spirals", params={"steps": 60}, note="a short first run"),
 ]
 

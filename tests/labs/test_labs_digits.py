@@ -1,25 +1,25 @@
-"""Digit labs and capstones at tiny configurations: the cheap ones at their defaults (a real pass),
+"""Digit labs and capstones at tiny configurations: the cheap ones at their good settings (a real pass),
 the expensive ones cut down so they must fail, each for the reason the grade names."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from labrun import check, train
+from labrun import check, good, train
 from labs.catalog._digits import random_shifts
 from labs.catalog.capstone_data_scientist import wilson_interval
 from labs.catalog.capstone_research_scientist import ArmSummary, effect_and_error
 
 
-def test_ffnn_digits_passes_at_defaults_and_emits_per_epoch_curves():
-    finished, events = train("ffnn-digits", seed=1)
+def test_ffnn_digits_passes_at_its_good_settings_and_emits_per_epoch_curves():
+    finished, events = good("ffnn-digits", seed=1)
     assert finished.status == "passed" and finished.metrics["test_accuracy"] >= 0.965
     names = {n for e in events if e.type == "progress" for n in e.metrics}
     assert {"train_loss", "val_loss", "val_accuracy", "test_accuracy"} <= names
 
 
 def test_ffnn_digits_one_epoch_of_sgd_fails_with_partial_or_no_credit():
-    finished, _ = train("ffnn-digits", epochs=1, optimizer="sgd", lr=0.01)
+    finished, _ = good("ffnn-digits", epochs=1, optimizer="sgd", lr=0.01)
     assert finished.status == "failed"
     assert check(finished, "test_accuracy").status == "failed"
     assert "not judged" in check(finished, "generalisation").message
@@ -70,10 +70,10 @@ def test_effect_standard_error_is_welch():
 
 
 def test_data_scientist_capstone_demands_a_big_enough_holdout():
-    good, _ = train("capstone-data-scientist")
-    assert good.status == "passed"
-    assert good.metrics["val_accuracy_low"] > good.metrics["linear_val_accuracy_high"]
-    small, _ = train("capstone-data-scientist", val_fraction=0.05)
+    passed, _ = good("capstone-data-scientist")
+    assert passed.status == "passed"
+    assert passed.metrics["val_accuracy_low"] > passed.metrics["linear_val_accuracy_high"]
+    small, _ = good("capstone-data-scientist", val_fraction=0.05)
     assert small.status == "failed" and check(small, "precise").status == "failed"
 
 
@@ -85,6 +85,6 @@ def test_wilson_interval_is_sane_at_the_edges():
 
 
 def test_mlops_capstone_passes_reproducibility_round_trip_and_latency():
-    finished, _ = train("capstone-mlops-engineer", epochs=10)
+    finished, _ = good("capstone-mlops-engineer", epochs=10)
     for check_id in ("reproducible", "round_trip", "latency"):
         assert check(finished, check_id).status == "passed", check_id

@@ -1,4 +1,5 @@
-"""The foundation labs pass at their defaults and fail, with the right explanation, when set badly."""
+"""The foundation labs pass at their good settings and fail, with the right explanation, when set badly
+(their defaults are a beginner's mistake: tests/labs/test_naive_defaults.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import pytest
 from labs.catalog import get_lab
 from labs.catalog.gd_linear import least_squares, mse, mse_grad
 from labs.datasets import make_linear
-from labrun import check, train
+from labrun import check, good, train
 
 
-def test_gd_linear_reaches_the_closed_form_optimum_at_defaults():
-    finished, _ = train("gd-linear")
+def test_gd_linear_reaches_the_closed_form_optimum_at_its_good_settings():
+    finished, _ = good("gd-linear")
     assert finished.status == "passed" and finished.grade.score == 100
     assert finished.metrics["loss_gap"] <= 0.01
 
@@ -44,7 +45,7 @@ def test_a_rate_too_small_to_learn_fails_with_advice():
 
 
 def test_backprop_spirals_checks_gradients_then_learns():
-    finished, events = train("backprop-spirals")
+    finished, events = good("backprop-spirals")
     assert finished.status == "passed"
     assert finished.metrics["gradcheck_normwise"] < 1e-6 and finished.metrics["train_accuracy"] >= 0.95
     assert any(e.type == "sample" and "normwise" in e.text for e in events)
@@ -52,16 +53,16 @@ def test_backprop_spirals_checks_gradients_then_learns():
 
 @pytest.mark.parametrize("raw", [{"hidden": 2}, {"steps": 20}])
 def test_backprop_spirals_fails_when_the_net_cannot_fit(raw):
-    finished, _ = train("backprop-spirals", **raw)
+    finished, _ = good("backprop-spirals", **raw)
     assert finished.status == "failed" and check(finished, "gradcheck").status == "passed"
     assert check(finished, "train_accuracy").status == "partial"
 
 
 def test_classic_vs_deep_shows_the_linear_model_failing_and_the_network_succeeding():
-    finished, _ = train("classic-vs-deep")
+    finished, _ = good("classic-vs-deep")
     assert finished.status == "passed"
     assert finished.metrics["linear_val_accuracy"] < 0.7 <= 0.9 <= finished.metrics["val_accuracy"]
-    short, _ = train("classic-vs-deep", steps=10)
+    short, _ = good("classic-vs-deep", steps=10)
     assert short.status == "failed"
 
 
