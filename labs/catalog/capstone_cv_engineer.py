@@ -92,11 +92,11 @@ class CapstoneCvEngineerLab(Lab):
 
 
     def diagnose(self, params: Params, finished: Finished) -> str | None:
-        """Diverged or at chance: too large a rate. Plain test accuracy short: undertrained. Plain test
+        """Diverged, or at chance at a rate of 0.01 or more: too large a rate. Plain test accuracy short: undertrained. Plain test
         fine but shifted digits short: no augmentation (or, with it, still undertrained)."""
         if finished.status == "passed":
             return None
-        if diverged(finished) or metric(finished, "train_accuracy", 0.0) <= 0.2:
+        if diverged(finished) or (metric(finished, "train_accuracy", 0.0) <= 0.2 and params.lr >= 0.01):
             return "lr-too-large"
         if failed(finished, "test_accuracy"):
             return "undertrained"

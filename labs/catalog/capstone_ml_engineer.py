@@ -105,11 +105,11 @@ class CapstoneMlEngineerLab(Lab):
 
 
     def diagnose(self, params: Params, finished: Finished) -> str | None:
-        """Diverged or at chance: too large a rate. Over the clock: over budget. Short of 0.98: an MLP that
+        """Diverged, or at chance at a rate of 0.01 or more: too large a rate. Over the clock: over budget. Short of 0.98: an MLP that
         fitted its training set (>= 0.99) is the wrong family; otherwise it was still learning."""
         if finished.status == "passed":
             return None
-        if diverged(finished) or metric(finished, "train_accuracy", 0.0) <= 0.2:
+        if diverged(finished) or (metric(finished, "train_accuracy", 0.0) <= 0.2 and params.lr >= 0.01):
             return "lr-too-large"
         if failed(finished, "time_budget"):
             return "over-budget"

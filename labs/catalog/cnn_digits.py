@@ -100,8 +100,8 @@ class CnnDigitsLab(Lab):
         return Outcome(results=results, metrics=metrics, feedback="")
 
     def diagnose(self, params: Params, finished: Finished) -> str | None:
-        """Diverged or at chance after training (<= 0.2): too large a rate, unless the filters see one
-        pixel. Short of the target: with 1x1 filters, far short, the filters see no stroke; else it was
+        """Diverged, or at chance after training (<= 0.2) at a rate of 0.01 or more: too large a rate
+        (at chance with a tiny rate: undertrained), unless the filters see one pixel. Short of the target: with 1x1 filters, far short, the filters see no stroke; else it was
         still learning (undertrained)."""
         if finished.status == "passed":
             return None
@@ -110,8 +110,8 @@ class CnnDigitsLab(Lab):
         train = metric(finished, "train_accuracy", 0.0)
         if params.kernel_size == 1 and train < 0.9:
             return "kernel-too-small"
-        if train <= 0.2:
-            return "lr-too-large"
+        if train <= 0.2:  # at chance: blown away by a large rate, or never moved by a tiny one
+            return "lr-too-large" if params.lr >= 0.01 else "undertrained"
         return "undertrained" if failed(finished, "test_accuracy") or failed(finished, "shift_robust") else None
 
 

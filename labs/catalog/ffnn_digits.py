@@ -91,9 +91,9 @@ class FfnnDigitsLab(Lab):
 
     def diagnose(self, params: Params, finished: Finished) -> str | None:
         """Diverged: too large. Train accuracy at chance: nothing was learned, through saturating layers
-        (sigmoid/tanh, several of them) or else from a rate too large. Test short of the target: at a
-        train accuracy of 0.99 or more it memorised, else it was still learning (undertrained). Test on
-        target but the gap too wide: overfitting."""
+        (sigmoid/tanh, several of them), else a rate too large (>= 0.1) or too small to move. Test short
+        of the target: at a train accuracy of 0.99 or more it memorised, else it was still learning
+        (undertrained). Test on target but the gap too wide: overfitting."""
         if finished.status == "passed":
             return None
         if diverged(finished):
@@ -101,7 +101,9 @@ class FfnnDigitsLab(Lab):
         train = metric(finished, "train_accuracy", 0.0)
         if train <= CHANCE_LEVEL:
             saturating = params.activation in ("sigmoid", "tanh") and params.hidden_layers >= 2
-            return "vanishing-gradients" if saturating or params.lr < 1 else "lr-too-large"
+            if saturating:
+                return "vanishing-gradients"
+            return "lr-too-large" if params.lr >= 0.1 else "undertrained"  # blown away, or never moved
         if failed(finished, "test_accuracy"):
             return "overfitting" if train >= 0.99 else "undertrained"
         return "overfitting" if failed(finished, "generalisation") else None
