@@ -17,7 +17,8 @@ from planner.service import Service
 
 def test_a_real_gd_linear_run_reaches_every_format(store, full_graph):
     ada = store.add_learner("Ada", target_role="data-scientist", hours_per_week=3)
-    outcome = Service(store, full_graph).start_lab(ada, "gd-linear", {"steps": 60}, seed=0, practice=True).wait()
+    outcome = Service(store, full_graph).start_lab(ada, "gd-linear", {"lr": 0.05, "steps": 60}, seed=0,
+                                                 practice=True).wait()
     attempt = store.attempts(ada.id)[0]
     checks = store.attempt_checks(attempt.id)
     series = store.metric_series(attempt.id)

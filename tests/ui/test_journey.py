@@ -88,6 +88,8 @@ async def test_a_lab_runs_to_completion_is_recorded_and_as_an_experiment_unlocks
         passed_quiz(app)
         app.open_lab("gd-linear")
         await pilot.pause()
+        app.screen.query_one("#param-lr").value = "0.05"  # the good rate: the default, 0.5, diverges
+        await pilot.pause()
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: app.live is not None and not app.live.running)
         result = str(app.screen.query_one("#result-text").render())
