@@ -18,7 +18,8 @@ knows better ones for the lab (BAD).
 `--cache FILE...` records every run (the lab, its full validated params and the seed) as a JSON line in
 the first file and replays any run already recorded in them, so long labs can be calibrated in several
 background jobs and the table written once from their records. Rows of labs not run are kept from --out
-(another helper's lab, or one calibrated earlier); `--update` also keeps its earlier provenance lines.
+(another helper's lab, or one calibrated earlier) with the provenance lines that name them; `--update`
+keeps every earlier provenance line.
 """
 
 from __future__ import annotations
@@ -234,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", nargs="*", default=[], help="lab ids to leave out (their rows are kept)")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("CALIBRATION.md"))
-    parser.add_argument("--update", action="store_true", help="also keep --out's earlier provenance lines")
+    parser.add_argument("--update", action="store_true", help="keep every earlier provenance line of --out (else only those naming a kept row's lab)")
+    parser.add_argument("--note", default="", help="a sentence added to the provenance line (e.g. the load "
+                        "while replayed runs were recorded)")
     parser.add_argument("--cache", type=Path, nargs="*", default=[],
                         help="JSON-lines files of recorded runs: replayed when present, new runs appended to the first")
     args = parser.parse_args(argv)
@@ -256,11 +259,16 @@ def main(argv: list[str] | None = None) -> int:
     if replayed:
         line += (f" Runs recorded earlier in {', '.join(map(str, args.cache))} by the same script (`--cache`) "
                  "were replayed, so their seconds are from when they ran.")
+    if args.note:
+        line += " " + args.note
     runs = [line]
     if args.out.exists():  # keep the rows of labs not run (another helper's, or calibrated earlier)
         rerun = {lab.id for lab in labs}
         old_runs, old_naive, old_good, old_bad = parse(args.out.read_text())
-        if args.update:
+        kept = {row_lab(r) for r in old_naive + old_good + old_bad} - rerun
+        if not args.update:  # anew: only the provenance of rows kept (a line naming one of their labs)
+            old_runs = [line for line in old_runs if any(lab_id in line for lab_id in kept)]
+        if old_runs:
             runs = old_runs + [runs[0].replace("Made by ", "Updated by ", 1)]
         naive_rows = sorted([r for r in old_naive if row_lab(r) not in rerun] + naive_rows, key=row_lab)
         rows = sorted([r for r in old_good if row_lab(r) not in rerun] + rows, key=row_lab)
