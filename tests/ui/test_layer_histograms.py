@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from labs.catalog import get_lab
-from planner.service import Service
 from planner.tui.widgets.layer_histograms import LayerHistograms, bars, pick
 from tests.reports.factory import full_curriculum
 from .helpers import SIZE, wait_for
@@ -53,8 +52,10 @@ def test_bars_scale_to_the_tallest_bin_and_rows_keep_the_first_and_last_layer():
     assert pick(19, 5) == [0, 4, 9, 14, 18] and pick(3, 10) == [0, 1, 2]
 
 
-async def test_the_live_lab_draws_each_epochs_layers_and_keeps_them_out_of_the_sample_log(ui_store, ada):
+async def test_the_live_lab_draws_each_epochs_layers_and_the_attempt_view_steps_through_them(ui_store, ada):
+    """One app for both views (each app start costs seconds): the live lab first, then the attempt it recorded."""
     from planner.tui import make_app
+    from planner.tui.screens.attempt import AttemptScreen
 
     app = make_app(ui_store, full_curriculum(), runner=ReplayRun)
     app.prewarm_labs = False
@@ -71,23 +72,13 @@ async def test_the_live_lab_draws_each_epochs_layers_and_keeps_them_out_of_the_s
         assert "after epoch 2" in drawn and "L1 sig" in drawn and "L19 sig" in drawn
         assert not app.screen.query_one("#samples").display  # the snapshots are not printed as text
 
-
-async def test_the_attempt_view_draws_the_recorded_layers_and_steps_through_epochs(ui_store, ada):
-    from planner.tui import make_app
-    from planner.tui.screens.attempt import AttemptScreen
-
-    graph = full_curriculum()
-    outcome = Service(ui_store, graph, runner_factory=ReplayRun).start_lab(ada, "deep-nets", TINY, practice=True).wait()
-    app = make_app(ui_store, graph, runner=ReplayRun)
-    app.prewarm_labs = False
-    async with app.run_test(size=SIZE) as pilot:
-        app.push_screen(AttemptScreen(outcome.attempt_id))
+        app.push_screen(AttemptScreen(app.live.attempt_id))
         await pilot.pause()
-        hist = app.screen.query_one(LayerHistograms)
-        assert hist.display and "after epoch 2 (3/3)" in str(hist.render())
+        recorded = app.screen.query_one(LayerHistograms)
+        assert recorded is not hist and recorded.display and "after epoch 2 (3/3)" in str(recorded.render())
         assert "layer-stats" not in str(app.screen.query_one("#attempt-text").render())
         await pilot.press("left_square_bracket")
         await pilot.press("left_square_bracket")
-        assert "at init (1/3)" in str(hist.render())
+        assert "at init (1/3)" in str(recorded.render())
         await pilot.press("right_square_bracket")
-        assert "after epoch 1 (2/3)" in str(hist.render())
+        assert "after epoch 1 (2/3)" in str(recorded.render())
