@@ -23,7 +23,7 @@ async def test_a_failed_run_asks_a_number_key_answers_a_pass_asks_nothing(make, 
         await wait_for(pilot, lambda: app.live is not None and not app.live.running and panel.question is not None)
         question = panel.question
         assert panel.display and question.expected == "lr-too-large"
-        assert app.focused is not None and "diagnosis-option" in app.focused.classes  # keys go to the panel
+        assert app.focused is not None and app.focused.id == "diagnosis-options"  # keys go to the panel
         wrong = next(i for i, o in enumerate(question.options) if o.id != "lr-too-large")
         await pilot.press(str(wrong + 1))
         await wait_for(pilot, lambda: panel.result is not None)

@@ -104,6 +104,7 @@ class DashboardScreen(PathLabScreen[None]):
         self.query_one("#next-up").border_title = "Next up"
         self.query_one("#role").border_title = "Target role"
         self.query_one("#reviews").border_title = "Reviews"
+        self.query_one("#reviews").display = False  # until refresh_data finds one due
         self.refresh_data()
         self._show_view()
 

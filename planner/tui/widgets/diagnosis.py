@@ -2,9 +2,9 @@
 
 `DiagnosisPanel.show_for(outcome)` asks the question `Service.diagnosis_question` gives for the run (a
 failed experiment whose evidence names one of the lab's failure modes) and hides itself for any other
-run. The learner presses an option's button, or its number 1-4 while the panel has focus (the first
-option takes focus when the question appears; the numbers are the panel's own bindings, so they never
-reach the form or the app). The answer is recorded through the service; the panel then shows whether it
+run. The learner picks an option in the list (arrows and enter, or a click), or presses its number 1-4
+while the panel has focus (the list takes focus when the question appears; the numbers are the panel's
+own bindings, so they never reach the form or the app). The options wrap at any width (80x24 too). The answer is recorded through the service; the panel then shows whether it
 was right, the explanation of the right mode and, when another was chosen, that one's explanation, and
 posts `DiagnosisPanel.Answered`. An attempt answered before shows its first answer instead of asking.
 """
@@ -19,14 +19,14 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.markup import escape
 from textual.message import Message
-from textual.widgets import Button, Static
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
 
 
 class DiagnosisPanel(Vertical, can_focus=False):
     DEFAULT_CSS = """
     DiagnosisPanel { height: auto; margin: 1 0 0 0; }
-    DiagnosisPanel #diagnosis-options { height: auto; }
-    DiagnosisPanel #diagnosis-options Button { width: 100%; height: 3; margin: 0; }
+    DiagnosisPanel #diagnosis-options { height: auto; max-height: 14; }
     DiagnosisPanel #diagnosis-result { height: auto; }
     """
     BINDINGS = [Binding(str(n), f"pick({n - 1})", f"Answer {n}", show=False, id=f"diagnosis.pick-{n}")
@@ -46,7 +46,7 @@ class DiagnosisPanel(Vertical, can_focus=False):
 
     def compose(self) -> ComposeResult:
         yield Static(id="diagnosis-question")
-        yield Vertical(id="diagnosis-options")
+        yield OptionList(id="diagnosis-options")
         yield Static(id="diagnosis-result")
 
     def on_mount(self) -> None:
@@ -69,21 +69,20 @@ class DiagnosisPanel(Vertical, can_focus=False):
         self.question, self.result = question, None
         self.display = True
         self.query_one("#diagnosis-question", Static).update(
-            f"[b]{escape(question.question)}[/] [dim](press 1-{len(question.options)} or click)[/]")
+            f"[b]{escape(question.question)}[/] [dim](1-{len(question.options)}, or arrows and enter)[/]")
         earlier = []
         with self.app.database_errors_shown("read your earlier answer"):
             earlier = self.app.service.diagnosis_answers(self.app.learner, question.attempt_id)
         if earlier:
             self._show_result(self._judge(earlier[0]["answer"]))
             return
-        options = self.query_one("#diagnosis-options", Vertical)
-        options.remove_children()
+        options = self.query_one("#diagnosis-options", OptionList)
+        options.clear_options()
+        options.add_options([Option(f"{i}. {escape(o.label)}", id=o.id) for i, o in enumerate(question.options, 1)])
+        options.highlighted = 0
         options.display = True
-        buttons = [Button(f"{i}. {o.label}", name=str(i), classes="diagnosis-option")
-                   for i, o in enumerate(question.options, 1)]
-        options.mount_all(buttons)
         self.query_one("#diagnosis-result", Static).update("")
-        self.call_after_refresh(buttons[0].focus)
+        self.call_after_refresh(options.focus)
 
     def _judge(self, answer: str) -> Any:
         from labs.catalog import get_lab
@@ -95,10 +94,10 @@ class DiagnosisPanel(Vertical, can_focus=False):
         self.question, self.result = None, None
         self.display = False
 
-    @on(Button.Pressed, ".diagnosis-option")
-    def _pressed(self, event: Button.Pressed) -> None:
+    @on(OptionList.OptionSelected, "#diagnosis-options")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.action_pick(int(event.button.name or "1") - 1)
+        self.action_pick(event.option_index)
 
     def action_pick(self, index: int) -> None:
         if self.question is None or self.result is not None or not 0 <= index < len(self.question.options):
@@ -111,8 +110,8 @@ class DiagnosisPanel(Vertical, can_focus=False):
 
     def _show_result(self, result: Any) -> None:
         self.result = result
-        options = self.query_one("#diagnosis-options", Vertical)
-        options.remove_children()
+        options = self.query_one("#diagnosis-options", OptionList)
+        options.clear_options()
         options.display = False
         if result.correct:
             text = f"[$success]✔ Right:[/] {escape(result.expected_label)}\n{escape(result.expected_explanation)}"
