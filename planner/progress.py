@@ -285,6 +285,8 @@ def _stats(node: Node, has_build: bool, s: NodeSummary) -> dict:
         best, passes = (None if s.quiz_best is None else 100.0 * s.quiz_best), s.quiz_passes
     by_kind = {"lesson": s.lesson_time_s, "quiz": s.quiz_time_s, "build": s.build_time_s, "lab": s.lab_time_s}
     time_spent = sum(by_kind.values())
+    by_kind = {kind: round(seconds, 6) for kind, seconds in by_kind.items()}  # to the microsecond: SQL and
+    # Python sum the same durations in different orders
     mastery = _summary_mastery(s) if has_build else score_mastery(best, passes)
     return {"best_score": best, "passes": passes, "time_spent_s": time_spent, "time_by_kind": by_kind, "mastery": mastery,
             "has_build": has_build, "build_passed_at": s.finished_build_pass if has_build else None}

@@ -134,15 +134,16 @@ class NodeScreen(PathLabScreen[None]):
         else:
             self.pause_lesson()
 
-    def pause_lesson(self) -> None:
+    def pause_lesson(self, *, refresh: bool = True) -> None:
         """The lesson is not being read: stop its clock and write the visit's total."""
         if self.lesson_clock.running:
             self.lesson_clock.pause(self.clock())
-            self.flush_lesson_time()
+            self.flush_lesson_time(refresh=refresh)
 
-    def flush_lesson_time(self) -> None:
+    def flush_lesson_time(self, *, refresh: bool = True) -> None:
         """Write the visit's running total (every FLUSH_EVERY_S and on pause). A busy or broken database
-        skips this write only: the next one carries the whole total."""
+        skips this write only: the next one carries the whole total. `refresh`: redraw the figures that
+        show time spent (not while the screen is being removed)."""
         clock, learner = self.lesson_clock, self.app.learner
         now = self.clock()
         total = clock.total(now)
@@ -153,6 +154,7 @@ class NodeScreen(PathLabScreen[None]):
                 learner, self.node_id, started_at=clock.started_at, ended_at=clock.end(now) or now,
                 active_s=total, session_id=self._lesson_visit)
             self._lesson_written = total
+        if refresh:
             self.app.invalidate_progress()
 
     def _app_focus_changed(self, focused: bool) -> None:
@@ -178,7 +180,7 @@ class NodeScreen(PathLabScreen[None]):
             self.lesson_activity()
 
     def on_unmount(self) -> None:
-        self.pause_lesson()
+        self.pause_lesson(refresh=False)
 
     @on(TabbedContent.TabActivated)
     def _focus_pane(self, event: TabbedContent.TabActivated) -> None:
