@@ -153,3 +153,28 @@ def test_the_scaffold_is_a_build_moment(run_cli, store, db_path, tmp_path):
     assert result.exit_code == 0, result.output
     [row] = store.build_saves(ada.id)
     assert (row["lab_id"], row["node_id"], row["kind"]) == ("gd-linear", "gradient-descent", "scaffold")
+
+
+def test_a_builds_saves_and_gradings_become_its_nodes_build_time(store, curriculum, tmp_path):
+    import os
+
+    from planner.implement import record_build_moment
+    from planner.service import Service
+
+    service = Service(store, curriculum)
+    ada = service.add_learner("Ada", target_role=None, hours_per_week=None)
+    path = tmp_path / "gd_linear.py"
+    path.write_text("# scaffold\n")
+    os.utime(path, (at(0).timestamp(), at(0).timestamp()))
+    record_build_moment(service, ada, "gd-linear", None, path, "scaffold")  # the node found from the lab
+    os.utime(path, (at(240).timestamp(), at(240).timestamp()))
+    record_build_moment(service, ada, "gd-linear", "gradient-descent", path)  # a save seen at grading
+    record_build_moment(service, ada, "gd-linear", "gradient-descent", tmp_path / "gone.py")  # no file: no row
+    attempt = store.start_attempt(ada.id, "gd-linear", "gradient-descent", mode="implement", params={}, seed=None,
+                                  pid=None, app_version="t", started_at=at(300))
+    store.finish_attempt(attempt, status="passed", score=100.0, passed=True, metrics={}, feedback="", checks=[],
+                         duration_s=60.0, finished_at=at(360))
+    progress = service.progress(ada)["gradient-descent"]
+    # 0 -> 240 -> 300 credited (300 s), the grading 300 -> 360 is lab time, nothing after the pass
+    assert progress.time_by_kind["build"] == 300 and progress.time_by_kind["lab"] == 60
+    assert progress.time_spent_s == 360
