@@ -6,19 +6,24 @@ run: the three fine-tunings below all start from the same copy. It then draws 50
 images of 5-9 (ten per class) and trains, on those same 50, with the learner's rate, steps and
 augmentation:
 
-- head only: a fresh 5-way head on the frozen pretrained body (only the head's parameters reach Adam);
+- head only: a fresh 5-way head on the frozen pretrained body (only the head's parameters reach the
+  optimiser, SGD with momentum 0.9);
 - whole network: the fresh head and every pretrained layer, from the pretrained values;
 - from scratch: the same ConvNet from a random initialisation, the baseline transfer must beat.
 
 The learner's `strategy` is the one graded; the report shows all three. Accuracy is measured on the test
 digits 5-9 as they are (never augmented) and on the same digits moved one pixel in each of four
-directions. Calibration (benchmarks/CALIBRATION.md) sets the bars.
+directions. Calibration (benchmarks/CALIBRATION.md) sets the bars: with the good settings' budget (100
+steps at 0.003) the pretrained start leads scratch by 0.03-0.12 on 9 seeds of 10; given many more or
+larger steps, scratch catches up on these small digits (with Adam at 0.003, 100 steps already do), which
+is why the comparison is always on the same labels, steps and rate.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,7 +37,7 @@ from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
 from labs.datasets import Digits, as_images, load_digits, shift_images
 from labs.events import Finished
 from labs.grading import CheckSpec, partial_credit
-from labs.nn import Adam, ConvNet, Layer, Linear, SoftmaxCrossEntropy
+from labs.nn import SGD, Adam, ConvNet, Layer, Linear, SoftmaxCrossEntropy
 
 SOURCE, TARGET_CLASSES = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
 PER_CLASS = 10  # 50 labels in all
@@ -41,9 +46,10 @@ PRETRAIN_EPOCHS, PRETRAIN_LR = 20, 0.002
 SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 AUGMENT = {"max_shift": 1, "max_degrees": 10.0, "sigma": 0.05}
 
-TARGET, FLOOR = 0.90, 0.75  # test accuracy on the digits 5-9
-MARGIN = 0.01  # above the from-scratch network on the same 50 labels
-SHIFT_TARGET = 0.85  # on the test digits 5-9 moved by one pixel
+TARGET, FLOOR = 0.82, 0.65  # test accuracy on the digits 5-9
+MARGIN = 0.02  # above the from-scratch network on the same 50 labels, steps and rate
+SHIFT_TARGET = 0.75  # on the test digits 5-9 moved by one pixel
+MOMENTUM = 0.9
 
 Strategy = Literal["head", "whole", "scratch"]
 
@@ -81,14 +87,19 @@ def new_convnet(rng: np.random.Generator) -> Layer:
     return ConvNet(rng=rng, filters=(16, 32), hidden=64, num_classes=len(SOURCE))
 
 
-def pretrain(task: Task, seed: int, epochs: int = PRETRAIN_EPOCHS) -> Layer:
+def pretrain(task: Task, seed: int, epochs: int = PRETRAIN_EPOCHS,
+             stop: Callable[[], bool] | None = None) -> Layer:
     """The ConvNet trained on the source digits (Adam, batches of 32, one-pixel random shifts); trained
-    once per run with its own generator, so it never shifts the fine-tunings' draws."""
+    once per run with its own generator, so it never shifts the fine-tunings' draws. `stop` (the run's
+    clock) ends pretraining after the epoch in which it turns true."""
     rng = np.random.default_rng([seed, 7])
     model = new_convnet(rng)
-    fit(model, Adam(model.parameters(), lr=PRETRAIN_LR), (task.source_x, task.source_y, task.source_x[:64],
-        task.source_y[:64]), epochs=epochs, batch_size=32, rng=rng,
-        augment=lambda xb, r: random_shift(xb, 1, r))
+    opt = Adam(model.parameters(), lr=PRETRAIN_LR)
+    for _ in range(epochs):
+        fit(model, opt, (task.source_x, task.source_y, task.source_x[:64], task.source_y[:64]), epochs=1,
+            batch_size=32, rng=rng, augment=lambda xb, r: random_shift(xb, 1, r))
+        if stop is not None and stop():
+            break
     return model
 
 
@@ -120,7 +131,7 @@ def shifted_accuracy(model: Layer, x: np.ndarray, y: np.ndarray) -> float:
 class Params(LabParams):
     strategy: Strategy = Field("head", description="what trains on the 50 labels: head (the pretrained body "
                                                    "frozen), whole (every layer, from pretrained) or scratch")
-    lr: float = Field(0.003, gt=0, le=1, description="fine-tuning learning rate (Adam)")
+    lr: float = Field(0.003, gt=0, le=1, description="fine-tuning learning rate (SGD with momentum 0.9)")
     steps: int = Field(100, ge=1, le=400, description="fine-tuning steps, each on all 50 labelled images")
     augment: bool = Field(False, description="train on fresh random shifts, small rotations and noise each step")
 
@@ -135,15 +146,16 @@ class Tuned:
 
 
 def finetune(pretrained: Layer, task: Task, strategy: str, p: Params, seed: int,
-             ctx: RunContext | None = None) -> Tuned:
-    """Train `strategy` on the 50 labelled images (full batch, Adam at p.lr for p.steps steps, augmented
-    per step when p.augment); emits the loss through ctx for the graded strategy."""
+             ctx: RunContext | None = None, stop: Callable[[], bool] | None = None) -> Tuned:
+    """Train `strategy` on the 50 labelled images (full batch, SGD with momentum 0.9 at p.lr for p.steps
+    steps, augmented per step when p.augment); emits the loss through ctx for the graded strategy (and stops
+    at its deadline); a side model stops when `stop` says so."""
     rng = np.random.default_rng([seed, 11])
     model = new_convnet(rng) if strategy == "scratch" else with_new_head(pretrained, rng)
     names = {n for n, _ in model.named_parameters()}
     trainable = {n for n in names if n.startswith(HEAD + ".")} if strategy == "head" else names
     before = frozen_digest(model, trainable)
-    opt = Adam([p_ for n, p_ in model.named_parameters() if n in trainable], lr=p.lr)
+    opt = SGD([p_ for n, p_ in model.named_parameters() if n in trainable], lr=p.lr, momentum=MOMENTUM)
     loss_fn, loss = SoftmaxCrossEntropy(), float("nan")
     every = max(1, p.steps // 50)
     for step in range(1, p.steps + 1):
@@ -154,10 +166,13 @@ def finetune(pretrained: Layer, task: Task, strategy: str, p: Params, seed: int,
         opt.step()
         if ctx is not None:
             ctx.guard(step, "train_loss", loss, blow_up=1e4)
-            if step % every == 0 or step == p.steps:
+            last = ctx.deadline_reached(step, p.steps)
+            if last or step % every == 0 or step == p.steps:
                 ctx.progress(step, {"train_loss": loss})
-            if ctx.deadline_reached(step, p.steps):
+            if last:
                 break
+        elif stop is not None and stop():
+            break
     return Tuned(strategy, accuracy(model, task.test_x, task.test_y),
                  shifted_accuracy(model, task.test_x, task.test_y), frozen_digest(model, trainable) == before, loss)
 
@@ -199,7 +214,7 @@ class TransferDigitsLab(Lab):
         FailureMode(id="forgetting", label="the rate is too large: fine-tuning overwrote the pretrained features",
                     explanation="Large steps move the pretrained layers far from where pretraining left them "
                     "within a few updates (catastrophic forgetting), and the good start is lost. Fine-tune "
-                    "at a small rate, about 0.001-0.005 for Adam here."),
+                    "at a small rate, about 0.001-0.005 here."),
         FailureMode(id="no-augmentation", label="no augmentation: the network never saw a moved digit",
                     explanation="Fifty centred images teach nothing about a digit one pixel off; random shifts, "
                     "small rotations and noise while training do, and the test set stays as it is."),
@@ -212,11 +227,13 @@ class TransferDigitsLab(Lab):
         data = load_digits()
         ctx.start(total_steps=params.steps, dataset_hash=data.sha256)
         task = make_task(data, ctx.seed)
-        pretrained = pretrain(task, ctx.seed)
+        past_deadline = lambda: ctx.remaining() <= 0  # noqa: E731
+        with ctx.time_share(0.4):
+            pretrained = pretrain(task, ctx.seed, stop=past_deadline)
         with ctx.time_share(0.5):
             chosen = finetune(pretrained, task, params.strategy, params, ctx.seed, ctx)
-        others = {s: finetune(pretrained, task, s, params, ctx.seed) for s in ("head", "whole", "scratch")
-                  if s != params.strategy}
+        others = {s: finetune(pretrained, task, s, params, ctx.seed, stop=past_deadline)
+                  for s in ("head", "whole", "scratch") if s != params.strategy}
         tuned = {params.strategy: chosen, **others}
         scratch = tuned["scratch"]
         margin = chosen.test_accuracy - scratch.test_accuracy
@@ -240,7 +257,7 @@ class TransferDigitsLab(Lab):
 
     def diagnose(self, params: Params, finished: Finished) -> str | None:
         m = finished.metrics
-        if "diverged_at_step" in m or (params.strategy == "whole" and params.lr >= 0.02):
+        if "diverged_at_step" in m or (params.strategy == "whole" and params.lr > 0.01):
             return "forgetting" if params.strategy != "scratch" else "from-scratch"
         if params.strategy == "scratch":
             return "from-scratch"

@@ -120,7 +120,7 @@ CHECKS = {
 
 # -- training ----------------------------------------------------------------------------------------
 SEED, EPOCHS, BATCH, LR, WIDTH, MIN_BUDGET_S = 0, 20, 32, 0.003, 16, 90.0
-"""the build's calibrated recipe (benchmarks/CALIBRATION.md, 'capstone-cv-engineer build'): the residual
+"""the build's calibrated recipe (benchmarks/BUILD_CALIBRATION.md, 'capstone-cv-engineer build'): the residual
 ConvNet below, 16 then 32 channels, Adam from 0.003 on a per-epoch cosine, 20 epochs on batches your
 augmentation moves"""
 TARGET, SHIFT_TARGET = 0.98, 0.95
