@@ -460,7 +460,7 @@ TASKS: dict[str, Task] = {
                 forward={"windows": 15, "lr_at": 15, "loss_report": 15, "sample_next": 15},
                 gradient={}, structure=10, train=30,
                 train_title="the library's modern LM on BPE tokens, trained on your windows at your rates, reaches "
-                            "the capstone's 2.62 bits per character as your loss_report reports it, and writes "
+                            "the capstone's 2.7 bits per character as your loss_report reports it, and writes "
                             "through its KV cache with your sampling",
             ),
             uses="library ModernLM and AdamW, the RMSNorm, SwiGLU and rotary attention you built in The modern "
