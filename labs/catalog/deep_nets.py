@@ -105,9 +105,9 @@ class DeepNetsLab(Lab):
                     explanation="The normalised or residual net is learning (the curve falls) but has not "
                                 "reached the target: give it more epochs or a better-suited rate (Adam "
                                 "around 0.003)."),
-        FailureMode(id="lr-too-large", label="the rate is too large: the loss blows up",
+        FailureMode(id="lr-too-large", label="the rate is too large: the loss blows up or stays at chance",
                     explanation="Steps that large throw the weights far from where the gradient was "
-                                "measured. Lower the learning rate by a factor of ten."),
+                                "measured. Lower the learning rate by a factor of ten or more."),
     )
 
     def run(self, params: DeepParams, ctx: RunContext) -> Outcome:
@@ -147,6 +147,8 @@ class DeepNetsLab(Lab):
         plain = params.norm == "none" and not params.residual
         if plain:
             return "vanishing-gradient" if m.get("test_accuracy", 0.0) < FLOOR else "nothing-fixed"
+        if m.get("test_accuracy", 0.0) < FLOOR and params.lr >= 0.03:
+            return "lr-too-large"  # a fixed net stuck near chance at a rate ten times Adam's usual one
         return "undertrained"
 
 
