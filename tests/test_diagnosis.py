@@ -107,3 +107,4 @@ def test_reports_show_the_diagnosis_of_the_attempt(failed_run):
     [attempt] = [a for a in json.loads(svc.report(learner, "json"))["attempts"] if a["id"] == outcome.attempt_id]
     assert attempt["diagnosis"]["answer"] == "lr-too-large" and attempt["diagnosis"]["correct"] is True
     assert attempt["diagnosis"]["options"] == question.option_ids
+    assert "<h2>Diagnoses: what went wrong?</h2>" in svc.report(learner, "html")

@@ -200,15 +200,23 @@ def _labs(data: ReportData) -> str:
 
 
 def _quizzes_and_activity(data: ReportData) -> str:
-    quiz_rows = [[_e(q.title), percent(q.score), "passed" if q.passed else "not yet", f"{q.started_at:%Y-%m-%d}"]
-                 for q in data.quizzes]
+    quiz_rows = [[_e(q.title) + (" (review)" if q.kind == "review" else ""), percent(q.score),
+                  ("remembered" if q.passed else "lapsed") if q.kind == "review" else ("passed" if q.passed else "not yet"),
+                  f"{q.started_at:%Y-%m-%d}"] for q in data.quizzes]
     day_rows = [[d.day.isoformat(), str(d.attempts), str(d.passed), str(d.quizzes), duration(d.time_spent_s)]
                 for d in data.activity]
     quizzes = _table(["Node", "Score", "Result", "Day"], quiz_rows, {1}) if quiz_rows else \
         '<p class="muted">No quizzes taken in this window.</p>'
     days = _table(["Day", "Lab attempts", "Passed", "Quizzes", "Time"], day_rows, {1, 2, 3, 4}) if day_rows else \
         '<p class="muted">No activity in this window.</p>'
-    return f"<section><h2>Quizzes</h2>{quizzes}</section><section><h2>Recent activity</h2>{days}</section>"
+    diagnosed = [a for a in data.attempts if a.diagnosis is not None]
+    diagnoses = "" if not diagnosed else "<section><h2>Diagnoses: what went wrong?</h2>" + _table(
+        ["Attempt", "Lab", "The evidence says", "You said", "", "Day"],
+        [[f"#{a.id}", _e(a.lab_id), _e(a.diagnosis.expected), _e(a.diagnosis.answer),
+          "right" if a.diagnosis.correct else "wrong", f"{a.diagnosis.answered_at:%Y-%m-%d}"] for a in diagnosed],
+        {0}) + "</section>"
+    return (f"<section><h2>Quizzes</h2>{quizzes}</section>{diagnoses}"
+            f"<section><h2>Recent activity</h2>{days}</section>")
 
 
 def render_html(data: ReportData) -> str:
