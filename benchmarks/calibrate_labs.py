@@ -104,8 +104,12 @@ CACHE_PATH: Path | None = None
 def run_once(lab_id: str, params: dict, seed: int) -> tuple[Finished | Failed, float]:
     """One run in a worker, or the same run (lab, full params, seed) recorded in --cache by an earlier call."""
     key = _cache_key(lab_id, params, seed)
-    if key in CACHE:
-        return CACHE[key]
+    if key in CACHE:  # the diagnosis is read again: a pure function of the params and the run's evidence
+        r, seconds = CACHE[key]
+        if isinstance(r, Finished):
+            lab = get_lab(lab_id)
+            r = lab._with_diagnosis(lab.validate_params(params), r.model_copy(update={"diagnosis": None}))
+        return r, seconds
     t0 = time.perf_counter()
     r = run_lab(lab_id, params, seed)
     CACHE[key] = (r, time.perf_counter() - t0)
@@ -115,9 +119,14 @@ def run_once(lab_id: str, params: dict, seed: int) -> tuple[Finished | Failed, f
     return CACHE[key]
 
 
+REPLAY_ONLY = False  # --replay-only: use the recorded runs and run nothing
+
+
 def run_many(lab_id: str, params: dict, seeds: range) -> list:
     results = []
     for seed in seeds:
+        if REPLAY_ONLY and _cache_key(lab_id, params, seed) not in CACHE:
+            continue  # not recorded: the row counts the seeds that were
         results.append(run_once(lab_id, params, seed))
         r = results[-1][0]
         print(f"  {lab_id} {params or 'defaults'} seed {seed}: "
@@ -148,6 +157,8 @@ def _tally(values: list[str]) -> str:
 
 def _seconds(results: list) -> str:
     seconds = [s for _, s in results]
+    if not seconds:
+        return "—"
     return f"{statistics.median(seconds):.1f} / {max(seconds):.1f}"
 
 
@@ -159,21 +170,23 @@ def calibrate(lab: Lab, n_seeds: int, bad_too: bool = True) -> tuple[str, str, l
                      else r.kind for r, _ in naive])
     diagnoses = _tally([(r.diagnosis or "none") if isinstance(r, Finished) else "none" for r, _ in naive])
     name = lab.naive or ("blank answers" if lab.id in GOOD else "defaults")
-    default_row = (f"| {lab.id} | {name} | {fails}/{n_seeds} | {checks} | {diagnoses} | {headline(naive)} | "
+    default_row = (f"| {lab.id} | {name} | {fails}/{len(naive)} | {checks} | {diagnoses} | {headline(naive)} | "
                    f"{_seconds(naive)} |")
-    ok = fails == n_seeds
+    ok = fails == len(naive) == n_seeds
     good = good_settings(lab)
     results = run_many(lab.id, good, range(n_seeds))
     passes = sum(_passed(r) for r, _ in results)
-    ok &= passes >= PASSES_NEEDED * n_seeds
+    ok &= len(results) == n_seeds and passes >= PASSES_NEEDED * n_seeds
     shown = "answers" if lab.id in GOOD else f"`{good}`" if good else "defaults"
     cut = [r for r, _ in results if isinstance(r, Finished) and r.stopped_at_limit]
     note = f" ({len(cut)} stopped at the time limit, {sum(not _passed(r) for r in cut)} of them failed)" if cut else ""
-    good_row = (f"| {lab.id} | {shown} | {passes}/{n_seeds}{note} | {headline(results)} | "
+    good_row = (f"| {lab.id} | {shown} | {passes}/{len(results)}{note} | {headline(results)} | "
                 f"{_seconds(results)} |")
     bad_rows = []
     for params in (BAD.get(lab.id) or generic_bad(lab)) if bad_too else []:
         bad = run_many(lab.id, {**good, **params}, range(2))
+        if not bad:
+            continue
         failed = not any(_passed(r) for r, _ in bad)
         ok &= failed
         scores = ", ".join(f"{r.grade.score:g}" if isinstance(r, Finished) else r.kind for r, _ in bad)
@@ -196,7 +209,8 @@ def provenance(command: str, load: tuple, seconds: float, verb: str = "Made") ->
             f"the cores, so times are upper bounds; total {seconds / 60:.1f} min).")
 
 
-def render(naive_rows: list[str], rows: list[str], bad_rows: list[str], runs: list[str]) -> str:
+def render(naive_rows: list[str], rows: list[str], bad_rows: list[str], runs: list[str],
+           notes: list[str] = ()) -> str:
     return "\n".join([
         "# Lab calibration", "", *runs, "",
         "Each run is a worker process (`labs.runner.run_lab`), BLAS single-threaded. A lab is calibrated when "
@@ -207,13 +221,17 @@ def render(naive_rows: list[str], rows: list[str], bad_rows: list[str], runs: li
         "## Defaults: the naive mistake", "", *NAIVE_HEAD, *naive_rows, "",
         "## Good settings", "", *GOOD_HEAD, *rows, "",
         "## Bad settings (seeds 0 and 1; scores in brackets)", "", *BAD_HEAD, *bad_rows, "",
+        *[line for note in notes for line in (note, "")],
     ])
 
 
-def parse(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
-    """(provenance lines, defaults rows, good rows, bad rows) of an existing CALIBRATION.md."""
-    runs, naive, good, bad, section = [], [], [], [], None
+def parse(text: str) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
+    """(provenance lines, defaults rows, good rows, bad rows, notes: the paragraphs after the tables) of an
+    existing CALIBRATION.md."""
+    runs, naive, good, bad, notes, section = [], [], [], [], [], None
     for line in text.splitlines():
+        if section == "bad" and line.strip() and not line.startswith(("|", "#")):
+            notes.append(line)
         if line.startswith(("Made by ", "Updated by ")):
             runs.append(line)
         if line.startswith("## "):
@@ -221,7 +239,7 @@ def parse(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
                 else "bad" if line.startswith("## Bad") else None
         if line.startswith("| ") and line not in NAIVE_HEAD + GOOD_HEAD + BAD_HEAD + _OLD_BAD_HEAD:
             {"naive": naive, "good": good, "bad": bad}.get(section, []).append(line)
-    return runs, naive, good, bad
+    return runs, naive, good, bad, notes
 
 
 def row_lab(row: str) -> str:
@@ -229,13 +247,15 @@ def row_lab(row: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global CACHE_PATH
+    global CACHE_PATH, REPLAY_ONLY
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labs", nargs="*", help="lab ids (default: every lab)")
     parser.add_argument("--skip", nargs="*", default=[], help="lab ids to leave out (their rows are kept)")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("CALIBRATION.md"))
     parser.add_argument("--update", action="store_true", help="keep every earlier provenance line of --out (else only those naming a kept row's lab)")
+    parser.add_argument("--replay-only", action="store_true",
+                        help="run nothing: tabulate the runs recorded in --cache (a row counts the seeds it has)")
     parser.add_argument("--keep-bad", nargs="*", default=[], metavar="LAB",
                         help="labs whose bad settings are not run again: their rows in --out are kept")
     parser.add_argument("--note", default="", help="a sentence added to the provenance line (e.g. the load "
@@ -247,9 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     labs = [lab for lab in labs if lab.id not in set(args.skip)]
     CACHE.update(_load_cache(args.cache))
     CACHE_PATH = args.cache[0] if args.cache else None
+    REPLAY_ONLY = args.replay_only
     replayed = len(CACHE)
     load, t0 = os.getloadavg(), time.perf_counter()
-    naive_rows, rows, bad_rows, all_ok = [], [], [], True
+    naive_rows, rows, bad_rows, all_ok, notes = [], [], [], True, []
     for lab in labs:
         naive, row, bad, ok = calibrate(lab, args.seeds, bad_too=lab.id not in args.keep_bad)
         naive_rows.append(naive)
@@ -266,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [line]
     if args.out.exists():  # keep the rows of labs not run (another helper's, or calibrated earlier)
         rerun = {lab.id for lab in labs}
-        old_runs, old_naive, old_good, old_bad = parse(args.out.read_text())
+        old_runs, old_naive, old_good, old_bad, notes = parse(args.out.read_text())
         kept = {row_lab(r) for r in old_naive + old_good + old_bad} - rerun
         if not args.update:  # anew: only the provenance of rows kept (a line naming one of their labs)
             old_runs = [line for line in old_runs if any(lab_id in line for lab_id in kept)]
@@ -276,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = sorted([r for r in old_good if row_lab(r) not in rerun] + rows, key=row_lab)
         bad_rows = sorted([r for r in old_bad if row_lab(r) not in rerun - set(args.keep_bad)] + bad_rows,
                           key=row_lab)
-    args.out.write_text(render(naive_rows, rows, bad_rows, runs))
+    args.out.write_text(render(naive_rows, rows, bad_rows, runs, notes))
     print(f"wrote {args.out}; {'all labs calibrated' if all_ok else 'SOME LABS ARE NOT CALIBRATED'}")
     return 0 if all_ok else 1
 

@@ -115,7 +115,7 @@ class BackpropSpiralsLab(Lab):
         start, end = metric(finished, "start_train_loss"), metric(finished, "train_loss")
         if end > 0.8 * start or params.lr < 0.03:  # barely moved, or moved by steps far too small
             return "lr-too-large" if params.lr > 3 else "lr-too-small"
-        if still_falling(metric(finished, "late_train_loss"), end):
+        if still_falling(metric(finished, "late_train_loss"), end, tolerance=0.09):  # beyond momentum's wobble
             return "too-few-steps"
         return "too-few-hidden-units"
 
