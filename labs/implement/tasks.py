@@ -154,31 +154,6 @@ TASKS: dict[str, Task] = {
             timeout_s=240.0,  # the library's ConvNet pretrains and fine-tunes four times in the checker
         ),
         Task(
-            lab_id="transfer-digits", filename="transfer_digits.py", module="transfer_digits", dataset="digits",
-            functions=(
-                _fn("shift_images", "images", "dx", "dy"),
-                _fn("rotate_images", "images", "degrees"),
-                _fn("add_noise", "images", "z", "sigma"),
-                _fn("augment_batch", "images", "labels", "permutation", "dx", "dy", "degrees", "z", "sigma"),
-                _fn("training_and_test", "train_images", "train_labels", "test_images", "test_labels",
-                    "permutation", "dx", "dy", "degrees", "z", "sigma"),
-                _fn("freeze_mask", "names", "head", "strategy"),
-                _fn("finetune_step", "params", "grads", "velocities", "trainable", "lr", "momentum",
-                    "weight_decay"),
-            ),
-            checks=_checks(
-                forward={"shift_images": 10, "rotate_images": 15, "add_noise": 5, "augment_batch": 10,
-                         "training_and_test": 5, "freeze_mask": 5, "finetune_step": 10},
-                gradient={}, structure=10, train=30,
-                train_title="the library's ConvNet, pretrained on 0-4 and fine-tuned on 50 labels of 5-9 through "
-                            "your mask, step and augmentation: frozen layers unchanged, beats training from "
-                            "scratch, and your augmentation lifts accuracy on shifted digits",
-            ),
-            uses="library ConvNet, pretrained on the digits 0-4, the network you built in Convolutional "
-                 "networks; your augmentation, data preparation, freeze mask and fine-tuning step",
-            timeout_s=240.0,  # the library's ConvNet pretrains and fine-tunes four times in the checker
-        ),
-        Task(
             lab_id="rnn-chars", filename="rnn_chars.py", module="rnn_chars", dataset="text",
             functions=(
                 _fn("rnn_step_forward", "x", "h_prev", "Wx", "Wh", "b"),
@@ -520,6 +495,7 @@ TASKS: dict[str, Task] = {
                 train_title="a modern block built from your RMSNorm, SwiGLU and rotary attention learns "
                             "Shakespeare's characters (validation loss <= 2.40)",
             ),
+        ),
     )
 }
 
