@@ -256,8 +256,6 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     db["attempts"].create_index(["learner_id", "lab_id", "mode", "started_at"], index_name="idx_attempts_lab_mode")
 
 
-# RESERVED-SLOTS (this session): each helper fills its own function's body and docstring; the
-# integrator removes any slot left empty and renumbers before the session's last commit.
 def _migration_5(db: sqlite_utils.Database) -> None:
     """diagnosis_answers: the learner's answer to "what went wrong?" after a failed experiment run (issue
     14 §1): the options shown (failure-mode ids, in the order shown, seeded by the attempt id), the one
