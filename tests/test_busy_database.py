@@ -38,12 +38,19 @@ class LockHolder:
     """A second process holding BEGIN IMMEDIATE on the database until `release()`."""
 
     def __init__(self, path):
+        import threading
+
         self.proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout.readline().strip() == "locked"
+        self._released = False
+        self._lock = threading.Lock()  # a timer thread and the test's cleanup may both release
 
     def release(self) -> None:
-        if self.proc.poll() is None:
+        with self._lock:
+            if self._released or self.proc.poll() is not None:
+                return
+            self._released = True
             self.proc.stdin.write("\n")
             self.proc.stdin.flush()
             assert self.proc.stdout.readline().strip() == "released"

@@ -82,11 +82,35 @@ _REFERENCE_GRADES: dict[str, ImplementGrade] = {}
 def graded_reference(lab_id: str) -> ImplementGrade:
     """The reference solution's grade through the real grader, graded once per test session: the shared
     test over every task and the task's own test file both read it (a capstone trains for half a
-    minute). No timeout is named where the task has its own; elsewhere 170 s, for a loaded machine."""
+    minute). No timeout is named where the task has its own; elsewhere 170 s, for a loaded machine.
+
+    Under pytest-xdist the session is several processes: the first to ask grades (holding a lock file),
+    and the others read its grade from the run's shared folder, so each reference is still graded once."""
+    import fcntl
+    import os
     import tempfile
 
-    if lab_id not in _REFERENCE_GRADES:
-        folder = Path(tempfile.mkdtemp(prefix=f"reference-{lab_id}-"))
-        limits = {} if get_task(lab_id).timeout_s else {"timeout_s": 170}
-        _REFERENCE_GRADES[lab_id] = grade_source(folder, lab_id, solution_source(lab_id), **limits)
-    return _REFERENCE_GRADES[lab_id]
+    if lab_id in _REFERENCE_GRADES:
+        return _REFERENCE_GRADES[lab_id]
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # set by pytest-xdist in every worker of one run
+    shared = Path(tempfile.gettempdir()) / f"pathlab-references-{run}" if run else None
+    lock = None
+    if shared is not None:
+        shared.mkdir(exist_ok=True)
+        lock = open(shared / f"{lab_id}.lock", "w")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        kept = shared / f"{lab_id}.json" if shared is not None else None
+        if kept is not None and kept.exists():
+            grade = ImplementGrade.model_validate_json(kept.read_text())
+        else:
+            folder = Path(tempfile.mkdtemp(prefix=f"reference-{lab_id}-"))
+            limits = {} if get_task(lab_id).timeout_s else {"timeout_s": 170}
+            grade = grade_source(folder, lab_id, solution_source(lab_id), **limits)
+            if kept is not None:
+                kept.write_text(grade.model_dump_json())
+    finally:
+        if lock is not None:
+            lock.close()
+    _REFERENCE_GRADES[lab_id] = grade
+    return grade

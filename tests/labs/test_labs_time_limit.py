@@ -31,7 +31,9 @@ TRAINING_LABS = sorted(lab.id for lab in all_labs() if lab.dataset != "none")
 def train(lab_id: str, time_limit_s: float | None, **raw):
     lab = get_lab(lab_id)
     events: list = []
-    finished = lab.train(lab.validate_params({**SMALL.get(lab_id, {}), **raw}), 0, events.append,
+    # the good settings: a default is a beginner's mistake now, and one that diverges never meets the clock
+    settings = {**lab.good_settings, **SMALL.get(lab_id, {}), **raw}
+    finished = lab.train(lab.validate_params(settings), 0, events.append,
                          time_limit_s=time_limit_s)
     return events, finished
 

@@ -53,7 +53,11 @@ async def test_with_no_color_a_lab_an_attempt_and_a_comparison_open_and_draw(mak
         await pilot.press("escape", "space", "down", "space", "c")
         await pilot.pause()
         assert type(app.screen).__name__ == "CompareScreen"
-        assert "Hyperparameters that differ" in str(app.screen.query_one("#compare-text").render())
+        from rich.console import Console
+
+        console = Console(width=60, record=True, file=open(os.devnull, "w"))
+        console.print(app.screen.query_one("#compare-text").content)  # a text and the side-by-side table
+        assert "Hyperparameters that differ" in console.export_text()
         await pilot.pause()
     assert len(ui_store.attempts(ada.id)) == 2
 
