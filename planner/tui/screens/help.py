@@ -15,7 +15,7 @@ from planner.tui.keymap import keymap_path
 HELP = """\
 # PathLab keys
 
-Every key is also shown in the footer of the screen where it works. **ctrl+p** opens the command
+Every key is also shown in the footer (or on a button) of the screen where it works. **ctrl+p** opens the command
 palette: every action below, plus themes and the key panel. The keys shown are yours: a keymap file
 (`{keymap_file}`) can move any of them by its id (the last table lists every id).
 

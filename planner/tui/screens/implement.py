@@ -89,14 +89,15 @@ class ImplementScreen(Screen[None]):
     #impl-live MetricChart { height: 1fr; min-height: 6; }
     #impl-bar { margin: 0 1; }
     """
-    BINDINGS = [
+    BINDINGS = [  # the buttons under the file name show w o g n t s: the footer would repeat them (and at
+        # 80 columns cut itself off), so it keeps back, cancel and the app's keys
         Binding("escape", "app.pop_screen", "Back", id="build.back"),
-        Binding("w", "write", "Write scaffold", id="build.write"),
-        Binding("o", "edit", "Edit", id="build.edit"),
-        Binding("g", "grade", "Grade", id="build.grade"),
-        Binding("n", "hint", "Hint", id="build.hint"),
-        Binding("t", "watch", "Watch", id="build.watch"),
-        Binding("s", "solution", "Solution", id="build.solution"),
+        Binding("w", "write", "Write scaffold", show=False, id="build.write"),
+        Binding("o", "edit", "Edit", show=False, id="build.edit"),
+        Binding("g", "grade", "Grade", show=False, id="build.grade"),
+        Binding("n", "hint", "Hint", show=False, id="build.hint"),
+        Binding("t", "watch", "Watch", show=False, id="build.watch"),
+        Binding("s", "solution", "Solution", show=False, id="build.solution"),
         Binding("ctrl+x", "cancel_grading", "Cancel", priority=True, id="build.cancel-grading"),
     ]
 
