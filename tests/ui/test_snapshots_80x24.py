@@ -70,6 +70,8 @@ def test_screen_at_80x24(name, snap_compare, make, ada, ui_store, tmp_path, monk
         passed_quiz(app)
         app.invalidate_progress()
         await _open(app, pilot, lambda: SCREENS[name](app, ids))
+        if name == "lab_form":  # before a run the bar pulses (indeterminate): freeze it for the picture
+            app.screen.query_one("#run-bar").update(total=100, progress=0)
         await _settle(app)(pilot)
 
     assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
