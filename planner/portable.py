@@ -34,7 +34,7 @@ from planner.records import (
 )
 from planner.records import Attempt as AttemptRecord
 from planner.records import QuizAttempt as QuizRecord
-from planner.store import Store
+from planner.store import Store, iso
 
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -124,6 +124,28 @@ class PortableCheckpoint(_Model):
         return (self.lab_id, self.node_id, self.mode, self.seed, self.started_at)
 
 
+class PortableStudy(_Model):
+    """A lesson visit's active time (`study_sessions`), by node and first touch."""
+
+    node_id: str
+    kind: Literal["lesson"] = "lesson"
+    started_at: UtcDatetime
+    ended_at: UtcDatetime
+    active_s: float = Field(ge=0)
+
+    def key(self) -> tuple:
+        return (self.node_id, self.kind, self.started_at)
+
+
+class PortableBuildSave(_Model):
+    """A moment a build's file was written (`build_saves`): its scaffold or a save seen at grading."""
+
+    lab_id: str
+    node_id: str
+    kind: Literal["scaffold", "save"]
+    at: UtcDatetime
+
+
 class ProgressFile(_Model):
     format_version: int
     learner: PortableLearner
@@ -131,12 +153,14 @@ class ProgressFile(_Model):
     quiz_attempts: list[PortableQuiz] = Field(description="oldest first")
     checkpoints: list[PortableCheckpoint] | None = Field(None, description="--with-models: the stored models")
     model_files: dict[str, str] | None = Field(None, description="--with-models: sha256 -> the file, base64")
+    study_sessions: list[PortableStudy] | None = Field(None, description="lesson visits' active time")
+    build_saves: list[PortableBuildSave] | None = Field(None, description="a build's scaffold and saves")
 
     @model_serializer(mode="wrap")
     def _without_absent_models(self, handler: Any) -> dict[str, Any]:
         """A file exported without models is byte for byte what it was before models were stored."""
         out = handler(self)
-        for key in ("checkpoints", "model_files"):
+        for key in ("checkpoints", "model_files", "study_sessions", "build_saves"):
             if out.get(key) is None:
                 out.pop(key, None)
         return out
@@ -201,8 +225,13 @@ def progress_file(store: Store, learner: Learner, *, with_models: bool = False) 
     """Everything the learner has recorded, oldest first; `with_models`: their stored models too."""
     attempts = [a for a in reversed(store.attempts(learner.id)) if a.status in FINAL_STATUSES]
     models, files = _portable_models(store, learner, attempts) if with_models else (None, None)
+    study = [PortableStudy(node_id=s["node_id"], kind=s["kind"], started_at=s["started_at"],
+                           ended_at=s["ended_at"], active_s=s["active_s"]) for s in store.study_sessions(learner.id)]
+    saves = [PortableBuildSave(lab_id=s["lab_id"], node_id=s["node_id"], kind=s["kind"], at=s["at"])
+             for s in store.build_saves(learner.id)]
     return ProgressFile(
         checkpoints=models, model_files=files,
+        study_sessions=study or None, build_saves=saves or None,  # absent when empty: older files unchanged
         format_version=FORMAT_VERSION,
         learner=PortableLearner(name=learner.name, target_role=learner.target_role,
                                 hours_per_week=learner.hours_per_week),
@@ -380,11 +409,25 @@ def import_progress(store: Store, text: str, *, rename: str | None = None,
                     _add_attempt(store, learner.id, item)
                     added += 1
     assert learner is not None
+    _import_study(store, learner, data)
     models_added, refused = _import_models(store, learner, data)
     return ImportSummary(learner=learner.name, created=created, attempts_added=added,
                          attempts_skipped=len(data.attempts) - added, quizzes_added=added_quiz,
                          quizzes_skipped=len(data.quiz_attempts) - added_quiz, models_added=models_added,
                          models_refused=refused)
+
+
+def _import_study(store: Store, learner: Learner, data: ProgressFile) -> None:
+    """The file's lesson visits and build moments (study time), each once: a visit is known by its node
+    and first touch, a build moment by its lab, kind and time (the table keeps one row per moment)."""
+    with store.transaction():
+        have = {(s["node_id"], s["kind"], s["started_at"]) for s in store.study_sessions(learner.id)}
+        for s in data.study_sessions or []:
+            if (s.node_id, s.kind, iso(s.started_at)) not in have:
+                store.record_study_session(learner.id, s.node_id, started_at=s.started_at, ended_at=s.ended_at,
+                                           active_s=s.active_s, kind=s.kind)
+        for b in data.build_saves or []:
+            store.record_build_save(learner.id, b.lab_id, b.node_id, b.at, kind=b.kind)
 
 
 def _import_models(store: Store, learner: Learner, data: ProgressFile) -> tuple[int, list[str]]:

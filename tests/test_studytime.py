@@ -178,3 +178,31 @@ def test_a_builds_saves_and_gradings_become_its_nodes_build_time(store, curricul
     # 0 -> 240 -> 300 credited (300 s), the grading 300 -> 360 is lab time, nothing after the pass
     assert progress.time_by_kind["build"] == 300 and progress.time_by_kind["lab"] == 60
     assert progress.time_spent_s == 360
+
+
+def test_lesson_and_build_time_move_with_export_and_import_once(tmp_path):
+    """A learner moved to another machine keeps their lesson visits and build moments (and so their
+    measured pace); importing the same file again adds nothing."""
+    from datetime import UTC, datetime, timedelta
+
+    from planner import portable
+    from planner.store import Store
+
+    here = Store.open(tmp_path / "here.sqlite")
+    ada = here.add_learner("Ada")
+    t0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    here.record_study_session(ada.id, "gradient-descent", started_at=t0, ended_at=t0 + timedelta(minutes=10),
+                              active_s=540.0)
+    here.record_build_save(ada.id, "gd-linear", "gradient-descent", t0 + timedelta(minutes=12), kind="scaffold")
+    here.record_build_save(ada.id, "gd-linear", "gradient-descent", t0 + timedelta(minutes=20))
+    text = portable.export_progress(here, ada)
+    there = Store.open(tmp_path / "there.sqlite")
+    for _ in range(2):
+        portable.import_progress(there, text)
+    moved = there.get_learner("Ada")
+    assert there.lesson_seconds(moved.id) == {"gradient-descent": 540.0}
+    assert [(b["kind"], b["at"]) for b in there.build_saves(moved.id)] == \
+        [(b["kind"], b["at"]) for b in here.build_saves(ada.id)]
+    assert portable.export_progress(there, moved) == text  # the same history, byte for byte
+    empty = here.add_learner("Bob")
+    assert "study_sessions" not in portable.export_progress(here, empty)  # older files stay as they were
