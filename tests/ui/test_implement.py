@@ -12,6 +12,17 @@ from labs.implement import get_task, solution_source
 from .helpers import SIZE, wait_for
 
 LAB, NODE = "ffnn-digits", "ffnn"
+SLOW_EPOCHS = """
+
+_reference_train_epoch = train_epoch
+
+
+def train_epoch(params, x, y, batch_size, perm, lr, state):
+    import time
+
+    time.sleep(1.0)
+    return _reference_train_epoch(params, x, y, batch_size, perm, lr, state)
+"""
 
 
 def _app(make, tmp_path: Path):
@@ -183,7 +194,9 @@ async def test_ctrl_x_cancels_a_grading_and_records_the_points_earned(make, ada,
     async with app.run_test(size=SIZE) as pilot:
         await _open(app, pilot)
         await pilot.press("w")
-        file.write_text(solution_source(LAB))
+        # the reference, each epoch a little slower, so the training is still running when ctrl+x lands
+        # (a whole run takes about a second: on a fast machine it could end between two key presses)
+        file.write_text(solution_source(LAB) + SLOW_EPOCHS)
         await pilot.press("g")
         await wait_for(pilot, lambda: app.grading_live is not None and app.grading_live.series, timeout=30)
         await pilot.press("ctrl+x")
