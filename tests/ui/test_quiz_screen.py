@@ -202,3 +202,21 @@ async def test_the_attempt_records_when_its_first_question_was_shown(make, ada, 
     assert started == shown  # not the moment of submitting, as before
     finished = attempt.finished_at if attempt.finished_at.tzinfo else attempt.finished_at.replace(tzinfo=timezone.utc)
     assert finished > shown
+
+
+async def test_a_finished_quiz_leaves_no_binding_behind_for_the_next_quiz_screen(make, ada):
+    """Finishing binds enter to "Back to the node" on that screen only (Textual's binding map copies
+    share their per-key lists with the class, so binding in place leaked into every later quiz)."""
+    from planner.tui.screens.quiz import QuizScreen
+
+    app = make()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        first = QuizScreen("large-models", seed=1)
+        app.push_screen(first)
+        await pilot.pause()
+        first._finish()
+        await pilot.pause()
+        assert any(b.description == "Back to the node" for b in first._bindings.key_to_bindings["enter"])
+        second = QuizScreen("large-models", seed=2)
+        assert not any(b.description == "Back to the node" for b in second._bindings.key_to_bindings["enter"])

@@ -313,6 +313,9 @@ class QuizScreen(PathLabScreen[None]):
         self.query_one("#quiz-feedback", Static).update(quiz_outcome_text(app.curriculum, outcome))
         button = self.query_one("#next", Button)
         button.display = False
+        # Textual's BindingsMap.copy shares each key's list with the class: binding on it directly would
+        # add "Back to the node" to every later quiz screen (its footer showed it on question 1)
+        self._bindings.key_to_bindings = {k: list(v) for k, v in self._bindings.key_to_bindings.items()}
         self._bindings.bind("enter", "app.pop_screen", "Back to the node")
         self.refresh_bindings()
 

@@ -42,6 +42,8 @@ class ReviewScreen(QuizScreen):
         self.query_one("#quiz-count", Static).update("")
         self.query_one("#quiz-feedback", Static).update(review_outcome_text(outcome))
         self.query_one("#next", Button).display = False
+        # this screen's own lists first (Textual's copy shares them with the class: see QuizScreen._finish)
+        self._bindings.key_to_bindings = {k: list(v) for k, v in self._bindings.key_to_bindings.items()}
         self._bindings.bind("enter", "app.pop_screen", "Back")
         self.refresh_bindings()
 
