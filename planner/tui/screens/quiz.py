@@ -305,18 +305,21 @@ class QuizScreen(PathLabScreen[None]):
         except Exception as exc:  # a busy database: the answers stay on screen, enter tries again
             self.notify(f"Could not record the quiz: {exc}", severity="error", markup=False)
             return
+        self._show_end("Quiz complete", quiz_outcome_text(app.curriculum, outcome), "Back to the node")
+
+    def _show_end(self, title: str, text: str, back: str) -> None:
+        """The end screen: the outcome's text, and enter bound to leave (`back` in the footer)."""
         self.finished = True
-        app.invalidate_progress()
+        self.app.invalidate_progress()
         self.query_one("#quiz-answer").remove_children()
-        self.query_one("#quiz-prompt", Static).update("[b]Quiz complete[/]")
+        self.query_one("#quiz-prompt", Static).update(f"[b]{title}[/]")
         self.query_one("#quiz-count", Static).update("")
-        self.query_one("#quiz-feedback", Static).update(quiz_outcome_text(app.curriculum, outcome))
-        button = self.query_one("#next", Button)
-        button.display = False
+        self.query_one("#quiz-feedback", Static).update(text)
+        self.query_one("#next", Button).display = False
         # Textual's BindingsMap.copy shares each key's list with the class: binding on it directly would
-        # add "Back to the node" to every later quiz screen (its footer showed it on question 1)
+        # add `back` to every later quiz screen (its footer showed it on question 1)
         self._bindings.key_to_bindings = {k: list(v) for k, v in self._bindings.key_to_bindings.items()}
-        self._bindings.bind("enter", "app.pop_screen", "Back to the node")
+        self._bindings.bind("enter", "app.pop_screen", back)
         self.refresh_bindings()
 
 

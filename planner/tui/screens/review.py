@@ -9,7 +9,6 @@ score, the grade, a lapse's effect on mastery, the next due date and each missed
 from __future__ import annotations
 
 from textual.markup import escape
-from textual.widgets import Button, Static
 
 from planner.curriculum import Quiz
 from planner.tui.screens.quiz import QuizScreen
@@ -35,17 +34,7 @@ class ReviewScreen(QuizScreen):
         except Exception as exc:  # a busy database: the answers stay on screen, enter tries again
             self.notify(f"Could not record the review: {exc}", severity="error", markup=False)
             return
-        self.finished = True
-        app.invalidate_progress()
-        self.query_one("#quiz-answer").remove_children()
-        self.query_one("#quiz-prompt", Static).update("[b]Review complete[/]")
-        self.query_one("#quiz-count", Static).update("")
-        self.query_one("#quiz-feedback", Static).update(review_outcome_text(outcome))
-        self.query_one("#next", Button).display = False
-        # this screen's own lists first (Textual's copy shares them with the class: see QuizScreen._finish)
-        self._bindings.key_to_bindings = {k: list(v) for k, v in self._bindings.key_to_bindings.items()}
-        self._bindings.bind("enter", "app.pop_screen", "Back")
-        self.refresh_bindings()
+        self._show_end("Review complete", review_outcome_text(outcome), "Back")
 
 
 def review_outcome_text(outcome) -> str:
