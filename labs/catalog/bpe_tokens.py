@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
+from labs.catalog._lm_step import lm_step
 from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
 from labs.datasets import load_text
 from labs.events import Finished
 from labs.grading import CheckSpec, partial_credit
-from labs.nn import AdamW, SequenceCrossEntropy, WarmupCosine, clip_grad_norm
+from labs.nn import AdamW, SequenceCrossEntropy, WarmupCosine
 from labs.nn.data import get_batch
 from labs.nn.modern import ModernLM
 from labs.tokenizer import Tokenizer
@@ -121,14 +122,9 @@ class BpeTokensLab(Lab):
                                 min_lr=params.lr / 10)
         recent, train_loss = [], float("nan")
         for step in range(1, params.steps + 1):
-            opt.lr = schedule.lr_at(step - 1)
             x, y = get_batch(ids, BATCH, CONTEXT, ctx.rng)
-            opt.zero_grad()
-            loss = loss_fn.forward(model.forward(x), y)
-            ctx.guard(step, "train_loss", loss, blow_up=50.0)
-            model.backward(loss_fn.backward())
-            clip_grad_norm(weights, 1.0)
-            opt.step()
+            loss = lm_step(model, loss_fn, opt, weights, x, y, lr=schedule.lr_at(step - 1),
+                           guard=lambda value: ctx.guard(step, "train_loss", value, blow_up=50.0))
             recent.append(loss)
             stop = ctx.deadline_reached(step, params.steps)
             if step % EVAL_EVERY == 0 or step == params.steps or stop:

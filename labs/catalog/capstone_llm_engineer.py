@@ -26,13 +26,14 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
+from labs.catalog._lm_step import lm_step
 from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
 from labs.catalog.bpe_tokens import bpe_tokenizer
 from labs.catalog.modern_lm import val_bits_per_char
 from labs.datasets import load_text
 from labs.events import Finished
 from labs.grading import CheckSpec, partial_credit
-from labs.nn import AdamW, SequenceCrossEntropy, WarmupCosine, clip_grad_norm
+from labs.nn import AdamW, SequenceCrossEntropy, WarmupCosine
 from labs.nn.data import get_batch
 from labs.nn.decoding import generate
 from labs.nn.modern import ModernLM
@@ -166,14 +167,10 @@ class CapstoneLlmEngineerLab(Lab):
         start, recent, train_loss, step = time.process_time(), [], float("nan"), 0
         stopped = False
         for step in range(1, params.steps + 1):
-            opt.lr = schedule.lr_at(step - 1)  # "constant": the cosine from lr to lr
             x, y = get_batch(ids, BATCH, params.context, ctx.rng)
-            opt.zero_grad()
-            loss = loss_fn.forward(model.forward(x), y)
-            ctx.guard(step, "train_loss", loss, blow_up=50.0)
-            model.backward(loss_fn.backward())
-            clip_grad_norm(weights, 1.0)
-            opt.step()
+            loss = lm_step(model, loss_fn, opt, weights, x, y,
+                           lr=schedule.lr_at(step - 1),  # "constant": the cosine from lr to lr
+                           guard=lambda value: ctx.guard(step, "train_loss", value, blow_up=50.0))
             recent.append(loss)
             stopped = time.process_time() - start > BUDGET_S and step < params.steps
             stop = stopped or ctx.deadline_reached(step, params.steps)

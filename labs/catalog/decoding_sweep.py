@@ -26,11 +26,12 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from labs.catalog._language import chars_tokenizer
+from labs.catalog._lm_step import lm_step
 from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
 from labs.datasets import load_text
 from labs.events import Finished
 from labs.grading import CheckSpec
-from labs.nn import AdamW, SequenceCrossEntropy, WarmupCosine, clip_grad_norm
+from labs.nn import AdamW, SequenceCrossEntropy, WarmupCosine
 from labs.nn.data import get_batch
 from labs.nn.decoding import generate
 from labs.nn.losses import softmax
@@ -168,14 +169,9 @@ class DecodingSweepLab(Lab):
         schedule = WarmupCosine(lr=LR, total_steps=TRAIN_STEPS, warmup_steps=WARMUP, min_lr=LR / 10)
         recent = []
         for step in range(1, TRAIN_STEPS + 1):
-            opt.lr = schedule.lr_at(step - 1)
             x, y = get_batch(ids, BATCH, CONTEXT, ctx.rng)
-            opt.zero_grad()
-            loss = loss_fn.forward(model.forward(x), y)
-            ctx.guard(step, "train_loss", loss, blow_up=50.0)
-            model.backward(loss_fn.backward())
-            clip_grad_norm(params, 1.0)
-            opt.step()
+            loss = lm_step(model, loss_fn, opt, params, x, y, lr=schedule.lr_at(step - 1),
+                           guard=lambda value: ctx.guard(step, "train_loss", value, blow_up=50.0))
             recent.append(loss)
             stop = ctx.deadline_reached(step, TRAIN_STEPS)
             if step % EVAL_EVERY == 0 or stop:

@@ -21,12 +21,13 @@ import math
 import numpy as np
 from pydantic import Field
 
+from labs.catalog._lm_step import lm_step
 from labs.catalog.base import FailureMode, Lab, LabParams, Outcome, RunContext
 from labs.catalog.bpe_tokens import bpe_tokenizer
 from labs.datasets import load_text
 from labs.events import Finished
 from labs.grading import CheckSpec, partial_credit
-from labs.nn import AdamW, SequenceCrossEntropy, WarmupCosine, clip_grad_norm
+from labs.nn import AdamW, SequenceCrossEntropy, WarmupCosine
 from labs.nn.data import get_batch
 from labs.nn.language_models import TinyGPT
 from labs.nn.modern import ModernBlock, ModernLM, default_ffn_dim
@@ -160,13 +161,9 @@ class ModernLmLab(Lab):
         for step in range(1, params.steps + 1):
             x, y = get_batch(ids, BATCH, CONTEXT, ctx.rng)
             for i, (model, opt, loss_fn) in enumerate(zip(models, opts, loss_fns)):
-                opt.lr = schedule.lr_at(step - 1)
-                opt.zero_grad()
-                loss = loss_fn.forward(model.forward(x), y)
-                ctx.guard(step, "train_loss" if i else "gpt2_train_loss", loss, blow_up=50.0)
-                model.backward(loss_fn.backward())
-                clip_grad_norm(weights[i], 1.0)
-                opt.step()
+                name = "train_loss" if i else "gpt2_train_loss"
+                loss = lm_step(model, loss_fn, opt, weights[i], x, y, lr=schedule.lr_at(step - 1),
+                               guard=lambda value: ctx.guard(step, name, value, blow_up=50.0))
                 recent[i].append(loss)
             stop = ctx.deadline_reached(step, params.steps)
             if step % EVAL_EVERY == 0 or step == params.steps or stop:
